@@ -1,0 +1,54 @@
+"""Runs in a separate Blender process: open a copy of the edit, render our clip.
+
+Started by ``blender.clip`` so the user's Blender never blocks on a render.
+Prints one line ``VSE_FOLEY_CLIP {json}`` with the result for the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from .render_settings import clip_render_settings, even_clip_size
+
+RESULT_MARKER = "VSE_FOLEY_CLIP "
+
+
+def render(args: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    bpy.ops.wm.open_mainfile(filepath=args["blend_path"], load_ui=False)
+    scene = bpy.data.scenes.get(args["scene_name"])
+    if scene is None:
+        raise RuntimeError(f"The scene '{args['scene_name']}' is not in the file any more.")
+    size = even_clip_size(scene.render.resolution_x, scene.render.resolution_y, int(args["short_side"]))
+    output_dir = Path(args["output_dir"])
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = str(output_dir / args["stem"])
+    loaded = time.perf_counter()
+    with clip_render_settings(scene, int(args["frame_start"]), int(args["frame_end"]), size, stem):
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    # Blender appends the frame range and extension to the stem for movie files.
+    clips = sorted(output_dir.glob(Path(stem).name + "*.mp4"))
+    if not clips:
+        raise RuntimeError("Blender rendered no clip; check that the range has visible strips.")
+    return {
+        "path": str(clips[-1]),
+        "width": size.width,
+        "height": size.height,
+        "load_seconds": loaded - started,
+        "render_seconds": time.perf_counter() - loaded,
+    }
+
+
+def main(args: dict[str, Any]) -> None:
+    try:
+        result = {"ok": True, **render(args)}
+    except Exception as error:  # noqa: BLE001 - everything goes back to the parent as a sentence
+        result = {"ok": False, "error": str(error)}
+    sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()

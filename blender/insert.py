@@ -1,0 +1,129 @@
+"""Lay a finished job's audio on the timeline, under the picture it was made from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from .. import compat
+from ..core.jobs import Job
+from ..core.naming import provider_short
+from ..core.timeline import FrameRange
+from ..providers.errors import FoleyError
+
+MAX_CHANNEL = 128
+METADATA_KEY = "vse_foley"
+
+
+@dataclass
+class Inserted:
+    strip_name: str
+    channel: int
+    frame_start: int
+    frame_end: int  # exclusive
+    warnings: list[str] = field(default_factory=list)
+
+
+def strip_span(strip: Any) -> FrameRange:
+    return FrameRange(compat.strip_start(strip), compat.strip_end(strip) - 1)
+
+
+def free_channel(scene: Any, frames: FrameRange, above: int, extra_busy: list[tuple[int, FrameRange]] = ()
+                 ) -> int:  # type: ignore[assignment]
+    """The lowest channel > ``above`` with nothing on it during ``frames``."""
+    editor = scene.sequence_editor
+    busy: list[tuple[int, FrameRange]] = list(extra_busy)
+    if editor is not None:
+        busy += [(strip.channel, strip_span(strip)) for strip in compat.top_level_strips(editor)]
+    for channel in range(max(1, above + 1), MAX_CHANNEL + 1):
+        if not any(c == channel and span.overlaps(frames) for c, span in busy):
+            return channel
+    raise FoleyError(
+        f"No channel above {above} is free for frames {frames.start}–{frames.end}; "
+        "free a channel (there are 128) or move strips, then use Insert on the job."
+    )
+
+
+def source_channel(scene: Any, frames: FrameRange, strip_names: list[str]) -> int:
+    """Highest channel among the source strips (the named ones, else all overlapping)."""
+    editor = scene.sequence_editor
+    if editor is None:
+        return 0
+    strips = list(compat.top_level_strips(editor))
+    chosen = [s for s in strips if s.name in strip_names] if strip_names else []
+    if not chosen:
+        chosen = [s for s in strips if strip_span(s).overlaps(frames) and s.type != "SOUND"]
+    return max((s.channel for s in chosen), default=0)
+
+
+def strip_label(job: Job) -> str:
+    prompt = (job.prompt or job.label or "sound").strip().splitlines()[0] if (job.prompt or job.label) else "sound"
+    return f"{provider_short(job.provider_id)}: {prompt}"[:60]
+
+
+def metadata(job: Job) -> dict[str, Any]:
+    request = job.request
+    task = job.vendor_task or {}
+    return {
+        "job_id": job.id,
+        "provider": job.provider_id,
+        "prompt": str(request.get("prompt", "")),
+        "bgm_prompt": str(request.get("bgm_prompt", "")),
+        "negative_prompt": str(request.get("negative_prompt", "")),
+        "seed": int(request.get("seed", -1)),
+        "options": json.dumps(request.get("options", {}), sort_keys=True),
+        "vendor_task_id": str(task.get("task_id", "")),
+        "frame_start": job.frame_start,
+        "frame_end": job.frame_end,
+        "group_id": job.group_id,
+        "take_index": job.take_index,
+        "take_label": job.take_label,
+    }
+
+
+def blend_relative(path: str) -> str:
+    """``//foley/x.wav`` when the file sits next to a saved .blend, else absolute."""
+    if bpy.data.filepath:
+        try:
+            return str(bpy.path.relpath(path))
+        except ValueError:  # another drive on Windows
+            return path
+    return path
+
+
+def add_fades(strip: Any, fade_frames: int) -> None:
+    """Volume keyframes 0 → 1 → 1 → 0 so a take never clicks at its edges."""
+    start, end = compat.strip_start(strip), compat.strip_end(strip)
+    if fade_frames <= 0 or end - start < 4 * fade_frames:
+        return
+    level = strip.volume
+    for frame, value in ((start, 0.0), (start + fade_frames, level), (end - fade_frames, level), (end, 0.0)):
+        strip.volume = value
+        strip.keyframe_insert("volume", frame=frame)
+    strip.volume = level
+
+
+def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: int = 0, mute: bool = False,
+                     extra_busy: list[tuple[int, FrameRange]] = ()) -> Inserted:  # type: ignore[assignment]
+    """Add the sound strip for ``job`` at its range start, trimmed to the range."""
+    audio = job.audio_path
+    if not audio or not Path(audio).is_file():
+        raise FoleyError(f"The audio file of job {job.id} is missing ({audio or 'no path'}); use Retry.")
+    frames = job.frame_range
+    channel = free_channel(scene, frames, above_channel, extra_busy)
+    strip = compat.new_sound_strip(scene, strip_label(job), blend_relative(audio), channel, frames.start)
+    warnings: list[str] = []
+    wanted_end = frames.end_exclusive
+    if compat.strip_end(strip) > wanted_end:
+        compat.set_strip_end(strip, wanted_end)
+    elif compat.strip_end(strip) < wanted_end - 1:
+        short_by = wanted_end - compat.strip_end(strip)
+        warnings.append(f"The audio is {short_by} frames shorter than the range; it was kept as it is.")
+    strip[METADATA_KEY] = metadata(job)
+    strip.mute = mute
+    add_fades(strip, fade_frames)
+    return Inserted(strip.name, channel, compat.strip_start(strip), compat.strip_end(strip), warnings)

@@ -1,0 +1,30 @@
+"""Register and unregister everything, leaving Blender exactly as it was."""
+
+from __future__ import annotations
+
+import bpy
+
+from .. import preferences, properties
+from ..operators import classes as operator_classes
+from ..panels import classes as panel_classes
+from ..panels import menus
+from . import handlers, keymaps, runtime
+
+
+def register() -> None:
+    properties.register()
+    for cls in (*preferences.classes, *operator_classes, *panel_classes):
+        bpy.utils.register_class(cls)
+    menus.register()
+    keymaps.register()
+    handlers.register()
+
+
+def unregister() -> None:
+    handlers.unregister()
+    runtime.shutdown()
+    keymaps.unregister()
+    menus.unregister()
+    for cls in reversed((*preferences.classes, *operator_classes, *panel_classes)):
+        bpy.utils.unregister_class(cls)
+    properties.unregister()

@@ -1,0 +1,239 @@
+"""The extension's one job engine, and the main-thread pump that applies its events.
+
+Workers never touch bpy: everything they need from Blender (preference values,
+the copy of the edit to render, where audio goes) is captured here on the main
+thread. The pump runs from a ``bpy.app.timers`` function in the UI, and from
+``JobEngine.wait`` in background mode: one machinery for both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from .. import preferences
+from ..core.engine import JobCancelled, JobChanged, JobEngine, JobFailed, JobReady, PaidResultKept
+from ..core.jobs import Job, JobState
+from ..core.ledger import JobLedger
+from ..providers import create_provider, provider_info
+from ..providers.base import Provider
+from ..providers.errors import FoleyError
+from .clip import ClipSpec, render_clip_in_subprocess, render_command
+from .render_settings import DEFAULT_SHORT_SIDE
+
+ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
+PUMP_BUDGET_S = 0.02
+
+_engine: JobEngine | None = None
+_prefs_snapshot: dict[str, str] = {}
+_clip_sources: dict[str, tuple[str, int]] = {}  # job id → (copy of the .blend, clip short side)
+_resumed = False
+_busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
+_messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
+_listeners: list[Callable[[Job], None]] = []
+_main_thread_ms: list[float] = []  # the pump's own cost per tick, for the bench
+
+
+def user_dir(*parts: str) -> Path:
+    """A folder in the extension's user directory (never the extension folder)."""
+    base = Path(bpy.utils.extension_path_user(ROOT_PACKAGE, path="", create=True))
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_dir_for(job: Job) -> Path:
+    """``//foley/`` next to the job's .blend; the user folder for unsaved files."""
+    folder = _prefs_snapshot.get("output_folder") or "foley"
+    if job.blend_path:
+        return Path(job.blend_path).parent / folder
+    return user_dir("library")
+
+
+def refresh_preferences(context: Any = None) -> None:
+    """Copy the preference values workers need (main thread only)."""
+    values = preferences.provider_prefs(context)
+    prefs = preferences.addon_preferences(context)
+    if prefs is not None:
+        values["output_folder"] = prefs.output_folder
+    _prefs_snapshot.clear()
+    _prefs_snapshot.update(values)
+
+
+def make_provider(provider_id: str) -> Provider:
+    return create_provider(provider_id, dict(_prefs_snapshot))
+
+
+def remember_clip_source(job_id: str, blend_copy: str, short_side: int) -> None:
+    _clip_sources[job_id] = (blend_copy, short_side)
+
+
+def _render_clip(job: Job, cancel: threading.Event) -> str:
+    source = _clip_sources.get(job.id) or _clip_sources.get(job.parent_id)
+    if source is None:
+        raise FoleyError("The edit to render is not available any more (Blender was restarted before the "
+                         "clip was made); use Retry on the job.")
+    blend_copy, short_side = source
+    spec = ClipSpec(
+        blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start, frame_end=job.frame_end,
+        short_side=max(short_side, provider_info(job.provider_id).min_short_side),
+        output_dir=str(user_dir("clips", job.id)), stem="clip",
+    )
+    result = render_clip_in_subprocess(render_command(spec), cancel)
+    return str(result["path"])
+
+
+def engine() -> JobEngine:
+    """The engine, made on first use (never at registration: it reads the ledger)."""
+    global _engine  # noqa: PLW0603 - one engine per Blender session
+    if _engine is None:
+        refresh_preferences()
+        ledger = JobLedger(user_dir() / "jobs.jsonl")
+        concurrency: dict[str, int] = {}
+        prefs = preferences.addon_preferences()
+        if prefs is not None and prefs.concurrency > 0:
+            from ..providers import PROVIDER_IDS
+
+            concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
+        _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
+                            provider_info=provider_info)
+    return _engine
+
+
+def has_engine() -> bool:
+    return _engine is not None
+
+
+def resume_if_online() -> list[Job]:
+    """Pick up unfinished jobs from the ledger once, when network use is allowed."""
+    global _resumed  # noqa: PLW0603
+    if _resumed or not bpy.app.online_access:
+        return []
+    _resumed = True
+    return engine().resume_from_ledger()
+
+
+def set_busy(reason: str, busy: bool) -> None:
+    if busy:
+        _busy_reasons.add(reason)
+    else:
+        _busy_reasons.discard(reason)
+
+
+def is_busy() -> bool:
+    return bool(_busy_reasons) or bpy.app.is_job_running("RENDER")
+
+
+def add_listener(listener: Callable[[Job], None]) -> None:
+    """Called on the main thread with every changed job (the UI redraws, tests observe)."""
+    _listeners.append(listener)
+
+
+def take_messages() -> list[tuple[str, str]]:
+    taken = list(_messages)
+    _messages.clear()
+    return taken
+
+
+def main_thread_costs_ms() -> list[float]:
+    return list(_main_thread_ms)
+
+
+def _tag_redraw() -> None:
+    window_manager = bpy.context.window_manager
+    for window in getattr(window_manager, "windows", ()):
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()
+
+
+def _open_scene_for(job: Job) -> Any:
+    """The job's scene if its .blend is the open file, else None (it waits as ready)."""
+    if job.blend_path != bpy.data.filepath:
+        return None
+    return bpy.data.scenes.get(job.scene_name)
+
+
+def insert_ready_job(job: Job, *, report: bool = True) -> bool:
+    """Insert a ready job's strip if its file and scene are open; True when inserted."""
+    from .takes import insert_job  # the take-aware inserter
+
+    scene = _open_scene_for(job)
+    if scene is None or is_busy():
+        return False
+    try:
+        inserted = insert_job(scene, job)
+    except FoleyError as error:
+        _messages.append(("ERROR", str(error)))
+        return False
+    engine().mark_inserted(job.id, inserted.strip_name)
+    if report:
+        text = f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}."
+        _messages.extend([("INFO", text), *[("WARNING", w) for w in inserted.warnings]])
+    return True
+
+
+def insert_waiting_jobs() -> int:
+    """Insert every ready job that belongs to the open file (after a load, or when not busy)."""
+    if not has_engine():
+        return 0
+    count = 0
+    for job in engine().jobs():
+        if job.state is JobState.READY and not job.parent_id and insert_ready_job(job):
+            count += 1
+    return count
+
+
+def pump(budget_s: float = PUMP_BUDGET_S) -> int:
+    """Apply engine events on the main thread within ``budget_s``; returns how many."""
+    if _engine is None:
+        return 0
+    started = time.perf_counter()
+    events = _engine.drain(budget_s)
+    changed = False
+    for event in events:
+        changed = True
+        if isinstance(event, JobReady):
+            if not event.job.parent_id:
+                insert_ready_job(event.job)
+        elif isinstance(event, JobFailed):
+            _messages.append(("ERROR", f"Foley: {event.message}"))
+        elif isinstance(event, (JobCancelled, PaidResultKept)):
+            _messages.append(("WARNING", f"Foley: {event.message}"))
+        if isinstance(event, JobChanged | JobReady | JobFailed | JobCancelled | PaidResultKept):
+            for listener in list(_listeners):
+                listener(event.job)
+    if not events and not is_busy():
+        waiting = [j for j in _engine.jobs() if j.state is JobState.READY and not j.parent_id]
+        for job in waiting:
+            if _open_scene_for(job) is not None:
+                insert_ready_job(job)
+    if changed:
+        _tag_redraw()
+    _main_thread_ms.append((time.perf_counter() - started) * 1000)
+    del _main_thread_ms[:-1000]
+    return len(events)
+
+
+def active_job_count() -> int:
+    if _engine is None:
+        return 0
+    return sum(1 for job in _engine.jobs() if not job.settled)
+
+
+def shutdown() -> None:
+    """Stop workers (jobs stay resumable in the ledger) and forget session state."""
+    global _engine, _resumed  # noqa: PLW0603
+    if _engine is not None:
+        _engine.shutdown()
+    _engine = None
+    _resumed = False
+    _clip_sources.clear()
+    _busy_reasons.clear()
+    _messages.clear()
+    _listeners.clear()

@@ -1,0 +1,128 @@
+"""Every Blender version difference the extension meets, in one place.
+
+The rest of the code calls these helpers and never checks ``bpy.app.version``.
+Supported: 4.2 LTS to 5.2 (see ../shared/blender.md in the project notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import bpy
+
+VERSION: tuple[int, int, int] = tuple(bpy.app.version)  # type: ignore[assignment]
+
+
+# --- strips ------------------------------------------------------------------
+
+def top_level_strips(editor: Any) -> Any:
+    """The editor's top-level strip collection (``strips`` 4.4+, ``sequences`` before)."""
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def all_strips(editor: Any) -> Iterable[Any]:
+    """Every strip, including those inside meta strips."""
+    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+
+
+def sequencer_scene(context: Any) -> Any:
+    """The scene the sequencer edits: ``context.sequencer_scene`` on 5.0+ when set."""
+    scene = getattr(context, "sequencer_scene", None)
+    return scene if scene is not None else context.scene
+
+
+def selected_strips(context: Any) -> list[Any]:
+    """Selected strips of the sequencer scene, whatever the context offers."""
+    for name in ("selected_strips", "selected_sequences"):
+        strips = getattr(context, name, None)
+        if strips is not None:
+            return list(strips)
+    scene = sequencer_scene(context)
+    editor = scene.sequence_editor if scene else None
+    return [strip for strip in top_level_strips(editor) if strip.select] if editor else []
+
+
+def active_strip(context: Any) -> Any:
+    for name in ("active_strip", "active_sequence_strip"):
+        if hasattr(context, name):
+            return getattr(context, name)
+    scene = sequencer_scene(context)
+    editor = scene.sequence_editor if scene else None
+    return editor.active_strip if editor else None
+
+
+def set_active_strip(scene: Any, strip: Any) -> None:
+    scene.sequence_editor.active_strip = strip
+
+
+def strip_start(strip: Any) -> int:
+    """First visible frame (the left handle)."""
+    if hasattr(strip, "left_handle"):
+        return int(strip.left_handle)
+    return int(strip.frame_final_start)
+
+
+def strip_end(strip: Any) -> int:
+    """One past the last visible frame (the right handle), like ``frame_final_end``."""
+    if hasattr(strip, "right_handle"):
+        return int(strip.right_handle)
+    return int(strip.frame_final_end)
+
+
+def set_strip_end(strip: Any, frame_end_exclusive: int) -> None:
+    """Move the right handle (trims content, keeps the start)."""
+    if hasattr(strip, "right_handle"):
+        strip.right_handle = frame_end_exclusive
+    else:
+        strip.frame_final_end = frame_end_exclusive
+
+
+def new_sound_strip(scene: Any, name: str, filepath: str, channel: int, frame_start: int) -> Any:
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    return top_level_strips(editor).new_sound(name=name, filepath=filepath, channel=channel,
+                                              frame_start=frame_start)
+
+
+def new_movie_strip(scene: Any, name: str, filepath: str, channel: int, frame_start: int) -> Any:
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    return top_level_strips(editor).new_movie(name=name, filepath=filepath, channel=channel,
+                                              frame_start=frame_start)
+
+
+def new_effect_strip(scene: Any, name: str, effect_type: str, channel: int, frame_start: int,
+                     frame_end: int) -> Any:
+    """An input-less effect strip (TEXT, COLOR) spanning [frame_start, frame_end)."""
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    strips = top_level_strips(editor)
+    if VERSION >= (5, 0, 0):
+        return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
+                                 length=frame_end - frame_start)
+    return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
+                             frame_end=frame_end)
+
+
+def remove_strip(scene: Any, strip: Any) -> None:
+    top_level_strips(scene.sequence_editor).remove(strip)
+
+
+def iter_meta_children(strip: Any) -> Iterator[Any]:
+    children = getattr(strip, "strips", None)
+    if children is None:
+        children = getattr(strip, "sequences", ())
+    yield from children
+
+
+# --- rendering -----------------------------------------------------------------
+
+def use_ffmpeg_output(render: Any) -> None:
+    """Switch the output to FFmpeg video (5.0+ wants media_type='VIDEO' first)."""
+    settings = render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+
+
+# --- keymaps -----------------------------------------------------------------
+
+SEQUENCER_KEYMAP = ("Sequencer", "SEQUENCE_EDITOR")

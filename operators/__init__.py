@@ -1,0 +1,12 @@
+"""One user action per module; ``classes`` is the registration order."""
+
+from . import generate, jobs, regenerate, report, takes, wait
+
+classes = (
+    *report.classes,
+    *generate.classes,
+    *wait.classes,
+    *jobs.classes,
+    *takes.classes,
+    *regenerate.classes,
+)

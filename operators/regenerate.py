@@ -1,0 +1,46 @@
+"""foley.regenerate: make a strip's sound again from its stored metadata."""
+
+from __future__ import annotations
+
+import json
+
+import bpy
+
+from .. import compat
+from ..blender.insert import METADATA_KEY
+from .takes import foley_strip
+
+
+class FOLEY_OT_regenerate(bpy.types.Operator):
+    """Generate the active VSE Foley strip's sound again: same prompt and range, new or same seed"""
+
+    bl_idname = "foley.regenerate"
+    bl_label = "Regenerate Sound"
+    bl_options = {"REGISTER"}
+
+    new_seed: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="New seed", description="Pick a new random seed (off: the stored seed again)", default=True)
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if foley_strip(context) is None:
+            cls.poll_message_set("Make a sound strip made by VSE Foley the active strip.")
+            return False
+        return bool(bpy.types.FOLEY_OT_generate.poll(context))  # type: ignore[attr-defined]
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        meta = dict(foley_strip(context)[METADATA_KEY])
+        settings = compat.sequencer_scene(context).foley
+        settings.provider = meta["provider"]
+        settings.prompt = meta.get("prompt", "")
+        settings.bgm_prompt = meta.get("bgm_prompt", "")
+        settings.negative_prompt = meta.get("negative_prompt", "")
+        settings.seed = -1 if self.new_seed else int(meta.get("seed", -1))
+        for name, value in json.loads(meta.get("options", "{}")).items():
+            if hasattr(settings, name):
+                setattr(settings, name, value)
+        return bpy.ops.foley.generate(  # type: ignore[no-any-return]
+            frame_start=int(meta["frame_start"]), frame_end=int(meta["frame_end"]))
+
+
+classes = (FOLEY_OT_regenerate,)

@@ -1,0 +1,37 @@
+"""foley.wait: block a script until every known job has ended (background mode)."""
+
+from __future__ import annotations
+
+import bpy
+
+from ..blender import runtime
+
+
+class FOLEY_OT_wait(bpy.types.Operator):
+    """Wait until every VSE Foley job of this session (resumed ones included) has ended"""
+
+    bl_idname = "foley.wait"
+    bl_label = "Wait for Foley Jobs"
+    bl_options = {"REGISTER"}
+
+    timeout: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Timeout", description="Seconds to wait at most (0 = no limit)", default=0.0, min=0.0)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        if not bpy.app.background:
+            self.report({"WARNING"}, "foley.wait blocks Blender; it only runs in background mode (blender -b).")
+            return {"CANCELLED"}
+        runtime.resume_if_online()
+        if not runtime.has_engine():
+            return {"FINISHED"}
+        finished = runtime.engine().wait(None, self.timeout or None, pump=runtime.pump)
+        runtime.pump()
+        runtime.take_messages()
+        if not finished:
+            self.report({"ERROR"}, f"Foley: jobs still running after {self.timeout:g} s; they stay in the "
+                                   "ledger and resume next time.")
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+classes = (FOLEY_OT_wait,)

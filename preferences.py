@@ -1,0 +1,83 @@
+"""Add-on preferences: vendor keys (stored only in Blender's preferences, never
+in a .blend), regions, the upload host and how jobs run.
+
+Empty key fields fall back to the environment variables named in each tooltip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+# Preference names that the provider settings read (see providers/settings.py).
+PROVIDER_PREF_NAMES = (
+    "wavespeed_api_key", "kling_access_key", "kling_secret_key", "kling_region", "vidu_api_key",
+    "vidu_region", "flexstack_access_token", "flexstack_username", "flexstack_password", "upload_host",
+)
+
+
+def _key(name: str, env: str) -> Any:
+    return bpy.props.StringProperty(
+        name=name, subtype="PASSWORD",
+        description=f"Stored in Blender's preferences only, never in .blend files. Empty: uses ${env}")
+
+
+class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
+    bl_idname = __package__  # type: ignore[assignment]
+
+    wavespeed_api_key: _key("WaveSpeed API key", "WAVESPEED_API_KEY")  # type: ignore[valid-type]
+    kling_access_key: _key("Kling access key", "KLING_ACCESS_KEY")  # type: ignore[valid-type]
+    kling_secret_key: _key("Kling secret key", "KLING_SECRET_KEY")  # type: ignore[valid-type]
+    kling_region: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Kling region", default="singapore",
+        items=[("singapore", "Global (Singapore)", "api-singapore.klingai.com"),
+               ("beijing", "Mainland China (Beijing)", "api-beijing.klingai.com"),
+               ("legacy", "Legacy", "api.klingai.com")])
+    vidu_api_key: _key("Vidu API key", "VIDU_API_KEY")  # type: ignore[valid-type]
+    vidu_region: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Vidu region", default="global",
+        items=[("global", "Global (vidu.com)", "api.vidu.com"), ("china", "China (vidu.cn)", "api.vidu.cn")])
+    flexstack_access_token: _key("FlexStack access token", "FLEXSTACK_ACCESS_TOKEN")  # type: ignore[valid-type]
+    flexstack_username: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="FlexStack username", description="Empty: uses $FLEXSTACK_USERNAME")
+    flexstack_password: _key("FlexStack password", "FLEXSTACK_PASSWORD")  # type: ignore[valid-type]
+    upload_host: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Clip upload host", default="auto",
+        description="Where clips go for vendors that need a URL (Kling direct)",
+        items=[("auto", "Automatic", "WaveSpeed's media upload when a WaveSpeed key is set"),
+               ("wavespeed", "WaveSpeed media upload", "Needs a WaveSpeed key"),
+               ("none", "None", "Never upload clips to a third party")])
+    clip_short_side: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Clip size", description="Short side in pixels of the clips sent to video providers",
+        default=360, min=128, max=1080, subtype="PIXEL")
+    concurrency: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Jobs at once per provider", description="0 uses each vendor's documented default",
+        default=0, min=0, max=16)
+    output_folder: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Audio folder", description="Folder next to the .blend for generated audio", default="foley")
+    confirm_cost_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Confirm above", description="Ask before a request estimated above this (USD); 0 never asks",
+        default=1.0, min=0.0, soft_max=50.0, precision=2)
+
+    def draw(self, context: bpy.types.Context) -> None:
+        from .panels.preferences_ui import draw_preferences
+
+        draw_preferences(self, context, self.layout)
+
+
+def provider_prefs(context: Any = None) -> dict[str, str]:
+    """The preference values the provider settings read (main thread only)."""
+    prefs = addon_preferences(context)
+    if prefs is None:
+        return {}
+    return {name: str(getattr(prefs, name)) for name in PROVIDER_PREF_NAMES}
+
+
+def addon_preferences(context: Any = None) -> Any:
+    context = context or bpy.context
+    addon = context.preferences.addons.get(__package__ or "")
+    return addon.preferences if addon else None
+
+
+classes = (FOLEY_AddonPreferences,)

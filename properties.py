@@ -1,0 +1,135 @@
+"""``scene.foley``: the generation settings, saved with the .blend (never keys).
+
+The option properties are made from the providers' capability descriptions, so
+a new provider's fields appear here (and in the panel) without UI code. Names
+are the capability field names and are part of the scripting API:
+``scene.foley.provider``, ``.prompt``, ``.seed`` (-1 = random), ``.top_k``...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from .providers import PROVIDER_IDS, all_provider_infos
+from .providers.base import FieldKind, FieldSpec
+
+# Properties whose meaning is shared by every provider, drawn specially by the panel.
+COMMON_FIELDS = ("prompt", "bgm_prompt", "negative_prompt", "seed", "duration")
+SEED_MAX = 2147483647
+
+
+def _provider_items() -> list[tuple[str, str, str]]:
+    return [(info.id, info.label, info.description) for info in all_provider_infos()]
+
+
+def _random_seed_get(self: Any) -> bool:
+    return bool(self.seed < 0)
+
+
+def _random_seed_set(self: Any, value: bool) -> None:
+    if value:
+        self.seed = -1
+    elif self.seed < 0:
+        self.seed = 1
+
+
+def _merged_specs() -> dict[str, list[FieldSpec]]:
+    """Every option name with all providers' specs for it (ranges differ per vendor)."""
+    merged: dict[str, list[FieldSpec]] = {}
+    for info in all_provider_infos():
+        for spec in info.fields:
+            merged.setdefault(spec.name, []).append(spec)
+    return merged
+
+
+def _option_property(name: str, specs: list[FieldSpec]) -> Any:
+    """One Blender property wide enough for every provider that takes ``name``.
+
+    Each provider's own limit is checked (and shown) per provider, before sending.
+    """
+    first = specs[0]
+    description = first.description
+    if first.kind is FieldKind.BOOL:
+        return bpy.props.BoolProperty(name=first.label, description=description, default=bool(first.default))
+    if first.kind is FieldKind.CHOICE:
+        items = [(value, label, "") for value, label in first.choices]
+        return bpy.props.EnumProperty(name=first.label, description=description, items=items,
+                                      default=str(first.default or items[0][0]))
+    lows = [spec.minimum for spec in specs if spec.minimum is not None]
+    highs = [spec.maximum for spec in specs if spec.maximum is not None]
+    limits: dict[str, Any] = {}
+    if first.kind is FieldKind.INT:
+        if lows:
+            limits["min"] = int(min(lows))
+        if highs:
+            limits["max"] = int(max(highs))
+        return bpy.props.IntProperty(name=first.label, description=description,
+                                     default=int(first.default or 0), **limits)
+    if first.kind is FieldKind.FLOAT:
+        if lows:
+            limits["min"] = float(min(lows))
+        if highs:
+            limits["max"] = float(max(highs))
+        return bpy.props.FloatProperty(name=first.label, description=description,
+                                       default=float(first.default or 0.0), **limits)
+    return bpy.props.StringProperty(name=first.label, description=description, default=str(first.default or ""))
+
+
+def _annotations() -> dict[str, Any]:
+    annotations: dict[str, Any] = {
+        "provider": bpy.props.EnumProperty(
+            name="Provider", description="The service and model that makes the sound",
+            items=_provider_items(), default=PROVIDER_IDS[0]),
+        "prompt": bpy.props.StringProperty(name="Prompt", description="What should be heard"),
+        "bgm_prompt": bpy.props.StringProperty(name="Music prompt", description="Background music (Kling)"),
+        "negative_prompt": bpy.props.StringProperty(name="Negative prompt", description="Sounds to avoid"),
+        "seed": bpy.props.IntProperty(
+            name="Seed", description="Same seed and input give the same sound; -1 picks one at random",
+            default=-1, min=-1, max=SEED_MAX),
+        "random_seed": bpy.props.BoolProperty(
+            name="Random", description="Pick a new seed for every generation",
+            get=_random_seed_get, set=_random_seed_set),
+        "duration": bpy.props.FloatProperty(
+            name="Duration", description="Seconds of audio for text providers; 0 uses the range length",
+            default=0.0, min=0.0, max=600.0, unit="TIME_ABSOLUTE"),
+        "variations": bpy.props.IntProperty(
+            name="Variations", description="Takes to generate; each lands on its own channel, muted but one",
+            default=1, min=1, max=4),
+        "fade_frames": bpy.props.IntProperty(
+            name="Fade frames", description="Volume fade in and out on inserted strips (0 = none)",
+            default=2, min=0, max=48),
+    }
+    for name, specs in _merged_specs().items():
+        if name not in annotations:
+            annotations[name] = _option_property(name, specs)
+    return annotations
+
+
+_settings_class: type | None = None
+
+
+def settings_class() -> type:
+    """The PropertyGroup class (made once, at registration)."""
+    global _settings_class  # noqa: PLW0603 - built once from the catalog at register time
+    if _settings_class is None:
+        _settings_class = type("FoleySettings", (bpy.types.PropertyGroup,), {"__annotations__": _annotations()})
+    return _settings_class
+
+
+def option_names(provider_id: str) -> list[str]:
+    """Names of the provider-specific options (stored in ``request.options``)."""
+    from .providers import provider_info
+
+    return [spec.name for spec in provider_info(provider_id).fields if spec.name not in COMMON_FIELDS]
+
+
+def register() -> None:
+    bpy.utils.register_class(settings_class())
+    bpy.types.Scene.foley = bpy.props.PointerProperty(type=settings_class())  # type: ignore[attr-defined]
+
+
+def unregister() -> None:
+    del bpy.types.Scene.foley  # type: ignore[attr-defined]
+    bpy.utils.unregister_class(settings_class())

@@ -1,0 +1,97 @@
+"""One exception hierarchy for everything a generation can run into.
+
+Every message is a sentence a user can act on: what went wrong and what to do
+next. Messages never contain keys, tokens, signatures or signed URLs.
+"""
+
+from __future__ import annotations
+
+
+class FoleyError(Exception):
+    """Base class. ``str(error)`` is the sentence shown to the user."""
+
+    #: True when trying the same call again later may succeed.
+    retryable: bool = False
+
+    def __init__(self, message: str, *, vendor_code: str | int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.vendor_code = vendor_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(FoleyError):
+    """The request breaks a documented limit; nothing was sent or paid for."""
+
+
+class ConfigError(FoleyError):
+    """Something must be set up first (a key, a base URL, an upload host, online access)."""
+
+
+class AuthError(FoleyError):
+    """The vendor rejected the credentials."""
+
+
+class CreditsError(FoleyError):
+    """The account has no credits, quota or resource pack left."""
+
+
+class ModerationError(FoleyError):
+    """The vendor refused the content (prompt or video) on policy grounds."""
+
+
+class RateLimitError(FoleyError):
+    """Too many requests or tasks; retried automatically before this is raised."""
+
+    retryable = True
+
+
+class VendorUnavailableError(FoleyError):
+    """The vendor answered with a server error (5xx) after retries."""
+
+    retryable = True
+
+
+class NetworkError(FoleyError):
+    """The vendor could not be reached (connection refused, DNS, timeout)."""
+
+    retryable = True
+
+
+class SubmitUncertainError(FoleyError):
+    """A submit may have reached the vendor but no answer came back.
+
+    It is never re-sent automatically, because that could charge twice.
+    ``external_task_id`` is set when the vendor can look the task up by a
+    client-chosen id (Kling): pass it to ``Provider.recover_submit``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor_code: str | int | None = None,
+        external_task_id: str | None = None,
+    ) -> None:
+        super().__init__(message, vendor_code=vendor_code)
+        self.external_task_id = external_task_id
+
+
+class TaskFailedError(FoleyError):
+    """The vendor accepted the task, then reported it failed (with its reason)."""
+
+
+class TimeoutExceededError(FoleyError):
+    """The vendor did not finish within the overall deadline; the task may still finish."""
+
+    retryable = True
+
+
+class DownloadError(FoleyError):
+    """The result could not be downloaded or is not a valid audio file."""
+
+
+class CancelledError(FoleyError):
+    """The user cancelled the job."""
