@@ -1,0 +1,333 @@
+"""Audio conform without Blender: read/write PCM WAV, join chunks, fit to the range.
+
+WAV is parsed by hand (a few dozen lines) because Python 3.11's ``wave`` module,
+the one Blender 4.2–5.0 ships, reads neither float WAV nor WAVE_FORMAT_EXTENSIBLE,
+which vendors do send. Samples are float64 in [-1, 1], shaped (frames, channels).
+
+Crossfades are equal-power (gains cos θ and sin θ, θ from 0 to π/2), since
+cos² + sin² = 1: the summed POWER is constant when the two sides are
+uncorrelated, which is the case for two independent generations (different
+chunks of a long range). For identical, fully correlated material the summed
+AMPLITUDE peaks at √2 (+3 dB) mid-fade; an equal-gain (linear) fade would be
+exact there, but it dips 3 dB for uncorrelated material, the usual case here.
+Nothing is resampled: parts must share a sample rate.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .timeline import seconds_to_samples
+
+SampleFormat = Literal["pcm16", "pcm24", "pcm32", "float32"]
+FloatArray = npt.NDArray[np.float64]
+
+_PCM = 1
+_FLOAT = 3
+_EXTENSIBLE = 0xFFFE
+
+#: flagged as "much shorter than asked" below this fraction of the range
+MUCH_SHORTER_RATIO = 0.9
+
+
+class AudioFormatError(ValueError):
+    """The file is not audio this module can read; the message says what to do."""
+
+
+@dataclass
+class PcmAudio:
+    samples: FloatArray  # (frames, channels), float64 in [-1, 1]
+    sample_rate: int
+    sample_format: SampleFormat = "pcm16"
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frame_count / self.sample_rate
+
+
+# -- WAV I/O -------------------------------------------------------------------------------
+
+
+def read_wav(path: Path | str) -> PcmAudio:
+    """Read 8/16/24/32-bit integer PCM or 32/64-bit float WAV (plain or EXTENSIBLE)."""
+    data = Path(path).read_bytes()
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioFormatError(f"{Path(path).name} is not a WAV file; convert it to WAV first.")
+    fmt: tuple[int, int, int, int] | None = None
+    payload: bytes | None = None
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        body = data[pos + 8 : pos + 8 + size]
+        if chunk_id == b"fmt ":
+            tag, channels, rate = struct.unpack_from("<HHI", body, 0)
+            bits = struct.unpack_from("<H", body, 14)[0]
+            if tag == _EXTENSIBLE and len(body) >= 26:
+                tag = struct.unpack_from("<H", body, 24)[0]  # first two bytes of the sub-format GUID
+            fmt = (tag, channels, rate, bits)
+        elif chunk_id == b"data":
+            payload = body  # a truncated file keeps what it has
+        pos += 8 + size + (size & 1)
+    if fmt is None or payload is None:
+        raise AudioFormatError(f"{Path(path).name} has no audio data; the download may be incomplete.")
+    tag, channels, rate, bits = fmt
+    if channels < 1 or rate < 1:
+        raise AudioFormatError(f"{Path(path).name} declares {channels} channels at {rate} Hz.")
+    width = max(1, bits // 8)
+    usable = len(payload) - len(payload) % (width * channels)
+    decoded = _decode(tag, bits, payload[:usable])
+    if decoded is None:
+        raise AudioFormatError(
+            f"{Path(path).name} uses WAV format {tag} with {bits}-bit samples, which cannot be read."
+        )
+    samples, sample_format = decoded
+    return PcmAudio(samples.reshape(-1, channels), rate, sample_format)
+
+
+_INT_PCM: dict[int, tuple[str, float, SampleFormat]] = {
+    16: ("<i2", 32768.0, "pcm16"),
+    32: ("<i4", float(1 << 31), "pcm32"),
+}
+
+
+def _decode(tag: int, bits: int, raw: bytes) -> tuple[FloatArray, SampleFormat] | None:
+    """Interleaved samples as float64 in [-1, 1], or None for a format we do not read."""
+    if tag == _FLOAT and bits in (32, 64):
+        return np.frombuffer(raw, dtype="<f4" if bits == 32 else "<f8").astype(np.float64), "float32"
+    if tag == _PCM and bits in _INT_PCM:
+        dtype, scale, sample_format = _INT_PCM[bits]
+        return np.frombuffer(raw, dtype=dtype).astype(np.float64) / scale, sample_format
+    if tag == _PCM and bits == 8:
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0, "pcm16"
+    if tag == _PCM and bits == 24:
+        triples = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        values = triples[:, 0] | (triples[:, 1] << 8) | (triples[:, 2] << 16)
+        values = np.where(values >= 1 << 23, values - (1 << 24), values)
+        return values.astype(np.float64) / float(1 << 23), "pcm24"
+    return None
+
+
+def write_wav(path: Path | str, audio: PcmAudio, sample_format: SampleFormat | None = None) -> Path:
+    """Write ``audio`` as WAV (16/24/32-bit PCM or 32-bit float). Overwrites ``path``."""
+    fmt = sample_format or audio.sample_format
+    clipped = np.clip(audio.samples, -1.0, 1.0)
+    if fmt == "pcm16":
+        tag, bits = _PCM, 16
+        raw = np.round(clipped * 32767.0).astype("<i2").tobytes()
+    elif fmt == "pcm24":
+        tag, bits = _PCM, 24
+        values = np.round(clipped * float((1 << 23) - 1)).astype("<i4")
+        raw = values.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    elif fmt == "pcm32":
+        tag, bits = _PCM, 32
+        raw = np.round(clipped * float((1 << 31) - 1)).astype("<i4").tobytes()
+    else:
+        tag, bits = _FLOAT, 32
+        raw = audio.samples.astype("<f4").tobytes()
+    channels = audio.channels
+    block = channels * bits // 8
+    fmt_body = struct.pack(
+        "<HHIIHH", tag, channels, audio.sample_rate, audio.sample_rate * block, block, bits
+    )
+    chunks = [b"fmt " + struct.pack("<I", len(fmt_body)) + fmt_body]
+    if tag == _FLOAT:
+        chunks.append(b"fact" + struct.pack("<II", 4, audio.frame_count))
+    chunks.append(b"data" + struct.pack("<I", len(raw)) + raw + (b"\0" if len(raw) & 1 else b""))
+    body = b"WAVE" + b"".join(chunks)
+    target = Path(path)
+    target.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return target
+
+
+# -- level and length ----------------------------------------------------------------------
+
+
+def rms(samples: FloatArray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
+
+
+def fit_to_length(audio: PcmAudio, frame_count: int) -> PcmAudio:
+    """Pad with silence or trim the end to exactly ``frame_count`` sample frames."""
+    have = audio.frame_count
+    if have >= frame_count:
+        samples = audio.samples[:frame_count]
+    else:
+        samples = np.concatenate([audio.samples, np.zeros((frame_count - have, audio.channels))])
+    return PcmAudio(samples, audio.sample_rate, audio.sample_format)
+
+
+def match_channels(audio: PcmAudio, channels: int) -> PcmAudio:
+    """Mono → N channels by copying; N → mono by averaging; otherwise unchanged."""
+    if audio.channels == channels:
+        return audio
+    if audio.channels == 1:
+        return PcmAudio(np.repeat(audio.samples, channels, axis=1), audio.sample_rate, audio.sample_format)
+    if channels == 1:
+        return PcmAudio(audio.samples.mean(axis=1, keepdims=True), audio.sample_rate, audio.sample_format)
+    raise AudioFormatError(f"Cannot join {audio.channels}-channel audio with {channels}-channel audio.")
+
+
+def equal_power_gains(length: int) -> tuple[FloatArray, FloatArray]:
+    """(fade-out, fade-in) gains over ``length`` samples: cos θ and sin θ, θ: 0 → π/2."""
+    theta = (np.arange(length, dtype=np.float64) + 0.5) * (math.pi / 2 / max(length, 1))
+    return np.cos(theta), np.sin(theta)
+
+
+def join_chunks(parts: Sequence[PcmAudio], placements: Sequence[tuple[int, int]], total: int) -> PcmAudio:
+    """Place each part at ``(start_sample, planned_length)`` and crossfade where they overlap.
+
+    Each part is first padded/trimmed to its planned length; the overlap of
+    consecutive parts is an equal-power crossfade. Output is ``total`` frames.
+    """
+    if not parts or len(parts) != len(placements):
+        raise ValueError("join_chunks needs one placement per part.")
+    rate = parts[0].sample_rate
+    if any(part.sample_rate != rate for part in parts):
+        rates = sorted({part.sample_rate for part in parts})
+        raise AudioFormatError(f"The chunks came back at different sample rates {rates}; retry the odd one.")
+    channels = max(part.channels for part in parts)
+    out = np.zeros((total, channels))
+    previous_end = 0
+    for part, (start, length) in zip(parts, placements, strict=True):
+        samples = fit_to_length(match_channels(part, channels), length).samples
+        fade = max(0, min(previous_end - start, length))
+        if fade:
+            fade_out, fade_in = equal_power_gains(fade)
+            region = slice(start, start + fade)
+            out[region] = out[region] * fade_out[:, None] + samples[:fade] * fade_in[:, None]
+        stop = min(start + length, total)
+        if stop > start + fade:
+            out[start + fade : stop] = samples[fade : stop - start]
+        previous_end = start + length
+    return PcmAudio(out, rate, parts[0].sample_format)
+
+
+# -- checking against the range ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DurationCheck:
+    expected: float  # seconds of the range
+    actual: float  # seconds the vendor returned
+    frame: float  # seconds of one frame
+
+    @property
+    def short_by(self) -> float:
+        return max(0.0, self.expected - self.actual)
+
+    @property
+    def is_short(self) -> bool:
+        """Shorter by more than one frame (the strip will not cover the range)."""
+        return self.short_by > self.frame + 1e-9
+
+    @property
+    def much_shorter(self) -> bool:
+        """A known failure of several models: far less audio than asked for."""
+        return self.actual < self.expected * MUCH_SHORTER_RATIO
+
+    @property
+    def message(self) -> str:
+        if self.much_shorter:
+            return (
+                f"The audio lasts {self.actual:.2f} s of the {self.expected:.2f} s asked for, "
+                "much shorter than the range; generate another take or pick another provider."
+            )
+        if self.is_short:
+            return (
+                f"The audio is {self.short_by:.2f} s shorter than the range "
+                f"({self.actual:.2f} s of {self.expected:.2f} s); the end of the range is silent."
+            )
+        return ""
+
+
+def check_duration(actual: float, expected: float | Fraction, fps: Fraction) -> DurationCheck:
+    return DurationCheck(float(expected), float(actual), float(1 / fps))
+
+
+@dataclass(frozen=True)
+class ConformReport:
+    path: Path
+    sample_rate: int
+    channels: int
+    source_seconds: float
+    seconds: float
+    padded_frames: int
+    trimmed_frames: int
+    duration: DurationCheck
+
+    @property
+    def summary(self) -> str:
+        text = f"{self.sample_rate} Hz, {self.channels} ch, {self.seconds:.3f} s"
+        if self.padded_frames:
+            text += f", padded {self.padded_frames / self.sample_rate:.3f} s of silence"
+        if self.trimmed_frames:
+            text += f", trimmed {self.trimmed_frames / self.sample_rate:.3f} s"
+        return text
+
+
+def conform_wav(src: Path | str, dest: Path | str, seconds: Fraction, fps: Fraction) -> ConformReport:
+    """Pad or trim a WAV to exactly the range's sample count and write it to ``dest``."""
+    audio = read_wav(src)
+    target = seconds_to_samples(seconds, audio.sample_rate)
+    fitted = fit_to_length(audio, target)
+    path = write_wav(dest, fitted)
+    return ConformReport(
+        path=path,
+        sample_rate=audio.sample_rate,
+        channels=audio.channels,
+        source_seconds=audio.duration,
+        seconds=fitted.duration,
+        padded_frames=max(0, target - audio.frame_count),
+        trimmed_frames=max(0, audio.frame_count - target),
+        duration=check_duration(audio.duration, seconds, fps),
+    )
+
+
+def join_wav_files(
+    paths: Sequence[Path | str],
+    offsets: Sequence[Fraction],
+    lengths: Sequence[Fraction],
+    total: Fraction,
+    dest: Path | str,
+    fps: Fraction,
+) -> ConformReport:
+    """Join chunk WAVs (chunk i starts ``offsets[i]`` s into the range and lasts ``lengths[i]`` s)."""
+    parts = [read_wav(path) for path in paths]
+    rate = parts[0].sample_rate
+    placements = []
+    for offset, length in zip(offsets, lengths, strict=True):
+        start = seconds_to_samples(offset, rate)
+        placements.append((start, seconds_to_samples(offset + length, rate) - start))
+    target = seconds_to_samples(total, rate)
+    joined = join_chunks(parts, placements, target)
+    path = write_wav(dest, joined)
+    fits = list(zip(parts, placements, lengths, strict=True))
+    # the chunk shortest relative to its slot decides whether the join is "much shorter"
+    worst, _placement, worst_length = min(fits, key=lambda fit: fit[0].duration / max(float(fit[2]), 1e-9))
+    return ConformReport(
+        path=path,
+        sample_rate=rate,
+        channels=joined.channels,
+        source_seconds=sum(part.duration for part in parts),
+        seconds=joined.duration,
+        padded_frames=sum(max(0, length - part.frame_count) for part, (_s, length), _l in fits),
+        trimmed_frames=sum(max(0, part.frame_count - length) for part, (_s, length), _l in fits),
+        duration=check_duration(worst.duration, worst_length, fps),
+    )

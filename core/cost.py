@@ -1,0 +1,80 @@
+"""Cost before spending: chunks × variations × providers, from list prices.
+
+Each chunk of each variation of each provider is one paid call priced with
+``ProviderInfo.price.for_seconds(chunk seconds)``. A provider without a known
+price makes the total unknown (``total is None``); the known part is still shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..providers.base import ProviderInfo
+from .chunks import DEFAULT_OVERLAP_S, chunk_limits, plan_chunk_seconds
+
+
+@dataclass(frozen=True)
+class ProviderCost:
+    provider_id: str
+    calls: int  # chunks × variations
+    amount: float | None  # None: price unknown
+    currency: str
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    total: float | None  # None when any provider's price is unknown
+    known_part: float  # sum of the providers whose price is known
+    currency: str
+    calls: int
+    per_provider: tuple[ProviderCost, ...]
+    text: str  # what the UI shows next to Generate
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"${amount:.2f}" if currency == "USD" else f"{amount:.2f} {currency}"
+
+
+def estimate_cost(
+    providers: Sequence[ProviderInfo],
+    seconds: float,
+    *,
+    variations: int = 1,
+    overlap_seconds: float = DEFAULT_OVERLAP_S,
+) -> CostEstimate:
+    """Estimate for ``seconds`` of range sent to each provider ``variations`` times."""
+    per_provider: list[ProviderCost] = []
+    unknown: list[str] = []
+    currencies: set[str] = set()
+    for info in providers:
+        low, high = chunk_limits(info)
+        try:
+            chunk_seconds = plan_chunk_seconds(seconds, low, high, overlap_seconds=overlap_seconds)
+        except ValueError:
+            chunk_seconds = [seconds]
+        calls = len(chunk_seconds) * variations
+        if info.price is None:
+            unknown.append(info.label)
+            per_provider.append(ProviderCost(info.id, calls, None, ""))
+            continue
+        price = info.price
+        amount = variations * sum(price.for_seconds(s) for s in chunk_seconds)
+        currencies.add(price.currency)
+        per_provider.append(ProviderCost(info.id, calls, amount, price.currency))
+    known = sum(cost.amount for cost in per_provider if cost.amount is not None)
+    calls = sum(cost.calls for cost in per_provider)
+    currency = next(iter(currencies)) if len(currencies) == 1 else ""
+    plural = "s" if calls != 1 else ""
+    if len(currencies) > 1:
+        text = f"{calls} paid call{plural}; prices in several currencies"
+        return CostEstimate(None, known, "", calls, tuple(per_provider), text)
+    if not currencies:
+        text = f"{calls} paid call{plural}, price unknown"
+        return CostEstimate(None, 0.0, "", calls, tuple(per_provider), text)
+    if unknown:
+        names = ", ".join(unknown)
+        text = f"≈ {_money(known, currency)} for {calls} call{plural} + price unknown for {names}"
+        return CostEstimate(None, known, currency, calls, tuple(per_provider), text)
+    text = f"≈ {_money(known, currency)} for {calls} call{plural}"
+    return CostEstimate(known, known, currency, calls, tuple(per_provider), text)

@@ -1,0 +1,982 @@
+"""The job engine: worker threads run each job's steps; the main thread drains events.
+
+A job's life: validate → render the clip (video providers) → upload → submit →
+poll → download → ready; the main thread inserts the strip and calls
+``mark_inserted``. Each worker thread runs one job; a job starts only when its
+provider has a free slot (``concurrency``), otherwise it stays queued.
+
+Durability: every state change is written to the ledger BEFORE the step that
+spends money or creates a file (``rendering`` before the render, ``submitted``
+with ``submit_attempted=True`` before the paid submit, the vendor task id as
+soon as submit returns, ``downloading`` before the download, the audio path
+together with ``ready``). So after a kill, ``resume_from_ledger`` knows exactly
+what may have happened: a job with a vendor task is polled (never resubmitted);
+a job whose submit may have left without an answer is looked up by the
+provider's ``recover_submit`` when it has one, otherwise failed with a sentence
+that says where to check; anything earlier is simply queued again.
+
+Cancel: before submit it stops the job; after submit the vendor task cannot be
+recalled, so the job is cancelled (never inserted) but still polled and its
+paid result downloaded into the library, and the message says so.
+
+Long ranges: a chunked parent job lists child jobs (one per chunk) that run like
+any other job; when every child is ready the parent joins their audio with
+equal-power crossfades (``assemble``) and becomes ready itself.
+
+Nothing here imports bpy. Events are small frozen dataclasses carrying a job
+snapshot; the Blender pump applies them on the main thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ..providers.base import GenerationRequest, Provider, ProviderInfo, TaskState, TaskStatus, VendorTask
+from ..providers.errors import (
+    ConfigError,
+    DownloadError,
+    FoleyError,
+    SubmitUncertainError,
+    TimeoutExceededError,
+)
+from . import naming
+from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
+from .conform import AudioFormatError, check_duration, join_wav_files
+from .jobs import Job, JobState, can_transition, new_job_id
+from .ledger import JobLedger
+from .timeline import FrameRange, clip_events
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 3
+
+# -- events (worker → main thread) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobChanged:
+    """Anything about the job changed (state, progress, files); redraw the job list."""
+
+    job: Job
+
+
+@dataclass(frozen=True)
+class JobReady:
+    """The audio is on disk: insert the strip, then call ``JobEngine.mark_inserted``."""
+
+    job: Job
+
+    @property
+    def audio_path(self) -> str:
+        return self.job.audio_path
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    job: Job
+    message: str
+
+
+@dataclass(frozen=True)
+class JobCancelled:
+    job: Job
+    message: str
+
+
+@dataclass(frozen=True)
+class PaidResultKept:
+    """A job cancelled after submit: its paid result arrived in the library (not inserted)."""
+
+    job: Job
+    message: str
+
+
+EngineEvent = JobChanged | JobReady | JobFailed | JobCancelled | PaidResultKept
+
+# -- injectable pieces ----------------------------------------------------------------------
+
+RenderClip = Callable[[Job, threading.Event], str]
+ProviderFactory = Callable[[str], Provider]
+#: (parent, children in chunk order, destination stem) → path of the joined audio
+Assemble = Callable[[Job, Sequence[Job], Path], Path]
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Poll after ``initial`` s, then ×``factor`` up to ``maximum`` s; give up after ``deadline`` s."""
+
+    initial: float = 1.0
+    factor: float = 1.5
+    maximum: float = 10.0
+    deadline: float = 30 * 60.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.maximum)
+
+
+def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Path:
+    """Default join: WAV chunks only (numpy); Blender passes an ``aud``-based one for MP3/M4A."""
+    try:
+        report = join_wav_files(
+            [child.audio_path for child in children],
+            [parent.frame_range.offset_seconds(child.frame_start, parent.fps) for child in children],
+            [child.seconds for child in children],
+            parent.seconds,
+            stem.with_suffix(".wav"),
+            parent.fps,
+        )
+    except AudioFormatError as exc:
+        raise DownloadError(f"The chunks could not be joined: {exc}") from exc
+    return report.path
+
+
+class _ShutdownError(Exception):
+    """The engine is shutting down; leave the job as it is (resumable)."""
+
+
+class _AbandonedError(Exception):
+    """The job was cancelled before anything was sent; stop quietly."""
+
+
+_JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
+
+
+class JobEngine:
+    """Runs jobs on worker threads, records every step in ``ledger``, reports through ``drain``."""
+
+    def __init__(
+        self,
+        ledger: JobLedger,
+        provider_factory: ProviderFactory,
+        render_clip: RenderClip | None,
+        output_dir_for: Callable[[Job], Path],
+        *,
+        concurrency: Mapping[str, int] | None = None,
+        provider_info: Callable[[str], ProviderInfo] | None = None,
+        poll_schedule: PollSchedule | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        assemble: Assemble = assemble_wav_chunks,
+        overlap_seconds: float = DEFAULT_OVERLAP_S,
+    ) -> None:
+        self._ledger = ledger
+        self._provider_factory = provider_factory
+        self._render_clip = render_clip
+        self._output_dir_for = output_dir_for
+        self._provider_info = provider_info
+        self._poll = poll_schedule or PollSchedule()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._stop = threading.Event()
+        self._sleep: Callable[[float], object] = sleep or self._stop.wait
+        self._assemble = assemble
+        self._overlap = overlap_seconds
+
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._jobs: dict[str, Job] = {}
+        self._events: queue.SimpleQueue[EngineEvent] = queue.SimpleQueue()
+        self._pending: dict[str, deque[str]] = {}
+        self._in_flight: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
+        self._workers: dict[str, threading.Thread] = {}
+        self._assembling: set[str] = set()
+        self._aborts: dict[str, threading.Event] = {}
+        self._limits: dict[str, int] = {pid: max(1, int(n)) for pid, n in (concurrency or {}).items()}
+        self._learned_limits: dict[str, int] = {}  # from ProviderInfo.default_concurrency
+
+    # == public API (main thread) ==========================================================
+
+    def enqueue(self, job: Job, *, chunk_ranges: Sequence[FrameRange] | None = None) -> Job:
+        """Record ``job`` as queued and start it when its provider has a free slot.
+
+        A range longer than the provider's maximum (known through ``provider_info``)
+        is split into chunk jobs automatically; pass ``chunk_ranges`` to choose them.
+        Returns the job (the chunked parent for a long range).
+        """
+        if chunk_ranges is None and self._provider_info is not None:
+            low, high = chunk_limits(self._provider_info(job.provider_id))
+            if needs_chunks(job.seconds, high):
+                chunk_ranges = plan_chunks(job.frame_range, job.fps, low, high, overlap_seconds=self._overlap)
+        job = job.copy()
+        job.timings[JobState.QUEUED.value] = job.updated_at = self._clock()  # phases on one clock
+        with self._lock:
+            if chunk_ranges is not None and len(chunk_ranges) > 1:
+                parent = job.copy()
+                children = [
+                    self._make_chunk(parent, i, r, len(chunk_ranges)) for i, r in enumerate(chunk_ranges)
+                ]
+                parent.chunk_ids = [child.id for child in children]
+                # children first: a kill in between leaves unsent orphans, which resume cancels
+                for child in children:
+                    self._save(child, JobChanged)
+                self._save(parent, JobChanged)
+                for child in children:
+                    self._schedule(child.id)
+                return parent.copy()
+            self._save(job, JobChanged)
+            self._schedule(job.id)
+            return job.copy()
+
+    def drain(self, budget_s: float = 0.004, max_events: int | None = None) -> list[EngineEvent]:
+        """Events since the last call, returning within about ``budget_s`` seconds."""
+        deadline = time.perf_counter() + budget_s
+        events: list[EngineEvent] = []
+        while max_events is None or len(events) < max_events:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+            if time.perf_counter() >= deadline:
+                break
+        return events
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel in any state; returns the sentence to show (it says whether the vendor may charge)."""
+        with self._lock:
+            job = self._require(job_id)
+            if job.is_chunked:
+                children = [self._jobs[cid] for cid in job.chunk_ids if cid in self._jobs]
+                if job.state == JobState.FAILED:  # a chunk failed: stop the others too
+                    messages = [self._cancel_one(c.id) for c in children if not c.settled]
+                    return messages[-1] if messages else "The job already failed; there is nothing to cancel."
+                if job.state in (JobState.INSERTED, JobState.CANCELLED):
+                    return f"The job is already {job.state.value}; there is nothing to cancel."
+                sent = any(
+                    c.submit_attempted and c.state not in (JobState.FAILED, JobState.CANCELLED)
+                    for c in children
+                )
+                message = (
+                    "Cancelled. Chunks already sent cannot be recalled and may be charged; their results "
+                    "will still be downloaded into the library."
+                    if sent
+                    else "Cancelled before anything was sent; nothing was charged."
+                )
+                # the parent first, so cancelled children do not mark it failed
+                self._update(job_id, JobState.CANCELLED, note=message, progress=None)
+                for child in children:
+                    self._cancel_one(child.id)
+                return message
+            return self._cancel_one(job_id)
+
+    def retry(self, job_id: str) -> Job:
+        """Run a failed job again and return the job that will run.
+
+        Failed before submit: the same job is queued again. Failed after the
+        vendor accepted it (timeout, lost connection, download error): the same
+        vendor task is polled again, at no new charge. An unanswered submit with
+        a lookup key (Kling): the same job looks the task up first, and fails
+        with "nothing was charged" if the vendor has none (a second retry sends
+        it). Failed at the vendor, or an unanswered submit that cannot be looked
+        up: a NEW job linked by ``retry_of`` (a new paid call). A chunked parent
+        retries its failed chunks.
+        """
+        with self._lock:
+            job = self._require(job_id)
+            if job.state != JobState.FAILED:
+                raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
+            if job.is_chunked:
+                for child_id in list(job.chunk_ids):
+                    child = self._jobs.get(child_id) or self._load(child_id)
+                    if child is not None and child.state == JobState.FAILED:
+                        self.retry(child_id)
+                self._refresh_parent(job_id)
+                return self._jobs[job_id].copy()
+            if job.task is not None and not job.task_failed:
+                result = self._update(job_id, JobState.GENERATING, error="", error_kind="", progress=None)
+            elif not job.submit_attempted:
+                result = self._update(job_id, JobState.QUEUED, error="", error_kind="", progress=None)
+            elif job.submit_key:
+                # look the unanswered submit up by its key first; found: poll it, no new charge
+                result = self._update(job_id, JobState.SUBMITTED, error="", error_kind="", progress=None)
+            else:
+                result = self._fresh_copy(job)
+                self._save(result, JobChanged)
+                if job.parent_id in self._jobs:
+                    parent = self._jobs[job.parent_id].copy()
+                    parent.chunk_ids = [result.id if c == job.id else c for c in parent.chunk_ids]
+                    self._save(parent, JobChanged)
+            self._schedule(result.id)
+            if result.parent_id:
+                self._refresh_parent(result.parent_id)
+            return result.copy()
+
+    def mark_inserted(self, job_id: str, strip_name: str) -> Job:
+        """Called by the main thread after it inserted the strip for a READY job (else TransitionError).
+
+        The pump should check ``get(job_id).state`` is READY before inserting:
+        a ready job can be announced twice (after download and by a resume).
+        """
+        with self._lock:
+            job = self._require(job_id)
+            inserted = self._update(job_id, JobState.INSERTED, strip_name=strip_name, progress=None)
+            for child_id in job.chunk_ids:  # chunks are inserted as part of the joined strip
+                child = self._jobs.get(child_id) or self._load(child_id)
+                if child is not None and child.state == JobState.READY:
+                    self._update(child_id, JobState.INSERTED, strip_name=strip_name)
+            return inserted
+
+    def resume_from_ledger(self) -> list[Job]:
+        """Pick up the ledger's unfinished jobs: poll kept tasks, never resubmit; re-queue the rest.
+
+        Safe to call again (e.g. after a file load): jobs already running are
+        left alone, and every READY job is announced again with JobReady so the
+        pump can insert it now that its file may be open. Returns the newly loaded jobs.
+        """
+        with self._lock:
+            for known in self._jobs.values():
+                if known.state == JobState.READY and not known.parent_id:
+                    self._publish(known, JobReady)
+            resumed: list[Job] = []
+            for job in self._ledger.unfinished():
+                if job.id not in self._jobs:
+                    self._jobs[job.id] = job
+                    resumed.append(job)
+            for job in resumed:
+                for child_id in job.chunk_ids:
+                    if child_id not in self._jobs:
+                        self._load(child_id)
+            for job in resumed:
+                self._resume_one(job)
+            for job in resumed:
+                if job.is_chunked:
+                    self._refresh_parent(job.id)
+            return [self._jobs[job.id].copy() for job in resumed]
+
+    def wait(
+        self,
+        job_ids: Iterable[str] | None = None,
+        timeout: float | None = None,
+        pump: Callable[[], None] | None = None,
+        *,
+        interval: float = 0.02,
+    ) -> bool:
+        """Block until the jobs (default: every job this engine knows) have settled.
+
+        ``pump`` runs on the calling thread every ``interval`` s and should drain
+        and apply events (the same pump the timer uses), so in background mode a
+        ready job is inserted before ``wait`` returns. Returns False on timeout
+        (``None`` or ≤ 0: no limit) or when the engine was shut down.
+        """
+        ids = list(job_ids) if job_ids is not None else None
+        end = None if timeout is None or timeout <= 0 else time.monotonic() + timeout
+        while True:
+            if pump is not None:
+                pump()
+            with self._changed:
+                if self._stop.is_set():
+                    return False
+                if self._all_settled(ids) and (pump is None or self._events.empty()):
+                    return True
+                remaining = interval if end is None else min(interval, end - time.monotonic())
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+
+    def shutdown(self, timeout: float = 2.0) -> None:
+        """Stop every worker at its next step; jobs stay in the ledger, resumable."""
+        self._stop.set()
+        with self._lock:
+            for abort in self._aborts.values():
+                abort.set()
+            threads = list(self._workers.values())
+            self._changed.notify_all()
+        end = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job.copy() if job is not None else None
+
+    def jobs(self) -> list[Job]:
+        """Snapshots of the jobs this engine knows (this session's and resumed ones)."""
+        with self._lock:
+            return sorted((job.copy() for job in self._jobs.values()), key=lambda j: j.created_at)
+
+    def in_flight(self, provider_id: str) -> int:
+        with self._lock:
+            return self._in_flight.get(provider_id, 0)
+
+    def peak_in_flight(self, provider_id: str) -> int:
+        """Most jobs of this provider that ever ran at once (for tests and the bench)."""
+        with self._lock:
+            return self._peak.get(provider_id, 0)
+
+    # == bookkeeping (always under self._lock) =============================================
+
+    def _require(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id) or self._load(job_id)
+        if job is None:
+            raise KeyError(f"No job {job_id} in this session or the ledger.")
+        return job
+
+    def _load(self, job_id: str) -> Job | None:
+        job = self._ledger.get(job_id)
+        if job is not None:
+            self._jobs[job_id] = job
+        return job
+
+    def _save(self, job: Job, event: Any = None, message: str = "") -> Job:
+        """Write to the ledger, then publish; the ledger write comes first, always."""
+        with self._lock:
+            self._ledger.append(job)
+            self._jobs[job.id] = job
+            self._publish(job, event, message)
+            if job.parent_id and job.parent_id in self._jobs:
+                self._refresh_parent(job.parent_id)
+            return job
+
+    def _publish(self, job: Job, event: Any, message: str = "") -> None:
+        snapshot = job.copy()
+        if event is None or event is JobChanged:
+            self._events.put(JobChanged(snapshot))
+        elif event is JobReady:
+            self._events.put(JobReady(snapshot))
+        else:
+            self._events.put(event(snapshot, message))
+        self._changed.notify_all()
+
+    def _update(
+        self,
+        job_id: str,
+        state: JobState | None = None,
+        *,
+        event: Any = None,
+        message: str = "",
+        **changes: Any,
+    ) -> Job:
+        """Apply a change to the current job and save it. A cancelled job stays cancelled."""
+        unknown = set(changes) - _JOB_FIELDS
+        if unknown:
+            raise TypeError(f"Unknown job fields: {sorted(unknown)}")
+        with self._lock:
+            job = self._jobs[job_id]
+            now = self._clock()
+            if state is not None and job.state == JobState.CANCELLED and state != JobState.CANCELLED:
+                state = None
+            new = job.with_state(state, now) if state is not None else job.copy()
+            new.updated_at = now
+            for name, value in changes.items():
+                setattr(new, name, value)
+            if event is None:
+                event = self._default_event(job, new)
+                message = message or (new.error if new.state == JobState.FAILED else new.note)
+            self._save(new, event, message)
+            return new.copy()
+
+    @staticmethod
+    def _default_event(old: Job, new: Job) -> Any:
+        if old.state == new.state:
+            return JobChanged
+        if new.state == JobState.READY:
+            return JobChanged if new.parent_id else JobReady  # a chunk is inserted via its parent
+        if new.state == JobState.FAILED:
+            return JobFailed
+        if new.state == JobState.CANCELLED:
+            return JobCancelled
+        return JobChanged
+
+    def _limit(self, provider_id: str) -> int:
+        """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY."""
+        if provider_id in self._limits:
+            return self._limits[provider_id]
+        if provider_id not in self._learned_limits and self._provider_info is not None:
+            try:
+                self._learned_limits[provider_id] = max(
+                    1, self._provider_info(provider_id).default_concurrency
+                )
+            except Exception:  # an unknown id fails in the worker, with a sentence
+                log.debug("No provider info for %s", provider_id, exc_info=True)
+        return self._learned_limits.get(provider_id, DEFAULT_CONCURRENCY)
+
+    def _schedule(self, job_id: str) -> None:
+        provider_id = self._jobs[job_id].provider_id
+        queued = self._pending.setdefault(provider_id, deque())
+        if job_id not in queued:
+            queued.append(job_id)
+        self._aborts[job_id] = threading.Event()
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        if self._stop.is_set():
+            return
+        for provider_id, queued in self._pending.items():
+            while queued and self._in_flight.get(provider_id, 0) < self._limit(provider_id):
+                job_id = queued.popleft()
+                job = self._jobs.get(job_id)
+                if job is None or job_id in self._workers or job.settled:
+                    continue
+                running = self._in_flight.get(provider_id, 0) + 1
+                self._in_flight[provider_id] = running
+                self._peak[provider_id] = max(self._peak.get(provider_id, 0), running)
+                thread = threading.Thread(
+                    target=self._work, args=(job_id,), name=f"foley-{job_id}", daemon=True
+                )
+                self._workers[job_id] = thread
+                thread.start()
+
+    def _all_settled(self, job_ids: list[str] | None) -> bool:
+        ids = list(self._jobs) if job_ids is None else job_ids
+        for job_id in ids:
+            job = self._jobs.get(job_id)
+            if job is None:
+                continue
+            if not job.settled or job_id in self._workers or job_id in self._assembling:
+                return False
+            if job.is_chunked and not self._all_settled(job.chunk_ids):
+                return False
+        return True
+
+    def _cancel_one(self, job_id: str) -> str:
+        job = self._require(job_id)
+        who = job.provider_id
+        if job.state in (JobState.INSERTED, JobState.FAILED, JobState.CANCELLED):
+            return f"The job is already {job.state.value}; there is nothing to cancel."
+        keep = False
+        if job.state == JobState.READY:
+            message = f"Cancelled; the audio was not inserted and stays in the library at {job.audio_path}."
+        elif job.task is not None:
+            keep = True
+            message = (
+                f"Cancelled, but {who} had already accepted the task and it cannot be recalled, so it may "
+                "be charged; its result will still be downloaded into the library (not inserted)."
+            )
+        elif job.submit_attempted:
+            keep = True
+            message = (
+                f"Cancelled, but the request to {who} may already have arrived and cannot be recalled; "
+                "if it did, the result will still be downloaded into the library (not inserted)."
+            )
+        else:
+            message = f"Cancelled before anything was sent to {who}; nothing was charged."
+            abort = self._aborts.get(job_id)
+            if abort is not None:
+                abort.set()
+            with contextlib.suppress(ValueError):
+                self._pending.get(job.provider_id, deque()).remove(job_id)
+        self._update(job_id, JobState.CANCELLED, note=message, keep_result=keep, progress=None)
+        return message
+
+    def _resume_one(self, job: Job) -> None:
+        if job.state == JobState.READY:
+            if not job.parent_id:
+                self._publish(job, JobReady)  # the pump inserts it if its file and scene are open
+            return
+        if job.is_chunked:
+            return
+        if job.parent_id and self._ledger.get(job.parent_id) is None and not job.submit_attempted:
+            self._update(
+                job.id,
+                JobState.CANCELLED,
+                note="Interrupted while the long-range job was being created; nothing was sent.",
+            )
+            return
+        if job.task is None and not job.submit_attempted and job.state != JobState.QUEUED:
+            if not can_transition(job.state, JobState.QUEUED):
+                log.error("Job %s cannot resume from %s", job.id, job.state.value)
+                return
+            self._update(job.id, JobState.QUEUED, progress=None)  # nothing was sent: start over
+        self._schedule(job.id)
+
+    def _refresh_parent(self, parent_id: str) -> None:
+        """Derive a chunked parent's state from its children; join them when all are ready."""
+        parent = self._jobs.get(parent_id)
+        if parent is None or parent.state in (JobState.CANCELLED, JobState.INSERTED, JobState.READY):
+            return
+        children = [self._jobs.get(child_id) for child_id in parent.chunk_ids]
+        if any(child is None for child in children):
+            return
+        kids = [child for child in children if child is not None]
+        bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
+        if bad:
+            if parent.state != JobState.FAILED:
+                first = bad[0]
+                what = "failed" if first.state == JobState.FAILED else "was cancelled"
+                reason = first.error or first.note
+                self._update(
+                    parent_id,
+                    JobState.FAILED,
+                    error=f"Chunk {first.chunk_index + 1} of {len(kids)} {what}: {reason} "
+                    "Retry it alone; the other chunks are kept.",
+                    error_kind=first.error_kind or "CancelledError",
+                )
+            return
+        ready = sum(1 for child in kids if child.state == JobState.READY)
+        progress = ready / len(kids)
+        if parent.state == JobState.FAILED or (
+            parent.state == JobState.QUEUED and any(c.state != JobState.QUEUED for c in kids)
+        ):
+            self._update(parent_id, JobState.GENERATING, error="", error_kind="", progress=progress)
+            parent = self._jobs[parent_id]
+        if ready == len(kids):
+            if parent_id in self._assembling or self._stop.is_set():
+                return
+            if parent.state != JobState.DOWNLOADING:
+                self._update(parent_id, JobState.DOWNLOADING, progress=1.0)
+            self._assembling.add(parent_id)
+            threading.Thread(
+                target=self._assemble_parent, args=(parent_id,), name=f"foley-join-{parent_id}", daemon=True
+            ).start()
+        elif progress != parent.progress:
+            updated = parent.copy()
+            updated.progress = progress
+            self._jobs[parent_id] = updated  # progress only: not worth an fsync
+            self._publish(updated, JobChanged)
+
+    def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
+        request = parent.generation_request
+        offset = float(parent.frame_range.offset_seconds(frames.start, parent.fps))
+        seconds = float(frames.seconds(parent.fps))
+        chunk_request = replace(
+            request, duration=seconds, events=clip_events(request.events, offset, offset + seconds)
+        )
+        now = self._clock()
+        return Job(
+            id=new_job_id(),
+            provider_id=parent.provider_id,
+            request=chunk_request.to_dict(),
+            blend_path=parent.blend_path,
+            scene_name=parent.scene_name,
+            frame_start=frames.start,
+            frame_end=frames.end,
+            fps_num=parent.fps_num,
+            fps_den=parent.fps_den,
+            channel=parent.channel,
+            created_at=now,
+            updated_at=now,
+            timings={JobState.QUEUED.value: now},
+            label=f"{parent.label or parent.prompt} (chunk {index + 1}/{count})",
+            prompt=parent.prompt,
+            parent_id=parent.id,
+            chunk_index=index,
+        )
+
+    def _fresh_copy(self, job: Job) -> Job:
+        now = self._clock()
+        clip = job.files.get("clip")
+        return replace(
+            job.copy(),
+            id=new_job_id(),
+            state=JobState.QUEUED,
+            vendor_task=None,
+            files={"clip": clip} if clip else {},
+            audio_info={},
+            timings={JobState.QUEUED.value: now},
+            error="",
+            error_kind="",
+            warnings=[],
+            note="",
+            created_at=now,
+            updated_at=now,
+            progress=None,
+            submit_attempted=False,
+            submit_key="",
+            task_failed=False,
+            keep_result=False,
+            retry_of=job.id,
+            strip_name="",
+        )
+
+    # == worker side =======================================================================
+
+    def _snapshot(self, job_id: str) -> Job:
+        with self._lock:
+            return self._jobs[job_id].copy()
+
+    def _check(self, job_id: str) -> None:
+        """Between pre-submit steps: stop for shutdown or a cancel."""
+        if self._stop.is_set():
+            raise _ShutdownError
+        if self._snapshot(job_id).state == JobState.CANCELLED:
+            raise _AbandonedError
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
+        if self._stop.is_set():
+            raise _ShutdownError
+
+    def _work(self, job_id: str) -> None:
+        try:
+            self._run(job_id)
+        except (_ShutdownError, _AbandonedError):
+            pass
+        except Exception as exc:
+            self._fail(job_id, exc)
+        finally:
+            with self._lock:
+                provider_id = self._jobs[job_id].provider_id
+                self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
+                self._workers.pop(job_id, None)
+                self._dispatch()
+                self._changed.notify_all()
+
+    def _run(self, job_id: str) -> None:
+        job = self._snapshot(job_id)
+        provider = self._provider_factory(job.provider_id)
+        try:
+            with self._lock:
+                self._learned_limits.setdefault(job.provider_id, max(1, provider.info.default_concurrency))
+            request = job.generation_request
+            task = job.task
+            fresh = task is None
+            if task is None:
+                if job.submit_attempted:
+                    task = self._recover(job_id, provider, request)
+                else:
+                    task = self._prepare_and_submit(job_id, provider, request)
+            status = self._poll_until_done(
+                job_id, provider, task, first_delay=self._poll.initial if fresh else 0
+            )
+            self._download(job_id, provider, status)
+        finally:
+            with contextlib.suppress(Exception):
+                provider.close()
+
+    def _prepare_and_submit(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
+        info = provider.info
+        self._check(job_id)
+        provider.validate(request)
+        abort = self._aborts.setdefault(job_id, threading.Event())
+        if info.needs_video:
+            clip = self._snapshot(job_id).files.get("clip", "")
+            if not (clip and Path(clip).is_file()):
+                if self._render_clip is None:
+                    raise ConfigError(
+                        f"{info.label} needs a video clip, but no renderer is available here; "
+                        "generate from Blender instead."
+                    )
+                self._update(job_id, JobState.RENDERING)
+                clip = self._render_clip(self._snapshot(job_id), abort)
+                self._check(job_id)
+                self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
+            request = replace(request, video_path=str(clip))
+            self._check(job_id)
+            self._update(job_id, JobState.UPLOADING)
+        clip_url = provider.upload_clip(request, abort)
+        with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
+            self._check(job_id)
+            key = f"vsefoley-{uuid.uuid4().hex}" if provider.supports_recovery else ""
+            self._update(job_id, JobState.SUBMITTED, submit_attempted=True, submit_key=key)
+        if key:
+            request = replace(request, options={**request.options, "external_task_id": key})
+        try:
+            task = provider.submit(request, clip_url)
+        except SubmitUncertainError as exc:
+            # the provider already looked for the task where it can; its sentence says what to check
+            found = self._lookup_submitted(provider, request, exc.external_task_id or key)
+            if found is None:
+                raise
+            task = found
+        except FoleyError as exc:
+            # the vendor refused it: nothing was created, so Retry may send it again
+            self._update(
+                job_id,
+                JobState.FAILED,
+                submit_attempted=False,
+                keep_result=False,
+                error=str(exc),
+                error_kind=type(exc).__name__,
+            )
+            raise _AbandonedError from exc
+        except Exception as exc:  # no answer we understand: it may have arrived
+            log.exception("Submit of job %s raised", job_id)
+            found = self._lookup_submitted(provider, request, key)
+            if found is None:
+                raise SubmitUncertainError(
+                    self._uncertain_sentence(
+                        provider.info, f"The request to {provider.info.label} failed ({exc})"
+                    )
+                ) from exc
+            task = found
+        self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
+        return task
+
+    @staticmethod
+    def _uncertain_sentence(info: ProviderInfo, reason: str) -> str:
+        return (
+            f"{reason.rstrip('.')}. The request may have reached {info.label} and may be charged; "
+            f"it was not sent again. Check the task list in your {info.vendor} account before retrying."
+        )
+
+    @staticmethod
+    def _lookup_submitted(provider: Provider, request: GenerationRequest, key: str) -> VendorTask | None:
+        """The task an unanswered submit created, when the provider can look it up by ``key``."""
+        recover = getattr(provider, "recover_submit", None)
+        if not key or not callable(recover):
+            return None
+        try:
+            task = recover(request, key)
+        except Exception:
+            log.warning("Looking up an unanswered submit failed", exc_info=True)
+            return None
+        return task if isinstance(task, VendorTask) else None
+
+    def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
+        """Resume of a submit that may have left: look it up by its key, never send it again."""
+        job = self._snapshot(job_id)
+        info = provider.info
+        stopped = f"Blender stopped while the request was being sent to {info.label}"
+        if not (provider.supports_recovery and job.submit_key):
+            raise SubmitUncertainError(self._uncertain_sentence(info, stopped))
+        recover = getattr(provider, "recover_submit", None)
+        try:
+            task = recover(request, job.submit_key) if callable(recover) else None
+        except FoleyError as exc:
+            raise SubmitUncertainError(
+                f"{stopped}, and looking it up failed ({exc}). It was not sent again; check the task "
+                f"list in your {info.vendor} account (task id {job.submit_key}) before retrying."
+            ) from exc
+        if task is None:
+            # the vendor has no task under our key: nothing was created, so Retry may send it
+            self._update(
+                job_id,
+                JobState.FAILED,
+                submit_attempted=False,
+                keep_result=False,
+                error=f"{stopped}; {info.label} has no task for it, so nothing was charged. "
+                "Retry sends it again.",
+                error_kind=SubmitUncertainError.__name__,
+            )
+            raise _AbandonedError
+        self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
+        return task
+
+    def _poll_until_done(
+        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float
+    ) -> TaskStatus:
+        schedule = self._poll
+        deadline = self._monotonic() + schedule.deadline
+        delays = schedule.delays()
+        delay = first_delay
+        while True:
+            self._pause(min(delay, max(0.0, deadline - self._monotonic())))
+            try:
+                status: TaskStatus | None = provider.poll(task)
+            except FoleyError as exc:
+                if not exc.retryable:
+                    raise
+                log.info("Poll of job %s failed, will retry: %s", job_id, exc)
+                status = None
+            if status is not None:
+                if status.state == TaskState.SUCCEEDED:
+                    return status
+                if status.state == TaskState.FAILED:
+                    self._update(job_id, task_failed=True)
+                    raise provider.failure_error(status)
+                self._note_progress(job_id, status.progress)
+            if self._monotonic() >= deadline:
+                minutes = math.ceil(schedule.deadline / 60)
+                raise TimeoutExceededError(
+                    f"{provider.info.label} did not finish within {minutes} minutes; "
+                    "the task may still finish."
+                )
+            delay = next(delays)
+
+    def _note_progress(self, job_id: str, progress: float | None) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state == JobState.SUBMITTED:
+                self._update(job_id, JobState.GENERATING, progress=progress)
+            elif progress is not None and progress != job.progress:
+                updated = job.copy()
+                updated.progress = progress
+                self._jobs[job_id] = updated  # progress only: not worth an fsync
+                self._publish(updated, JobChanged)
+
+    def _download(self, job_id: str, provider: Provider, status: TaskStatus) -> None:
+        job = self._snapshot(job_id)
+        directory = Path(self._output_dir_for(job))
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = naming.unique_stem(
+            directory, naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
+        )
+        self._update(job_id, JobState.DOWNLOADING)
+        audio = provider.download(status, stem)
+        info = {"format": audio.format, "size": audio.size, "duration": audio.duration}
+        with self._lock:
+            job = self._jobs[job_id]
+            files = {**job.files, "audio": str(audio.path)}
+            if job.state == JobState.CANCELLED:
+                message = (
+                    f"Cancelled after it was sent; the paid result was still downloaded to {audio.path}."
+                )
+                self._update(
+                    job_id, files=files, audio_info=info, note=message, event=PaidResultKept, message=message
+                )
+                return
+            warnings = list(job.warnings)
+            if audio.duration is not None:
+                check = check_duration(audio.duration, job.seconds, job.fps)
+                if check.message:
+                    warnings.append(check.message)
+            self._update(
+                job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
+            )
+
+    def _fail(self, job_id: str, exc: Exception) -> None:
+        if self._stop.is_set():
+            return  # shutting down: the ledger keeps the job resumable
+        if isinstance(exc, FoleyError):
+            message = str(exc)
+        else:
+            log.error("Job %s stopped on an unexpected error", job_id, exc_info=exc)
+            message = f"Unexpected error ({type(exc).__name__}: {exc}); the job stopped. Please report this."
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state == JobState.CANCELLED:
+                if job.keep_result:
+                    self._update(
+                        job_id,
+                        keep_result=False,
+                        note=f"{job.note} The result could not be fetched: {message}",
+                    )
+                return
+            if not can_transition(job.state, JobState.FAILED):
+                log.error("Job %s failed in state %s: %s", job_id, job.state.value, message)
+                return
+            if job.task is not None and not job.task_failed:
+                message += " The vendor task is kept: Retry checks it again without a new charge."
+            self._update(job_id, JobState.FAILED, error=message, error_kind=type(exc).__name__, progress=None)
+
+    def _assemble_parent(self, parent_id: str) -> None:
+        try:
+            parent = self._snapshot(parent_id)
+            with self._lock:
+                children = [self._jobs[child_id].copy() for child_id in parent.chunk_ids]
+            directory = Path(self._output_dir_for(parent))
+            directory.mkdir(parents=True, exist_ok=True)
+            stem = naming.unique_stem(
+                directory, naming.audio_stem(parent.provider_id, parent.prompt or parent.label, parent.id)
+            )
+            path = self._assemble(parent, children, stem)
+            warnings = [f"Chunk {c.chunk_index + 1}: {w}" for c in children for w in c.warnings]
+            with self._lock:
+                if self._jobs[parent_id].state == JobState.CANCELLED:
+                    return
+                self._update(
+                    parent_id, JobState.READY, files={"audio": str(path)}, warnings=warnings, progress=1.0
+                )
+        except Exception as exc:
+            self._fail(parent_id, exc)
+        finally:
+            with self._lock:
+                self._assembling.discard(parent_id)
+                self._changed.notify_all()

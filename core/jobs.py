@@ -1,0 +1,283 @@
+"""The job record and its states: plain data, JSON round trip, no bpy.
+
+A job is one paid vendor call for one frame range, or (for a long range) a
+*chunked parent* whose ``chunk_ids`` name child jobs that each cover one chunk.
+Children are ordinary jobs with ``parent_id`` set, so they run, resume, cancel
+and retry exactly like any other job; the parent only joins their audio.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+
+from ..providers.base import GenerationRequest, VendorTask
+from .timeline import FrameRange
+
+SCHEMA_VERSION = 1
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    UPLOADING = "uploading"
+    SUBMITTED = "submitted"
+    GENERATING = "generating"
+    DOWNLOADING = "downloading"
+    READY = "ready"
+    INSERTED = "inserted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = JobState
+
+#: Every allowed change of state. Anything else is a bug and raises.
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    # GENERATING straight from QUEUED: a chunked parent, whose children do the submitting.
+    S.QUEUED: frozenset({S.RENDERING, S.UPLOADING, S.SUBMITTED, S.GENERATING, S.FAILED, S.CANCELLED}),
+    # back to QUEUED: resumed after a restart before anything was sent.
+    S.RENDERING: frozenset({S.QUEUED, S.UPLOADING, S.SUBMITTED, S.FAILED, S.CANCELLED}),
+    S.UPLOADING: frozenset({S.QUEUED, S.SUBMITTED, S.FAILED, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.GENERATING, S.DOWNLOADING, S.FAILED, S.CANCELLED}),
+    S.GENERATING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
+    S.DOWNLOADING: frozenset({S.READY, S.FAILED, S.CANCELLED}),
+    S.READY: frozenset({S.INSERTED, S.CANCELLED}),
+    S.INSERTED: frozenset(),
+    # retry: QUEUED when nothing was sent; SUBMITTED to look an unanswered submit
+    # up by its key; GENERATING to poll a kept vendor task again (no new charge)
+    # or to reopen a chunked parent after a chunk retry.
+    S.FAILED: frozenset({S.QUEUED, S.SUBMITTED, S.GENERATING}),
+    S.CANCELLED: frozenset(),
+}
+
+#: The worker is done with the job (READY waits only for the main thread).
+SETTLED_STATES = frozenset({S.READY, S.INSERTED, S.FAILED, S.CANCELLED})
+#: Nothing more will happen to the job unless the user retries it.
+FINISHED_STATES = frozenset({S.INSERTED, S.FAILED, S.CANCELLED})
+#: States in which a vendor task may exist.
+AFTER_SUBMIT_STATES = frozenset({S.SUBMITTED, S.GENERATING, S.DOWNLOADING})
+
+
+class TransitionError(ValueError):
+    """A state change the state machine does not allow (a programming error)."""
+
+
+def can_transition(old: JobState, new: JobState) -> bool:
+    return old == new or new in TRANSITIONS[old]
+
+
+def new_job_id() -> str:
+    """A short random id: 12 hex digits of a uuid4 (safe in file names)."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Job:
+    """One generation. Everything is JSON-able; the ledger stores ``to_dict()``."""
+
+    id: str
+    provider_id: str
+    request: dict[str, Any]  # GenerationRequest.to_dict()
+    blend_path: str = ""
+    scene_name: str = ""
+    frame_start: int = 1
+    frame_end: int = 1  # inclusive, like the scene range
+    fps_num: int = 25
+    fps_den: int = 1
+    channel: int = 0  # 0: the inserter picks the lowest free channel
+    state: JobState = JobState.QUEUED
+    vendor_task: dict[str, Any] | None = None  # {"task_id": str, "data": {...}}
+    files: dict[str, str] = field(default_factory=dict)  # "clip", "audio"
+    audio_info: dict[str, Any] = field(default_factory=dict)  # format, size, duration
+    timings: dict[str, float] = field(default_factory=dict)  # state value → time entered
+    error: str = ""  # the sentence shown to the user
+    error_kind: str = ""  # FoleyError subclass name
+    warnings: list[str] = field(default_factory=list)
+    note: str = ""  # e.g. what happened to a paid result after cancel
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    label: str = ""  # short text for the job list
+    prompt: str = ""
+    progress: float | None = None  # 0..1 when the vendor says
+    # takes (issue 6): several jobs for the same range, inserted as one group
+    group_id: str = ""
+    take_index: int = 0
+    take_label: str = ""
+    # long ranges (issue 6): parent lists its children; children point back
+    parent_id: str = ""
+    chunk_index: int = -1
+    chunk_ids: list[str] = field(default_factory=list)
+    # a submit that may have left: never sent again automatically
+    submit_attempted: bool = False
+    #: client-chosen task id sent with the submit (Kling ``external_task_id``), to look it up later
+    submit_key: str = ""
+    #: the vendor itself reported the task failed (a retry is a new paid call, not a re-poll)
+    task_failed: bool = False
+    # cancelled after submit: the paid result is still fetched into the library
+    keep_result: bool = False
+    retry_of: str = ""
+    strip_name: str = ""
+    #: keys written by a newer version, kept so a round trip loses nothing
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        request: GenerationRequest,
+        frame_range: FrameRange,
+        fps: Fraction,
+        *,
+        blend_path: str = "",
+        scene_name: str = "",
+        channel: int = 0,
+        label: str = "",
+        now: float | None = None,
+        **extra_fields: Any,
+    ) -> Job:
+        """A new queued job with a fresh id; ``extra_fields`` are other Job fields (group_id...)."""
+        stamp = time.time() if now is None else now
+        return cls(
+            id=new_job_id(),
+            provider_id=request.provider_id,
+            request=request.to_dict(),
+            blend_path=blend_path,
+            scene_name=scene_name,
+            frame_start=frame_range.start,
+            frame_end=frame_range.end,
+            fps_num=fps.numerator,
+            fps_den=fps.denominator,
+            channel=channel,
+            created_at=stamp,
+            updated_at=stamp,
+            timings={JobState.QUEUED.value: stamp},
+            label=label,
+            prompt=request.prompt,
+            **extra_fields,
+        )
+
+    # -- derived --------------------------------------------------------------------
+
+    @property
+    def frame_range(self) -> FrameRange:
+        return FrameRange(self.frame_start, self.frame_end)
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
+
+    @property
+    def seconds(self) -> Fraction:
+        return self.frame_range.seconds(self.fps)
+
+    @property
+    def generation_request(self) -> GenerationRequest:
+        return GenerationRequest.from_dict(self.request)
+
+    @property
+    def task(self) -> VendorTask | None:
+        if not self.vendor_task:
+            return None
+        return VendorTask(str(self.vendor_task["task_id"]), dict(self.vendor_task.get("data") or {}))
+
+    @property
+    def is_chunked(self) -> bool:
+        return bool(self.chunk_ids)
+
+    @property
+    def audio_path(self) -> str:
+        return self.files.get("audio", "")
+
+    @property
+    def settled(self) -> bool:
+        """True when no worker needs to act on it (a kept paid result may still be fetched)."""
+        return self.state in SETTLED_STATES and not self.awaiting_paid_result
+
+    @property
+    def awaiting_paid_result(self) -> bool:
+        """Cancelled after submit and its result is not on disk yet."""
+        return self.state == JobState.CANCELLED and self.keep_result and not self.audio_path
+
+    @property
+    def unfinished(self) -> bool:
+        """Something is still due: work to resume, a result to fetch, or a ready strip to insert."""
+        return self.state not in FINISHED_STATES or self.awaiting_paid_result
+
+    def phase_durations(self) -> dict[str, float]:
+        """Seconds spent in each state reached, in order (for the demo printout and bench)."""
+        entered = sorted(self.timings.items(), key=lambda item: item[1])
+        durations: dict[str, float] = {}
+        for (state, start), (_next, stop) in pairwise(entered):
+            durations[state] = round(stop - start, 6)
+        return durations
+
+    def with_state(self, state: JobState, now: float) -> Job:
+        """A copy in ``state``; raises TransitionError for a change the machine forbids."""
+        if not can_transition(self.state, state):
+            raise TransitionError(f"Job {self.id}: {self.state.value} → {state.value} is not allowed.")
+        job = self.copy()
+        if state != job.state:
+            job.state = state
+            job.timings[state.value] = now
+        job.updated_at = now
+        return job
+
+    def copy(self) -> Job:
+        clone = copy.copy(self)
+        for name in _MUTABLE_FIELDS:
+            setattr(clone, name, _clone(getattr(self, name)))
+        return clone
+
+    # -- JSON -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.extra)
+        for spec in fields(self):
+            if spec.name == "extra":
+                continue
+            data[spec.name] = _clone(getattr(self, spec.name))
+        data["state"] = self.state.value
+        data["v"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        """Inverse of ``to_dict``. Unknown keys go to ``extra``; an unknown state raises ValueError."""
+        known = {spec.name for spec in fields(cls)} - {"extra"}
+        values: dict[str, Any] = {k: _clone(v) for k, v in data.items() if k in known}
+        extra = {k: _clone(v) for k, v in data.items() if k not in known and k != "v"}
+        if "id" not in values or "provider_id" not in values:
+            raise ValueError("A job record needs an id and a provider_id.")
+        values["state"] = JobState(values.get("state", JobState.QUEUED.value))
+        values.setdefault("request", {})
+        return cls(**values, extra=extra)
+
+
+_MUTABLE_FIELDS = (
+    "request",
+    "vendor_task",
+    "files",
+    "audio_info",
+    "timings",
+    "warnings",
+    "chunk_ids",
+    "extra",
+)
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, tuples, scalars); much faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clone(item) for item in value]
+    return value

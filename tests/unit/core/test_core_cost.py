@@ -1,0 +1,35 @@
+import pytest
+from core_fakes import make_info
+
+from vse_foley.core.cost import estimate_cost
+from vse_foley.providers.base import PriceEstimate
+
+KLING = make_info("kling.v2a", min_seconds=3, max_seconds=20, price=PriceEstimate(per_call=0.10))
+WAVE = make_info("wavespeed.ts", min_seconds=1, max_seconds=30, price=PriceEstimate(per_second=0.01))
+VIDU = make_info("vidu.t2a", min_seconds=2, max_seconds=10, price=None)
+
+
+def test_chunks_times_variations_times_providers():
+    estimate = estimate_cost([KLING, WAVE], 45.0, variations=2)
+    # Kling: 3 chunks × 2 takes × $0.10; WaveSpeed: 2 chunks (≤ 30 s) × 2 takes × $0.01/s over ≈46 s
+    kling, wave = estimate.per_provider
+    assert (kling.calls, wave.calls) == (6, 4)
+    assert kling.amount == pytest.approx(0.60)
+    assert wave.amount == pytest.approx(2 * 0.01 * (45.0 + 0.75), abs=0.005)
+    assert estimate.total == pytest.approx(kling.amount + wave.amount)
+    assert estimate.text.startswith("≈ $") and "10 calls" in estimate.text
+
+
+def test_unknown_price_makes_the_total_unknown():
+    estimate = estimate_cost([KLING, VIDU], 8.0)
+    assert estimate.total is None
+    assert estimate.known_part == pytest.approx(0.10)
+    assert "price unknown for Vidu.T2A" in estimate.text
+    only_unknown = estimate_cost([VIDU], 8.0)
+    assert only_unknown.total is None and only_unknown.text == "1 paid call, price unknown"
+
+
+def test_mixed_currencies_are_not_added():
+    yuan = make_info("x.y", price=PriceEstimate(currency="CNY", per_call=1.0))
+    estimate = estimate_cost([KLING, yuan], 5.0)
+    assert estimate.total is None and "several currencies" in estimate.text
