@@ -1,0 +1,189 @@
+"""One job in the sidebar: what it is, where it stands, and what the user can do with it.
+
+``draw_job`` takes a plain ``Job`` (a snapshot from the engine), never the engine
+itself, so it can be drawn and tested without threads or a ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..core.jobs import FINISHED_STATES, Job, JobState
+from ..providers import provider_info
+from ..providers.errors import ConfigError
+from .wrapping import DEFAULT_WIDTH, draw_wrapped
+
+S = JobState
+
+STATE_ICONS: Mapping[JobState, str] = {
+    S.QUEUED: "SORTTIME",
+    S.RENDERING: "RENDER_ANIMATION",
+    S.UPLOADING: "EXPORT",
+    S.SUBMITTED: "URL",
+    S.GENERATING: "PLAY_SOUND",
+    S.DOWNLOADING: "IMPORT",
+    S.READY: "CHECKMARK",
+    S.INSERTED: "SOUND",
+    S.FAILED: "ERROR",
+    S.CANCELLED: "CANCEL",
+}
+
+STATE_TEXT: Mapping[JobState, str] = {
+    S.QUEUED: "Queued",
+    S.RENDERING: "Rendering clip",
+    S.UPLOADING: "Uploading clip",
+    S.SUBMITTED: "Sent",
+    S.GENERATING: "Generating",
+    S.DOWNLOADING: "Downloading",
+    S.READY: "Ready to insert",
+    S.INSERTED: "Inserted",
+    S.FAILED: "Failed",
+    S.CANCELLED: "Cancelled",
+}
+
+#: Where each step sits on one bar, so a job without vendor progress still moves.
+STATE_PROGRESS: Mapping[JobState, float] = {
+    S.QUEUED: 0.0,
+    S.RENDERING: 0.05,
+    S.UPLOADING: 0.15,
+    S.SUBMITTED: 0.25,
+    S.GENERATING: 0.3,
+    S.DOWNLOADING: 0.9,
+    S.READY: 1.0,
+    S.INSERTED: 1.0,
+}
+_GENERATING_SPAN = STATE_PROGRESS[S.DOWNLOADING] - STATE_PROGRESS[S.GENERATING]
+
+
+def provider_label(provider_id: str) -> str:
+    """The provider's name; the raw id for one this version does not know (an old ledger)."""
+    try:
+        return provider_info(provider_id).label
+    except ConfigError:
+        return provider_id
+
+
+def is_active(job: Job) -> bool:
+    """Work is still going on (a ready job waits only for the main thread)."""
+    return job.state not in FINISHED_STATES and job.state is not S.READY
+
+
+def progress_factor(job: Job) -> float:
+    """0..1 for the bar: the step reached, refined by the vendor's own progress while generating."""
+    base = STATE_PROGRESS.get(job.state, 0.0)
+    if job.state is S.GENERATING and job.progress is not None:
+        return min(1.0, base + _GENERATING_SPAN * max(0.0, min(1.0, job.progress)))
+    return base
+
+
+def elapsed_seconds(job: Job, now: float | None = None) -> float:
+    """Time since the job was created; frozen at its last change once it has settled."""
+    end = time.time() if now is None else now
+    if not is_active(job):
+        end = job.updated_at or end
+    return max(0.0, end - job.created_at) if job.created_at else 0.0
+
+
+def format_elapsed(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}:{secs:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def job_title(job: Job) -> str:
+    """"Provider: prompt" (or the take label), short enough for one sidebar line."""
+    what = (job.prompt or "").strip().splitlines()[0] if (job.prompt or "").strip() else ""
+    if not what:
+        what = job.take_label or job.label or "(no prompt)"
+    elif job.take_label:
+        what = f"{what} · {job.take_label}"
+    return f"{provider_label(job.provider_id)}: {what}"
+
+
+def task_id(job: Job) -> str:
+    return str((job.vendor_task or {}).get("task_id", ""))
+
+
+def _set_job(operator: Any, job: Job) -> None:
+    operator.job_id = job.id
+
+
+def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | None = None,
+             width: int = DEFAULT_WIDTH, history: bool = False) -> None:
+    """A box for ``job``: title, state, progress bar, elapsed time, messages and actions.
+
+    ``chunks`` are the child jobs of a long range (shown with their own progress,
+    each failed one retryable alone). ``history`` draws the compact recent-result form.
+    """
+    box = layout.box()
+    head = box.row()
+    head.label(text=job_title(job), icon=STATE_ICONS.get(job.state, "QUESTION"))
+
+    status = box.row()
+    status.label(text=STATE_TEXT.get(job.state, job.state.value))
+    detail = status.row()
+    detail.alignment = "RIGHT"
+    detail.label(text=f"{job.frame_start}–{job.frame_end} · {format_elapsed(elapsed_seconds(job, now))}")
+
+    if is_active(job):
+        _draw_progress(box, job)
+
+    if job.error:
+        draw_wrapped(box, job.error, icon="ERROR", width=width, alert=True)
+    for warning in job.warnings:
+        draw_wrapped(box, warning, icon="INFO", width=width)
+    if job.note:
+        draw_wrapped(box, job.note, icon="INFO", width=width)
+
+    for chunk in chunks:
+        _draw_chunk(box, chunk, len(chunks))
+
+    _draw_actions(box, job, history=history)
+
+
+def _draw_progress(layout: Any, job: Job) -> None:
+    factor = progress_factor(job)
+    text = STATE_TEXT.get(job.state, job.state.value)
+    if job.state is S.GENERATING and job.progress is not None:
+        text = f"{text} {round(job.progress * 100)}%"
+    if hasattr(layout, "progress"):  # UILayout.progress exists on 4.2+, guard for odd builds
+        layout.progress(factor=factor, type="BAR", text=text)
+    else:
+        layout.label(text=f"{text} ({round(factor * 100)}%)")
+
+
+def _draw_chunk(layout: Any, chunk: Job, count: int) -> None:
+    row = layout.row(align=True)
+    index = chunk.chunk_index + 1 if chunk.chunk_index >= 0 else 0
+    label = f"Chunk {index}/{count}: {chunk.frame_start}–{chunk.frame_end}"
+    row.label(text=label, icon=STATE_ICONS.get(chunk.state, "QUESTION"))
+    if is_active(chunk) and hasattr(row, "progress"):
+        row.progress(factor=progress_factor(chunk), type="BAR", text=STATE_TEXT.get(chunk.state, ""))
+    else:
+        row.label(text=STATE_TEXT.get(chunk.state, chunk.state.value))
+    if chunk.state is S.FAILED:
+        _set_job(row.operator("foley.retry", text="", icon="FILE_REFRESH"), chunk)
+
+
+def _draw_actions(layout: Any, job: Job, *, history: bool) -> None:
+    row = layout.row(align=True)
+    if job.state is S.READY:
+        _set_job(row.operator("foley.insert", text="Insert", icon="IMPORT"), job)
+    elif job.audio_path and job.state in (S.INSERTED, S.CANCELLED):
+        text = "Insert Again" if job.state is S.INSERTED else "Insert"
+        _set_job(row.operator("foley.insert", text=text, icon="IMPORT"), job)
+    if job.state is S.FAILED:
+        _set_job(row.operator("foley.retry", text="Retry", icon="FILE_REFRESH"), job)
+    if job.state not in FINISHED_STATES and not history:
+        _set_job(row.operator("foley.cancel", text="Cancel", icon="CANCEL"), job)
+    if job.audio_path:
+        _set_job(row.operator("foley.reveal", text="", icon="FILEBROWSER"), job)
+    if task_id(job):
+        _set_job(row.operator("foley.copy_task_id", text="", icon="COPYDOWN"), job)

@@ -1,0 +1,149 @@
+"""The add-on preferences page: vendor keys, regions, how jobs run, and the shortcut.
+
+Called from ``FOLEY_AddonPreferences.draw``. Environment variables are reported
+as set or not set, never shown.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..blender import keymaps
+from ..providers import all_provider_infos
+from ..providers.catalog import VENDOR_NEEDS
+from .readiness import (
+    ONLINE_ACCESS_PATH,
+    VENDOR_CREDENTIALS,
+    VENDOR_LABELS,
+    VENDOR_URL_ENV,
+    credential_problem,
+    env_is_set,
+    online_access,
+    upload_problem,
+)
+from .wrapping import draw_wrapped
+
+#: Preferences are wide: wrap later than in the sidebar.
+PREFS_WIDTH = 90
+
+#: vendor → the preference holding its region choice.
+VENDOR_REGION_PREF = {"kling": "kling_region", "vidu": "vidu_region"}
+
+
+def _pref_values(prefs: Any) -> dict[str, str]:
+    from ..preferences import PROVIDER_PREF_NAMES
+
+    return {name: str(getattr(prefs, name, "") or "") for name in PROVIDER_PREF_NAMES}
+
+
+def env_note(pref_value: str, env: str) -> str:
+    """Which source a credential comes from, without showing any value."""
+    state = "set" if env_is_set(env) else "not set"
+    if pref_value.strip():
+        return f"Uses this field (${env} is {state} and ignored)"
+    return f"Empty: uses ${env} ({state} in this environment)"
+
+
+def draw_preferences(prefs: Any, context: Any, layout: Any) -> None:
+    """The whole preferences page."""
+    values = _pref_values(prefs)
+    column = layout.column()
+    column.label(text="Keys are stored only in Blender's preferences, never in .blend files.", icon="LOCKED")
+    if not online_access():
+        draw_wrapped(column, f"Online access is off: nothing is sent and Test Connection is unavailable. "
+                             f"Turn on {ONLINE_ACCESS_PATH}.", icon="INTERNET", width=PREFS_WIDTH, alert=True)
+    for vendor in VENDOR_CREDENTIALS:
+        draw_vendor_box(column, prefs, vendor, values)
+    draw_jobs_box(column, prefs)
+    draw_keymap_box(column, context)
+
+
+def draw_vendor_box(layout: Any, prefs: Any, vendor: str, values: dict[str, str]) -> None:
+    """Key fields with their environment fallback, region, readiness and Test Connection."""
+    box = layout.box()
+    problem = credential_problem(vendor, values)
+    header = box.row()
+    header.label(text=VENDOR_LABELS.get(vendor, vendor), icon="CHECKMARK" if not problem else "ERROR")
+    test = header.row()
+    test.enabled = online_access() and not problem  # an unauthenticated test call proves nothing
+    test.operator("foley.test_connection", text="Test Connection", icon="URL").vendor = vendor
+
+    users = [info.label for info in all_provider_infos() if info.vendor == vendor]
+    draw_wrapped(box, f"Used by: {', '.join(users)}", width=PREFS_WIDTH)
+    draw_wrapped(box, f"Needs: {VENDOR_NEEDS.get(vendor, 'a key')}", width=PREFS_WIDTH)
+
+    for field in VENDOR_CREDENTIALS[vendor]:
+        column = box.column(align=True)
+        column.prop(prefs, field.pref)
+        note = column.row()
+        note.alignment = "RIGHT"
+        note.label(text=env_note(values.get(field.pref, ""), field.env))
+
+    region = VENDOR_REGION_PREF.get(vendor)
+    if region:
+        box.prop(prefs, region)
+    url_env = VENDOR_URL_ENV.get(vendor, "")
+    if url_env and env_is_set(url_env):
+        host = urlsplit(os.environ.get(url_env, "")).hostname or "?"
+        # the host only: a URL could carry user:password
+        box.label(text=f"${url_env} points this vendor at {host} (the region is ignored)", icon="INFO")
+
+    if vendor == "kling":
+        upload = upload_problem(values)
+        if upload and not problem:
+            draw_wrapped(box, upload, icon="ERROR", width=PREFS_WIDTH, alert=True)
+    if problem:
+        draw_wrapped(box, problem, icon="ERROR", width=PREFS_WIDTH, alert=True)
+
+
+def draw_jobs_box(layout: Any, prefs: Any) -> None:
+    box = layout.box()
+    box.label(text="Jobs", icon="SORTTIME")
+    column = box.column()
+    column.prop(prefs, "upload_host")
+    column.prop(prefs, "clip_short_side")
+    column.prop(prefs, "concurrency")
+    column.prop(prefs, "output_folder")
+    draw_wrapped(column, f"Audio goes to //{prefs.output_folder or 'foley'}/ next to the saved .blend "
+                         "(the extension's user folder for unsaved files).", width=PREFS_WIDTH)
+    column.prop(prefs, "confirm_cost_above")
+
+
+def draw_keymap_box(layout: Any, context: Any) -> None:
+    """The shortcut, editable like Blender's own (the user keyconfig holds the user's changes)."""
+    box = layout.box()
+    box.label(text="Shortcut", icon="KEYINGSET")
+    items = keymaps.registered_items()
+    if not items:
+        box.label(text="No shortcut: Blender runs without an add-on key configuration.", icon="INFO")
+        return
+    import rna_keymap_ui
+
+    keyconfigs = context.window_manager.keyconfigs
+    user_config = keyconfigs.user
+    for keymap, item in items:
+        user_keymap, user_item = _user_copy(user_config, keymap, item)
+        # keyitem_restore needs the keymap in the context, like Blender's own keymap editor
+        box.context_pointer_set("keymap", user_keymap)
+        rna_keymap_ui.draw_kmi([], user_config or keyconfigs.addon, user_keymap, user_item, box, 0)
+
+
+def _user_copy(user_config: Any, keymap: Any, item: Any) -> tuple[Any, Any]:
+    """The user keyconfig's copy of an add-on item (edits there persist); the add-on item if none yet."""
+    user_keymap = user_config.keymaps.get(keymap.name) if user_config is not None else None
+    if user_keymap is None:
+        return keymap, item
+    for candidate in user_keymap.keymap_items:
+        if candidate.idname == item.idname and _same_properties(candidate, item):
+            return user_keymap, candidate
+    return keymap, item
+
+
+def _same_properties(first: Any, second: Any) -> bool:
+    first_props, second_props = first.properties, second.properties
+    if first_props is None or second_props is None:
+        return first_props is second_props
+    names = [name for name in second_props.keys() if name != "rna_type"]  # noqa: SIM118 - IDProperty group
+    return all(getattr(first_props, name, None) == getattr(second_props, name, None) for name in names)
