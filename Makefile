@@ -45,9 +45,17 @@ wheels/.stamp: blender_manifest.toml devtools/fetch_wheels.py | $(VENV)/.stamp
 
 wheels: wheels/.stamp
 
-lint: venv
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+# ruff and mypy (with fake-bpy-module stubs, which need Python 3.12+ to parse).
+LINT_VENV := .venv-lint
+$(LINT_VENV)/.stamp: requirements/dev.txt requirements/lint.txt
+	@echo "== creating $(LINT_VENV)"
+	@base=$${PYTHON_3_13:-$$(devtools/find_python.sh 3.13)}; [ -x $(LINT_VENV)/bin/python ] || "$$base" -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet -r requirements/lint.txt
+	touch $@
+
+lint: $(LINT_VENV)/.stamp
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/mypy
 
 # The whole suite on one Blender version (no lint).
 test-blender: venv wheels

@@ -30,6 +30,7 @@ ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 PUMP_BUDGET_S = 0.02
 
 _engine: JobEngine | None = None
+_ledger: JobLedger | None = None
 _prefs_snapshot: dict[str, str] = {}
 _clip_sources: dict[str, tuple[str, int]] = {}  # job id → (copy of the .blend, clip short side)
 _resumed = False
@@ -93,7 +94,7 @@ def engine() -> JobEngine:
     global _engine  # noqa: PLW0603 - one engine per Blender session
     if _engine is None:
         refresh_preferences()
-        ledger = JobLedger(user_dir() / "jobs.jsonl")
+        ledger = job_ledger()
         concurrency: dict[str, int] = {}
         prefs = preferences.addon_preferences()
         if prefs is not None and prefs.concurrency > 0:
@@ -103,6 +104,33 @@ def engine() -> JobEngine:
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
                             provider_info=provider_info)
     return _engine
+
+
+def job_ledger() -> JobLedger:
+    """The durable job store in the extension's user folder (read once, then kept in memory)."""
+    global _ledger  # noqa: PLW0603
+    if _ledger is None:
+        _ledger = JobLedger(user_dir() / "jobs.jsonl")
+    return _ledger
+
+
+def history(limit: int = 20) -> list[Job]:
+    """Finished jobs from every session, newest first (from memory, not the file)."""
+    return job_ledger().history()[:limit]
+
+
+def find_job(job_id: str) -> Job | None:
+    """A job of this session, else from the ledger (older sessions)."""
+    job = _engine.get(job_id) if _engine is not None else None
+    return job if job is not None else job_ledger().get(job_id)
+
+
+def clear_history() -> int:
+    """Forget finished jobs (their audio files stay on disk); returns how many."""
+    ledger = job_ledger()
+    count = len(ledger.history())
+    ledger.compact(keep_finished=0)
+    return count
 
 
 def has_engine() -> bool:
@@ -134,9 +162,19 @@ def add_listener(listener: Callable[[Job], None]) -> None:
     _listeners.append(listener)
 
 
+def post_message(level: str, text: str) -> None:
+    """Queue a status-bar sentence; safe from any thread (list.append is atomic)."""
+    _messages.append((level, text))
+
+
+def preference_snapshot() -> dict[str, str]:
+    return dict(_prefs_snapshot)
+
+
 def take_messages() -> list[tuple[str, str]]:
-    taken = list(_messages)
-    _messages.clear()
+    taken = []
+    while _messages:
+        taken.append(_messages.pop(0))
     return taken
 
 
@@ -163,6 +201,10 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
     """Insert a ready job's strip if its file and scene are open; True when inserted."""
     from .takes import insert_job  # the take-aware inserter
 
+    current = engine().get(job.id)
+    if current is None or current.state is not JobState.READY:
+        return False  # announced twice (after download and again on resume)
+    job = current
     scene = _open_scene_for(job)
     if scene is None or is_busy():
         return False
@@ -220,6 +262,11 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     return len(events)
 
 
+def pump_once() -> None:
+    """``pump`` for ``JobEngine.wait`` in background mode."""
+    pump()
+
+
 def active_job_count() -> int:
     if _engine is None:
         return 0
@@ -228,10 +275,13 @@ def active_job_count() -> int:
 
 def shutdown() -> None:
     """Stop workers (jobs stay resumable in the ledger) and forget session state."""
-    global _engine, _resumed  # noqa: PLW0603
+    global _engine, _ledger, _resumed  # noqa: PLW0603
     if _engine is not None:
         _engine.shutdown()
+    if _ledger is not None:
+        _ledger.close()
     _engine = None
+    _ledger = None
     _resumed = False
     _clip_sources.clear()
     _busy_reasons.clear()

@@ -1,6 +1,6 @@
 """One user action per module; ``classes`` is the registration order."""
 
-from . import generate, jobs, regenerate, report, takes, wait
+from . import generate, jobs, regenerate, report, takes, test_connection, wait
 
 classes = (
     *report.classes,
@@ -9,4 +9,5 @@ classes = (
     *jobs.classes,
     *takes.classes,
     *regenerate.classes,
+    *test_connection.classes,
 )

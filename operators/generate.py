@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import bpy
@@ -13,6 +14,7 @@ from ..blender.insert import source_channel
 from ..blender.request_builder import build_request
 from ..blender.render_settings import DEFAULT_SHORT_SIDE
 from ..blender.selection import ChosenRange, choose_range
+from ..core.chunks import chunk_limits, needs_chunks, plan_chunks
 from ..core.jobs import Job, JobState, new_job_id
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
@@ -41,7 +43,12 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
     requests = []
     for provider_id, take in plans:
         request = build_request(scene, provider_id, chosen, take)
-        runtime.make_provider(provider_id).validate(request)  # a sentence before any money is spent
+        # A sentence before any money is spent. A long range is split into chunks by the
+        # engine, so it is the longest chunk that must fit the vendor's limits.
+        low, high = chunk_limits(provider_info(provider_id))
+        longest = max(float(r.seconds(chosen.fps)) for r in plan_chunks(chosen.frames, chosen.fps, low, high)) \
+            if needs_chunks(chosen.seconds, high) else request.duration
+        runtime.make_provider(provider_id).validate(replace(request, duration=longest))
         requests.append(request)
     above = source_channel(scene, chosen.frames, list(chosen.strip_names))
     group_id = new_job_id() if len(plans) > 1 else ""
@@ -137,7 +144,7 @@ class FOLEY_OT_generate(bpy.types.Operator):
         """Scripts and farms: block until the jobs end, pumping the same machinery."""
         engine = runtime.engine()
         ids = [job.id for job in jobs]
-        engine.wait(ids, pump=runtime.pump)
+        engine.wait(ids, pump=runtime.pump_once)
         runtime.pump()
         finals = [engine.get(job_id) for job_id in ids]
         failed = [job for job in finals if job is None or job.state in (JobState.FAILED, JobState.CANCELLED)]

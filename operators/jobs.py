@@ -12,7 +12,7 @@ from ..core.jobs import Job, JobState
 
 
 def _job(operator: Any) -> Job | None:
-    job = runtime.engine().get(operator.job_id) if runtime.has_engine() else None
+    job = runtime.find_job(operator.job_id)
     if job is None:
         operator.report({"ERROR"}, f"No job {operator.job_id} in this session; it may have been cleared.")
     return job
@@ -30,7 +30,11 @@ class FOLEY_OT_cancel(_JobOperator, bpy.types.Operator):
     bl_options = {"INTERNAL"}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        if _job(self) is None:
+        job = _job(self)
+        if job is None:
+            return {"CANCELLED"}
+        if job.settled:
+            self.report({"INFO"}, f"The job is already {job.state.value}; there is nothing to cancel.")
             return {"CANCELLED"}
         self.report({"INFO"}, runtime.engine().cancel(self.job_id))
         return {"FINISHED"}
@@ -82,7 +86,7 @@ class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
         from ..blender.takes import insert_job
 
         inserted = insert_job(bpy.data.scenes[job.scene_name], job)
-        if job.state is JobState.READY:
+        if job.state is JobState.READY and runtime.has_engine():
             runtime.engine().mark_inserted(job.id, inserted.strip_name)
         self.report({"INFO"}, f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
         return {"FINISHED"}
@@ -125,4 +129,18 @@ class FOLEY_OT_copy_task_id(_JobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (FOLEY_OT_cancel, FOLEY_OT_retry, FOLEY_OT_insert, FOLEY_OT_reveal, FOLEY_OT_copy_task_id)
+class FOLEY_OT_clear_history(bpy.types.Operator):
+    """Forget finished jobs in the list of recent results (their audio files stay on disk)"""
+
+    bl_idname = "foley.clear_history"
+    bl_label = "Clear History"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        count = runtime.clear_history()
+        self.report({"INFO"}, f"Foley: forgot {count} finished job(s); their audio files are still on disk.")
+        return {"FINISHED"}
+
+
+classes = (FOLEY_OT_cancel, FOLEY_OT_retry, FOLEY_OT_insert, FOLEY_OT_reveal, FOLEY_OT_copy_task_id,
+           FOLEY_OT_clear_history)

@@ -24,7 +24,7 @@ class FOLEY_OT_wait(bpy.types.Operator):
         runtime.resume_if_online()
         if not runtime.has_engine():
             return {"FINISHED"}
-        finished = runtime.engine().wait(None, self.timeout or None, pump=runtime.pump)
+        finished = runtime.engine().wait(None, self.timeout or None, pump=runtime.pump_once)
         runtime.pump()
         runtime.take_messages()
         if not finished:

@@ -157,7 +157,7 @@ def test_job_from_another_file_waits_as_ready(extension: Any, online: None, emul
 
     bpy.ops.wm.read_homefile(use_empty=True)  # the user opens another file meanwhile
     rt = runtime()
-    assert rt.engine().wait([job.id], timeout=30, pump=rt.pump)
+    assert rt.engine().wait([job.id], timeout=30, pump=rt.pump_once)
     rt.pump()
     assert rt.engine().get(job.id).state.value == "ready"
     assert bpy.context.scene.sequence_editor is None or not foley_strips(bpy.context.scene)
@@ -213,7 +213,7 @@ def test_killed_session_finishes_from_the_ledger_without_a_second_submit(
     bpy.ops.wm.open_mainfile(filepath=blend)  # load handler: resume from the ledger
     resumed = [job for job in rt.engine().jobs() if job.prompt == "thunder"]
     assert resumed and resumed[0].vendor_task
-    assert rt.engine().wait([resumed[0].id], timeout=30, pump=rt.pump)
+    assert rt.engine().wait([resumed[0].id], timeout=30, pump=rt.pump_once)
     rt.pump()
     [strip] = foley_strips(bpy.context.scene)
     assert strip["vse_foley"]["prompt"] == "thunder"

@@ -457,10 +457,11 @@ def test_a_long_job_shows_each_chunk_and_retries_a_failed_one_alone(ui: SimpleNa
     assert len(recorder.of_kind("progress")) == 2  # the parent and the running chunk
 
 
-def test_jobs_panel_without_an_engine_shows_nothing_and_creates_none(ui: SimpleNamespace) -> None:
+def test_jobs_panel_without_an_engine_shows_nothing_and_creates_none(ui: SimpleNamespace,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = ui.blender_runtime
-    if runtime.has_engine():
-        pytest.skip("another test created the engine in this process")
+    runtime.shutdown()  # as after a restart: jobs stay in the ledger, no engine yet
+    monkeypatch.setattr(runtime, "history", lambda limit=20: [])  # a first-time user
     jobs = draw_panel(ui.panels_sidebar.FOLEY_PT_jobs, make_context())
     history = draw_panel(ui.panels_sidebar.FOLEY_PT_history, make_context())
     assert jobs.label_texts() == ["No jobs yet."]
@@ -476,6 +477,7 @@ def test_jobs_and_history_panels_read_the_engine(ui: SimpleNamespace,
     engine = SimpleNamespace(jobs=lambda: [running, failed, inserted])
     monkeypatch.setattr(ui.blender_runtime, "has_engine", lambda: True)
     monkeypatch.setattr(ui.blender_runtime, "engine", lambda: engine)
+    monkeypatch.setattr(ui.blender_runtime, "history", lambda limit=20: [inserted, failed])
 
     jobs = draw_panel(ui.panels_sidebar.FOLEY_PT_jobs, make_context())
     shown = {call.values["job_id"] for call in jobs.operators()}

@@ -1,0 +1,54 @@
+"""foley.test_connection: one cheap authenticated call to a vendor, off the main thread."""
+
+from __future__ import annotations
+
+import threading
+
+import bpy
+
+from ..blender import runtime
+from ..providers.errors import FoleyError
+
+VENDORS = [("wavespeed", "WaveSpeed", ""), ("kling", "Kling", ""), ("vidu", "Vidu", ""),
+           ("flexstack", "FlexStack", "")]
+
+
+def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:
+    from ..providers.connection import check_connection
+
+    try:
+        runtime.post_message("INFO", f"Foley: {check_connection(vendor, prefs)}")
+    except FoleyError as error:
+        runtime.post_message("ERROR", f"Foley: {error}")
+    except Exception as error:  # noqa: BLE001 - anything else still becomes a sentence for the user
+        runtime.post_message("ERROR", f"Foley: testing the {vendor} connection failed ({type(error).__name__}).")
+
+
+class FOLEY_OT_test_connection(bpy.types.Operator):
+    """Make one cheap authenticated request to check the key and the address (nothing is generated)"""
+
+    bl_idname = "foley.test_connection"
+    bl_label = "Test Connection"
+    bl_options = {"INTERNAL"}
+
+    vendor: bpy.props.EnumProperty(name="Vendor", items=VENDORS)  # type: ignore[valid-type]
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not bpy.app.online_access:
+            cls.poll_message_set("Online access is off: Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online "
+                                 "Access.")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        runtime.refresh_preferences(context)
+        prefs = runtime.preference_snapshot()
+        # The answer arrives in the status bar through the pump; Blender never waits on the network.
+        threading.Thread(target=_check_in_background, args=(self.vendor, prefs), daemon=True,
+                         name=f"foley-test-{self.vendor}").start()
+        self.report({"INFO"}, f"Foley: testing the {self.vendor} connection…")
+        return {"FINISHED"}
+
+
+classes = (FOLEY_OT_test_connection,)
