@@ -1,0 +1,242 @@
+"""Command line for the bpy-free core: one generation, or the list of providers.
+
+    python -m vse_foley.cli generate --provider wavespeed.think-sound --video clip.mp4 \\
+        --prompt "footsteps on gravel" --out sounds/steps.wav
+    python -m vse_foley.cli providers
+
+Keys and base URLs come from the environment (WAVESPEED_API_KEY, KLING_ACCESS_KEY,
+KLING_SECRET_KEY, VIDU_API_KEY, FLEXSTACK_ACCESS_TOKEN or FLEXSTACK_USERNAME +
+FLEXSTACK_PASSWORD; VSE_FOLEY_WAVESPEED_URL, VSE_FOLEY_KLING_URL, VSE_FOLEY_VIDU_URL,
+VSE_FOLEY_FLEXSTACK_URL). Progress goes to stderr; the written file's path is the last
+stdout line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .providers import PROVIDER_IDS, all_provider_infos, create_provider, provider_info
+from .providers.base import FieldKind, GenerationRequest, ProviderInfo, TimedEvent
+from .providers.catalog import VENDOR_NEEDS
+from .providers.errors import CancelledError, FoleyError, InputError, SubmitUncertainError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNCERTAIN = 3  # the submit may have been charged: check the vendor before retrying
+EXIT_INTERRUPTED = 130
+
+_GENERATE_EPILOG = """\
+The audio format is whatever the vendor returns, identified by its first bytes.
+--out names the file; its extension is replaced by the real one (--out x.wav may
+write x.mp3), and an existing file is never overwritten: _2, _3... is appended.
+The path actually written is printed as the last line on stdout.
+
+Exit status: 0 written; 1 failed (the reason is on stderr); 2 wrong arguments;
+3 the task may have been started and charged but no answer came back (check the
+vendor's dashboard before running again); 130 interrupted.
+"""
+
+
+def _parse_event(text: str) -> TimedEvent:
+    try:
+        start, end, prompt = text.split(":", 2)
+        return TimedEvent(float(start), float(end), prompt.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FROM:TO:PROMPT in seconds, got {text!r}") from None
+
+
+def _parse_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
+    spec = info.field(key)
+    if spec is None:
+        if key in ("video_id", "external_task_id"):  # Kling extras that are no UI fields
+            return raw
+        known = ", ".join(s.name for s in info.fields) or "none"
+        raise InputError(f"{info.id} has no option '{key}'. Its options are: {known}.")
+    try:
+        if spec.kind is FieldKind.BOOL:
+            lowered = raw.lower()
+            if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return lowered in ("1", "true", "yes", "on")
+        if spec.kind is FieldKind.INT:
+            return int(raw)
+        if spec.kind is FieldKind.FLOAT:
+            return float(raw)
+    except ValueError:
+        raise InputError(f"Option {key} must be a {spec.kind.value}, not {raw!r}.") from None
+    if spec.kind is FieldKind.CHOICE and raw not in (value for value, _ in spec.choices):
+        raise InputError(f"Option {key} must be one of {', '.join(v for v, _ in spec.choices)}, not {raw!r}.")
+    return raw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vse_foley.cli", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("providers", help="list provider ids and what each needs")
+    gen = sub.add_parser(
+        "generate",
+        help="run one generation and print the written file's path",
+        epilog=_GENERATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gen.add_argument(
+        "--provider",
+        required=True,
+        choices=PROVIDER_IDS,
+        metavar="ID",
+        help="provider id (see the 'providers' command)",
+    )
+    gen.add_argument("--video", type=Path, help="MP4/MOV clip (video providers)")
+    gen.add_argument("--prompt", default="", help="main prompt (Kling: sound_effect_prompt)")
+    gen.add_argument("--bgm-prompt", default="", help="music prompt (Kling bgm_prompt)")
+    gen.add_argument("--negative-prompt", default="", help="sounds to avoid (MMAudio, Mirelo)")
+    gen.add_argument(
+        "--event",
+        action="append",
+        type=_parse_event,
+        default=[],
+        metavar="FROM:TO:PROMPT",
+        help="timed sound event in seconds (vidu.timing2audio); repeatable",
+    )
+    gen.add_argument(
+        "--duration",
+        type=float,
+        help="seconds; defaults to the clip's length for video providers, else the provider default",
+    )
+    gen.add_argument("--seed", type=int, default=-1, help="-1 = random (default)")
+    gen.add_argument("--asmr", action="store_true", help="Kling ASMR mode")
+    gen.add_argument(
+        "--option",
+        action="append",
+        type=_parse_option,
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other provider option (e.g. top_k=50, model=musicgen); repeatable",
+    )
+    gen.add_argument("--deadline", type=float, default=1800.0, help="give up waiting after this many seconds")
+    gen.add_argument("--out", required=True, type=Path, help="output file; see below for the extension")
+    gen.add_argument("-v", "--verbose", action="store_true", help="log HTTP steps (never keys) to stderr")
+    return parser
+
+
+def _list_providers() -> int:
+    for info in all_provider_infos():
+        needs = (
+            "a video clip"
+            if info.needs_video
+            else ("timed events" if info.input == "timeline" else "a prompt")
+        )
+        options = ", ".join(spec.name for spec in info.fields) or "-"
+        print(
+            f"{info.id}\t{info.label}\tneeds {needs} ({info.min_seconds:g}-{info.max_seconds:g} s) and "
+            f"{VENDOR_NEEDS[info.vendor]}\tfields: {options}"
+        )
+    return EXIT_OK
+
+
+def _request(args: argparse.Namespace) -> GenerationRequest:
+    info = provider_info(args.provider)
+    options: dict[str, Any] = {key: _convert_option(info, key, raw) for key, raw in args.option}
+    if args.asmr:
+        options["asmr_mode"] = True
+    duration: float | None = args.duration
+    if args.video is not None and info.needs_video:
+        from .providers.media import read_clip_info
+
+        if duration is None:
+            try:
+                duration = read_clip_info(args.video).duration
+            except (OSError, ValueError) as exc:
+                raise InputError(f"Cannot read the clip {args.video} ({exc}); give --duration.") from None
+    elif args.video is not None:
+        raise InputError(f"{args.provider} takes no video; drop --video.")
+    if duration is None:
+        spec = info.field("duration")
+        if spec is not None and spec.default is not None:
+            duration = float(spec.default)
+        elif info.needs_video:
+            raise InputError(
+                f"{args.provider} needs --video (and its length could not be read: give --duration)."
+            )
+        else:
+            raise InputError(f"Give --duration in seconds for {args.provider}.")
+    return GenerationRequest(
+        provider_id=args.provider,
+        duration=float(duration),
+        prompt=args.prompt,
+        video_path=str(args.video) if args.video is not None else None,
+        bgm_prompt=args.bgm_prompt,
+        negative_prompt=args.negative_prompt,
+        seed=args.seed,
+        events=tuple(args.event),
+        options=options,
+    )
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .providers.runner import run_generation
+
+    request = _request(args)
+    out: Path = args.out
+    dest_stem = out.with_suffix("") if out.suffix else out
+    provider = create_provider(args.provider, {}, os.environ)
+    cancel = threading.Event()
+    try:
+        audio = run_generation(
+            provider,
+            request,
+            dest_stem,
+            on_progress=lambda message: print(message, file=sys.stderr, flush=True),
+            cancel=cancel,
+            deadline_s=args.deadline,
+        )
+    finally:
+        provider.close()
+    seconds = f", {audio.duration:.2f} s" if audio.duration is not None else ""
+    print(f"wrote {audio.format}{seconds}", file=sys.stderr)
+    print(audio.path)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "providers":
+            return _list_providers()
+        return _generate(args)
+    except SubmitUncertainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNCERTAIN
+    except CancelledError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except FoleyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("error: interrupted; a started task may still finish and be charged.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

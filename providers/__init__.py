@@ -1,0 +1,61 @@
+"""The provider registry: ids in UI order, their capabilities, and a factory.
+
+Importing this package is cheap (no requests, pydantic or jwt): capabilities
+come from ``catalog``; a vendor module and its dependencies load only when
+``create_provider`` is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from .base import Provider, ProviderInfo
+from .catalog import IMPLEMENTATIONS, INFOS, PROVIDER_IDS
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .client import VendorClient
+    from .settings import HttpTuning
+
+__all__ = ["PROVIDER_IDS", "all_provider_infos", "create_provider", "provider_info"]
+
+
+def provider_info(provider_id: str) -> ProviderInfo:
+    """Capabilities of one provider; ConfigError for an unknown id."""
+    try:
+        return INFOS[provider_id]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown provider '{provider_id}'. Choose one of: {', '.join(PROVIDER_IDS)}."
+        ) from None
+
+
+def all_provider_infos() -> tuple[ProviderInfo, ...]:
+    """Every provider's capabilities, in UI order."""
+    return tuple(INFOS[provider_id] for provider_id in PROVIDER_IDS)
+
+
+def create_provider(
+    provider_id: str,
+    prefs: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    tuning: HttpTuning | None = None,
+) -> Provider:
+    """A ready client for ``provider_id`` with settings from ``prefs``, falling back to ``environ``.
+
+    Missing keys are reported by ``validate`` (before anything is sent), not here,
+    so the UI can create a provider to show its fields. ``tuning`` overrides
+    timeouts and retry waits (tests).
+    """
+    provider_info(provider_id)
+    from .settings import resolve_settings
+
+    settings = resolve_settings(prefs or {}, environ, tuning)
+    module_name, class_name = IMPLEMENTATIONS[provider_id]
+    module = importlib.import_module(f".{module_name}", __name__)
+    provider_class: type[VendorClient] = getattr(module, class_name)
+    return provider_class(settings)

@@ -1,0 +1,308 @@
+"""What each provider takes and allows, for the UI and the engine; stdlib only, imported eagerly.
+
+Limits here mirror the vendor documents (../shared/vendors.md): the vendor
+modules enforce the same numbers in their pydantic models before any request.
+Prices are ``None`` where no list price is confirmed.
+"""
+
+from __future__ import annotations
+
+from .base import FieldKind, FieldSpec, ProviderInfo
+
+SEED_MAX = 2147483647
+VIDU_CONCURRENCY = 8
+
+_SEED = FieldSpec(
+    "seed",
+    "Seed",
+    FieldKind.INT,
+    "Same seed + same input gives the same sound; -1 picks one at random.",
+    default=-1,
+    minimum=-1,
+    maximum=SEED_MAX,
+)
+
+
+def _prompt(
+    label: str = "Prompt",
+    max_length: int | None = None,
+    required: bool = False,
+    description: str = "What should be heard.",
+) -> FieldSpec:
+    return FieldSpec(
+        "prompt", label, FieldKind.TEXT, description, default="", max_length=max_length, required=required
+    )
+
+
+def _negative(max_length: int | None = None) -> FieldSpec:
+    return FieldSpec(
+        "negative_prompt",
+        "Negative prompt",
+        FieldKind.TEXT,
+        "Sounds to avoid.",
+        default="",
+        max_length=max_length,
+    )
+
+
+def _kling_fields() -> tuple[FieldSpec, ...]:
+    return (
+        _prompt("Sound effect prompt", 200, description="Sound effects to generate (sound_effect_prompt)."),
+        FieldSpec(
+            "bgm_prompt",
+            "Music prompt",
+            FieldKind.TEXT,
+            "Background music to generate (bgm_prompt).",
+            default="",
+            max_length=200,
+        ),
+        FieldSpec(
+            "asmr_mode",
+            "ASMR mode",
+            FieldKind.BOOL,
+            "Stronger, detailed close-up sound effects.",
+            default=False,
+        ),
+    )
+
+
+_INFOS: tuple[ProviderInfo, ...] = (
+    ProviderInfo(
+        id="wavespeed.think-sound",
+        label="ThinkSound (WaveSpeed)",
+        vendor="wavespeed",
+        description="Video to sound effects with ThinkSound; 44.1 kHz, best around 9 s.",
+        input="video",
+        fields=(_prompt(), _SEED),
+        min_seconds=1.0,
+        max_seconds=30.0,
+        best_seconds=9.0,
+        takes_seed=True,
+        default_concurrency=3,
+    ),
+    ProviderInfo(
+        id="wavespeed.mmaudio-v2",
+        label="MMAudio v2 (WaveSpeed)",
+        vendor="wavespeed",
+        description="Video to audio with MMAudio; trained on 8 s clips, 1–30 s.",
+        input="video",
+        fields=(
+            _prompt(required=True),
+            _negative(),
+            FieldSpec(
+                "num_inference_steps",
+                "Steps",
+                FieldKind.INT,
+                "More steps: slower, finer.",
+                default=25,
+                minimum=4,
+                maximum=50,
+            ),
+            FieldSpec(
+                "guidance_scale",
+                "Guidance",
+                FieldKind.FLOAT,
+                "How strictly to follow the prompt.",
+                default=4.5,
+                minimum=0.0,
+                maximum=20.0,
+            ),
+            FieldSpec(
+                "mask_away_clip",
+                "Mask away clip",
+                FieldKind.BOOL,
+                "Ignore the CLIP picture features.",
+                default=False,
+            ),
+        ),
+        min_seconds=1.0,
+        max_seconds=30.0,
+        best_seconds=8.0,
+        takes_seed=False,
+        default_concurrency=3,
+        min_short_side=384,
+    ),
+    ProviderInfo(
+        id="wavespeed.hunyuan-video-foley",
+        label="Hunyuan Video Foley (WaveSpeed)",
+        vendor="wavespeed",
+        description="Video to foley with HunyuanVideo-Foley; 48 kHz, 1–15 s.",
+        input="video",
+        fields=(_prompt(), _SEED),
+        min_seconds=1.0,
+        max_seconds=15.0,
+        takes_seed=True,
+        default_concurrency=3,
+    ),
+    ProviderInfo(
+        id="wavespeed.kling-video-to-audio",
+        label="Kling video-to-audio (WaveSpeed)",
+        vendor="wavespeed",
+        description="Kling's video-to-audio model through WaveSpeed: only a WaveSpeed key needed; 3–20 s.",
+        input="video",
+        fields=_kling_fields(),
+        min_seconds=3.0,
+        max_seconds=20.0,
+        takes_seed=False,
+        default_concurrency=3,
+    ),
+    ProviderInfo(
+        id="wavespeed.mirelo-sfx",
+        label="Mirelo SFX 2.0 (WaveSpeed)",
+        vendor="wavespeed",
+        description="Video to sound effects with Mirelo SFX; keeps speech by default; up to 600 s.",
+        input="video",
+        fields=(
+            _prompt(),
+            _negative(),
+            FieldSpec(
+                "preserve_speech",
+                "Preserve speech",
+                FieldKind.BOOL,
+                "Keep the clip's dialogue.",
+                default=True,
+            ),
+        ),
+        min_seconds=1.0,
+        max_seconds=600.0,
+        best_seconds=10.0,
+        takes_seed=False,
+        default_concurrency=3,
+    ),
+    ProviderInfo(
+        id="kling.video-to-audio",
+        label="Kling video-to-audio",
+        vendor="kling",
+        description="Kling's own API (access + secret key); the clip is uploaded to a host first; 3–20 s.",
+        input="video",
+        fields=_kling_fields(),
+        min_seconds=3.0,
+        max_seconds=20.0,
+        takes_seed=False,
+        default_concurrency=2,
+    ),
+    ProviderInfo(
+        id="vidu.timing2audio",
+        label="Vidu timed sound effects",
+        vendor="vidu",
+        description="Sound events placed on a timeline (no video, no music); 2–10 s.",
+        input="timeline",
+        fields=(
+            FieldSpec(
+                "duration",
+                "Duration",
+                FieldKind.FLOAT,
+                "Length of the audio in seconds.",
+                default=10.0,
+                minimum=2.0,
+                maximum=10.0,
+            ),
+            _SEED,
+        ),
+        min_seconds=2.0,
+        max_seconds=10.0,
+        takes_seed=True,
+        # Vidu documents no concurrency cap (its 429s are retried with backoff): take
+        # variations and chunks together; lower it in the preferences if needed.
+        default_concurrency=VIDU_CONCURRENCY,
+    ),
+    ProviderInfo(
+        id="vidu.text2audio",
+        label="Vidu text to audio",
+        vendor="vidu",
+        description="Sound effects or music from a text prompt (no video); 2–10 s.",
+        input="text",
+        fields=(
+            _prompt(max_length=1500, required=True),
+            FieldSpec(
+                "duration",
+                "Duration",
+                FieldKind.FLOAT,
+                "Length of the audio in seconds.",
+                default=10.0,
+                minimum=2.0,
+                maximum=10.0,
+            ),
+            _SEED,
+        ),
+        min_seconds=2.0,
+        max_seconds=10.0,
+        takes_seed=True,
+        # Vidu documents no concurrency cap (its 429s are retried with backoff): take
+        # variations and chunks together; lower it in the preferences if needed.
+        default_concurrency=VIDU_CONCURRENCY,
+    ),
+    ProviderInfo(
+        id="flexstack.audiogen",
+        label="FlexStack AudioGen",
+        vendor="flexstack",
+        description="Sound (AudioGen) or music (MusicGen) from a text prompt; whole seconds.",
+        input="text",
+        fields=(
+            _prompt(required=True),
+            FieldSpec(
+                "model",
+                "Model",
+                FieldKind.CHOICE,
+                "AudioGen for sounds, MusicGen for music.",
+                default="audiogen",
+                choices=(("audiogen", "AudioGen"), ("musicgen", "MusicGen")),
+            ),
+            FieldSpec(
+                "duration",
+                "Duration",
+                FieldKind.INT,
+                "Length of the audio in whole seconds.",
+                default=5,
+                minimum=1,
+                maximum=300,
+            ),
+            FieldSpec(
+                "top_k",
+                "Top-k",
+                FieldKind.INT,
+                "Sample among the k likeliest tokens.",
+                default=15,
+                minimum=1,
+                maximum=1000,
+            ),
+            FieldSpec(
+                "top_p",
+                "Top-p",
+                FieldKind.FLOAT,
+                "Cumulative probability cut-off.",
+                default=0.9,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+        ),
+        min_seconds=1.0,
+        max_seconds=300.0,
+        takes_seed=False,
+        default_concurrency=2,
+    ),
+)
+
+INFOS: dict[str, ProviderInfo] = {info.id: info for info in _INFOS}
+PROVIDER_IDS: tuple[str, ...] = tuple(info.id for info in _INFOS)
+
+#: provider id -> (module, class); modules are imported only when a provider is created.
+IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
+    "wavespeed.think-sound": ("wavespeed", "ThinkSound"),
+    "wavespeed.mmaudio-v2": ("wavespeed", "MMAudioV2"),
+    "wavespeed.hunyuan-video-foley": ("wavespeed", "HunyuanVideoFoley"),
+    "wavespeed.kling-video-to-audio": ("wavespeed", "KlingViaWaveSpeed"),
+    "wavespeed.mirelo-sfx": ("wavespeed", "MireloSfx"),
+    "kling.video-to-audio": ("kling", "KlingVideoToAudio"),
+    "vidu.timing2audio": ("vidu", "ViduTimingToAudio"),
+    "vidu.text2audio": ("vidu", "ViduTextToAudio"),
+    "flexstack.audiogen": ("flexstack", "FlexStackAudioGen"),
+}
+
+#: What each vendor needs configured, for ``cli providers`` and the preferences panel.
+VENDOR_NEEDS: dict[str, str] = {
+    "wavespeed": "WAVESPEED_API_KEY",
+    "kling": "KLING_ACCESS_KEY + KLING_SECRET_KEY, and WAVESPEED_API_KEY for the clip upload",
+    "vidu": "VIDU_API_KEY",
+    "flexstack": "FLEXSTACK_ACCESS_TOKEN, or FLEXSTACK_USERNAME + FLEXSTACK_PASSWORD",
+}

@@ -1,0 +1,191 @@
+"""Fetch a vendor's result to disk, verified: the file is audio, complete, and never overwrites another.
+
+The body streams to a hidden temporary file in the destination folder and is
+renamed to ``dest_stem`` + the sniffed extension only when it checked out. If
+that name is taken, ``_2``, ``_3``... is appended: a paid result is never
+thrown away and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from .base import AudioFile
+from .errors import CancelledError, DownloadError
+from .http import VendorHttp, safe_url
+from .media import audio_duration, looks_like_text_page, sniff_audio
+from .settings import is_loopback_host
+
+log = logging.getLogger(__name__)
+
+_EXPIRED_STATUSES = frozenset({403, 404, 410})
+_CHUNK = 64 * 1024
+_TRUNCATION_ATTEMPTS = 2  # a cut body is downloaded once more: downloads are free
+
+
+def check_result_url(url: str, label: str) -> None:
+    """Only https, or plain http to this computer (the test emulators)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return
+    raise DownloadError(
+        f"{label} returned a result address that is not https ({parts.scheme or 'no'} scheme), so it was not "
+        "downloaded. Try again; if it keeps happening, report it to the vendor."
+    )
+
+
+def _final_path(dest_stem: Path, ext: str) -> Path:
+    candidate = dest_stem.with_name(f"{dest_stem.name}.{ext}")
+    number = 2
+    while candidate.exists():
+        candidate = dest_stem.with_name(f"{dest_stem.name}_{number}.{ext}")
+        number += 1
+    return candidate
+
+
+def _place(temp: Path, dest_stem: Path, ext: str) -> Path:
+    """Rename ``temp`` to a free name, atomically refusing to replace an existing file."""
+    for _ in range(100):
+        final = _final_path(dest_stem, ext)
+        try:
+            os.link(temp, final)  # fails if ``final`` appeared meanwhile: no overwrite race
+        except FileExistsError:
+            continue
+        except OSError:
+            if final.exists():
+                continue
+            os.replace(temp, final)  # filesystems without hard links
+            return final
+        temp.unlink()
+        return final
+    raise DownloadError(
+        f"Could not find a free file name next to {dest_stem}; tidy the folder and try again."
+    )
+
+
+def download_audio(
+    http: VendorHttp,
+    url: str,
+    dest_stem: Path,
+    *,
+    cancel: threading.Event | None = None,
+) -> AudioFile:
+    """Download ``url`` to ``dest_stem`` + sniffed extension and return the verified file."""
+    label = http.label
+    check_result_url(url, label)
+    dest_stem = Path(dest_stem)
+    folder = dest_stem.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            f"Cannot create the folder {folder} ({exc.strerror}); choose another output folder."
+        ) from None
+    last = ""
+    for attempt in range(_TRUNCATION_ATTEMPTS):
+        try:
+            return _download_once(http, url, dest_stem, cancel)
+        except _TruncatedError as exc:
+            log.info("%s result %s was cut short (%s), attempt %d", label, safe_url(url), exc, attempt + 1)
+            last = str(exc)
+    raise DownloadError(
+        f"The {label} result file arrived incomplete ({last}). Try downloading again; the task itself is "
+        "finished and paid."
+    )
+
+
+class _TruncatedError(Exception):
+    pass
+
+
+def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912 - each check is one rejection
+    label = http.label
+    cap = http.tuning.max_download_bytes
+    response = http.request("GET", url, stream=True, cancel=cancel)
+    with contextlib.closing(response):
+        if response.status_code in _EXPIRED_STATUSES:
+            raise DownloadError(
+                f"The {label} result file is no longer available (HTTP {response.status_code}); result links "
+                "expire after a while. Generate again to get a new one."
+            )
+        if response.status_code >= 400:
+            raise DownloadError(
+                f"{label} refused to send the result file (HTTP {response.status_code}). Try again later."
+            )
+        expected: int | None = None
+        length_header = response.headers.get("Content-Length")
+        if length_header and length_header.isdigit():
+            expected = int(length_header)
+            if expected > cap:
+                raise DownloadError(
+                    f"The {label} result is {expected / 1e6:.0f} MB, more than the {cap / 1e6:.0f} MB "
+                    "allowed; it was not downloaded. Use a shorter range."
+                )
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{dest_stem.name}.", suffix=".part", dir=dest_stem.parent
+        )
+        temp = Path(temp_name)
+        try:
+            received = 0
+            head = b""
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    for chunk in response.iter_content(_CHUNK):
+                        if cancel is not None and cancel.is_set():
+                            raise CancelledError(f"Cancelled while downloading the {label} result.")
+                        received += len(chunk)
+                        if received > cap:
+                            raise DownloadError(
+                                f"The {label} result is larger than the {cap / 1e6:.0f} MB allowed; it was "
+                                "not kept. Use a shorter range."
+                            )
+                        if len(head) < 4096:
+                            head += chunk[: 4096 - len(head)]
+                        out.write(chunk)
+                except (
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.ConnectionError,
+                    requests.exceptions.ContentDecodingError,
+                ) as exc:
+                    raise _TruncatedError(f"connection dropped after {received} bytes") from exc
+            if expected is not None and received != expected:
+                raise _TruncatedError(f"{received} of {expected} bytes")
+            if received == 0:
+                raise DownloadError(f"The {label} result file is empty. Generate again.")
+            fmt = sniff_audio(head)
+            if fmt is None:
+                page = looks_like_text_page(head)
+                if page:
+                    raise DownloadError(
+                        f"{label} sent {page} instead of the audio file, usually an error or expired link. "
+                        "Generate again; if it keeps happening, check the vendor's status page."
+                    )
+                raise DownloadError(
+                    f"The {label} result is not a WAV, MP3, FLAC, OGG or MP4 audio file, so it was not kept. "
+                    "Try another provider or report it to the vendor."
+                )
+            final = _place(temp, dest_stem, fmt)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
+    duration = audio_duration(final, fmt)
+    log.info(
+        "%s result saved to %s (%s, %d bytes, %s s)",
+        label,
+        final.name,
+        fmt,
+        received,
+        f"{duration:.2f}" if duration is not None else "?",
+    )
+    return AudioFile(path=final, format=fmt, size=received, duration=duration)

@@ -1,0 +1,126 @@
+"""Upload hosts: where a local clip goes so a vendor can fetch it by URL.
+
+A host is anything with ``upload(path, cancel) -> url``. WaveSpeed's media
+upload is built in (used by every WaveSpeed model, and by direct Kling when a
+WaveSpeed key is set). Another host (fal.ai storage, an S3-compatible presigned
+PUT) is one more class here plus one more ``upload_host`` preference choice in
+``select_upload_host``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import AuthError, ConfigError, FoleyError, InputError, RateLimitError, VendorUnavailableError
+from .http import VendorHttp, json_body
+from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
+
+
+class UploadHost(Protocol):
+    """Makes a local file reachable by URL for a while (long enough for the vendor to fetch it)."""
+
+    name: str
+    max_bytes: int
+
+    def upload(self, path: Path, cancel: threading.Event | None = None) -> str:
+        """Upload ``path`` and return its public URL; raise a FoleyError with a sentence."""
+        ...
+
+
+class WaveSpeedUploadHost:
+    """``POST /api/v3/media/upload/binary`` (multipart ``file``) → ``data.download_url``."""
+
+    name = "wavespeed"
+    max_bytes = 300 * 1024 * 1024  # documented: larger files must be given as a URL
+
+    def __init__(self, settings: WaveSpeedSettings, http: VendorHttp) -> None:
+        self.settings = settings
+        self.http = http
+
+    def upload(self, path: Path, cancel: threading.Event | None = None) -> str:
+        key = self.settings.require_key()
+        path = Path(path)
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise InputError(
+                f"The clip is {size / 1e6:.0f} MB, more than the {self.max_bytes / 1e6:.0f} MB WaveSpeed "
+                "accepts for upload. Use a shorter range or a lower render resolution."
+            )
+        mime = "video/quicktime" if path.suffix.lower() == ".mov" else "video/mp4"
+        handles: list[Any] = []
+
+        def files() -> dict[str, tuple[str, Any, str]]:
+            handle = path.open("rb")
+            handles.append(handle)
+            return {"file": (path.name, handle, mime)}
+
+        try:
+            response = self.http.request(
+                "POST",
+                f"{self.settings.base_url}/api/v3/media/upload/binary",
+                headers={"Authorization": f"Bearer {key}"},
+                files=files,
+                read_timeout=self.http.tuning.upload_read_timeout,
+                cancel=cancel,
+            )
+        finally:
+            for handle in handles:
+                handle.close()
+        body = json_body(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        url = data.get("download_url") if isinstance(data, dict) else None
+        if response.status_code == 200 and isinstance(url, str) and url.startswith(("https://", "http://")):
+            return url
+        raise _upload_error(response.status_code, body, self.http)
+
+
+def _upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
+    message = ""
+    if isinstance(body, dict):
+        message = http.redact(body.get("message") or body.get("error") or "")[:200]
+    detail = f" ({message})" if message else ""
+    if status in (401, 403):
+        return AuthError(
+            f"WaveSpeed rejected the API key while uploading the clip{detail}. Check WAVESPEED_API_KEY or "
+            f"{PREFS_PATH} ▸ WaveSpeed API key.",
+            vendor_code=status,
+        )
+    if status == 429:
+        return RateLimitError(
+            f"WaveSpeed is limiting uploads right now{detail}; try again in a minute.", vendor_code=status
+        )
+    if status >= 500:
+        return VendorUnavailableError(
+            f"WaveSpeed's upload service is failing (HTTP {status}){detail}; try again later.",
+            vendor_code=status,
+        )
+    if status == 413:
+        return InputError(
+            f"WaveSpeed says the clip is too large{detail}; use a shorter range.", vendor_code=status
+        )
+    return VendorUnavailableError(
+        f"WaveSpeed did not accept the clip upload (HTTP {status}){detail}; try again later.",
+        vendor_code=status,
+    )
+
+
+def select_upload_host(settings: FoleySettings, http: VendorHttp | None = None) -> UploadHost | None:
+    """The host chosen by the ``upload_host`` preference ("auto": WaveSpeed when its key is set).
+
+    ``http`` is reused when given (WaveSpeed providers); otherwise the host gets its own session.
+    """
+    if settings.upload_host == "none":
+        return None
+    if settings.upload_host == "wavespeed" or settings.wavespeed.api_key:
+        if not settings.wavespeed.api_key:
+            raise ConfigError(
+                "The upload host is set to WaveSpeed but no WaveSpeed API key is set. Set WAVESPEED_API_KEY "
+                f"or {PREFS_PATH} ▸ WaveSpeed API key."
+            )
+        if http is None:
+            http = VendorHttp("WaveSpeed", settings.tuning, settings.secrets())
+        http.redact.add(settings.wavespeed.api_key.reveal())
+        return WaveSpeedUploadHost(settings.wavespeed, http)
+    return None

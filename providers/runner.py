@@ -1,0 +1,136 @@
+"""One whole generation in the calling thread: validate → upload → submit → poll → download.
+
+Used by the CLI and the tests. The job engine runs the same steps one at a
+time (so it can save the task in its ledger and resume after a restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask
+from .client import VendorClient
+from .errors import CancelledError, FoleyError, TimeoutExceededError
+from .http import PollSchedule
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str], None]
+
+#: A returned length this far from the asked one is reported (the engine conforms it).
+LENGTH_TOLERANCE = 0.25
+
+
+def _noop(_message: str) -> None:
+    pass
+
+
+def wait_for_result(
+    provider: Provider,
+    task: VendorTask,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    deadline_s: float = 1800.0,
+    schedule: PollSchedule | None = None,
+    max_poll_failures: int = 3,
+) -> TaskStatus:
+    """Poll on the growing schedule until the task succeeds; raise its error, a timeout or a cancel."""
+    say = on_progress or _noop
+    label = provider.info.label
+    deadline = time.monotonic() + deadline_s
+    failures = 0
+    last_state: TaskState | None = None
+    for interval in (schedule or PollSchedule()).intervals():
+        wait = max(0.0, min(interval, deadline - time.monotonic()))
+        if cancel is not None and cancel.wait(wait):
+            raise CancelledError(
+                f"Cancelled while waiting; the {label} task {task.task_id} may still finish and be charged."
+            )
+        if cancel is None:
+            time.sleep(wait)
+        try:
+            status = provider.poll(task)
+        except FoleyError as exc:
+            failures += 1
+            if not exc.retryable or failures > max_poll_failures:
+                raise
+            say(f"{label}: status check failed ({exc}); trying again")
+        else:
+            failures = 0
+            if status.state is not last_state:
+                say(f"{label}: {status.state.value}")
+                last_state = status.state
+            if status.state is TaskState.SUCCEEDED:
+                return status
+            if status.state is TaskState.FAILED:
+                raise provider.failure_error(status)
+        if time.monotonic() >= deadline:
+            raise TimeoutExceededError(
+                f"{label} did not finish task {task.task_id} within {deadline_s:.0f} s. It may still finish; "
+                "try again later or raise the time limit."
+            )
+    raise AssertionError("unreachable")  # pragma: no cover - the schedule is endless
+
+
+def run_generation(
+    provider: Provider,
+    request: GenerationRequest,
+    dest_stem: str | Path,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    deadline_s: float = 1800.0,
+    schedule: PollSchedule | None = None,
+    max_poll_failures: int = 3,
+) -> AudioFile:
+    """Generate and download one audio file to ``dest_stem`` + its real extension.
+
+    ``deadline_s`` counts from the moment the vendor accepted the task. Polls
+    that fail with a retryable error (after the HTTP layer's own retries) are
+    tolerated ``max_poll_failures`` times in a row: the task is already paid.
+    Raises a FoleyError subclass with a sentence on any failure.
+    """
+    say = on_progress or _noop
+    label = provider.info.label
+
+    def check_cancel(what: str) -> None:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(f"Cancelled {what}.")
+
+    check_cancel("before starting; nothing was sent")
+    say(f"{label}: checking the request")
+    provider.validate(request)
+    check_cancel("before uploading; nothing was sent")
+    if provider.info.needs_video:
+        say(f"{label}: uploading the clip")
+    clip_url = provider.upload_clip(request, cancel)
+    check_cancel("before starting the task; nothing was charged")
+    say(f"{label}: starting the task")
+    task = provider.submit(request, clip_url)
+    say(f"{label}: task {task.task_id} accepted; waiting for the result")
+    status = wait_for_result(
+        provider,
+        task,
+        on_progress=say,
+        cancel=cancel,
+        deadline_s=deadline_s,
+        schedule=schedule,
+        max_poll_failures=max_poll_failures,
+    )
+    say(f"{label}: downloading the result")
+    if isinstance(provider, VendorClient):
+        audio = provider.download(status, Path(dest_stem), cancel=cancel)
+    else:
+        audio = provider.download(status, Path(dest_stem))
+    if audio.duration is not None and abs(audio.duration - request.duration) > LENGTH_TOLERANCE:
+        say(
+            f"{label}: warning: the audio lasts {audio.duration:.2f} s but {request.duration:.2f} s were "
+            "asked for; it will be padded or trimmed to the range."
+        )
+    say(f"{label}: saved {audio.path.name} ({audio.format}, {audio.size} bytes)")
+    return audio

@@ -1,0 +1,190 @@
+"""``python -m vse_foley.cli``: progress on stderr, the written path as the last stdout line, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from providers_testkit import FAST_POLLS
+
+from vse_foley import cli
+from vse_foley.providers import PROVIDER_IDS, runner
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _subprocess_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vse_foley.cli", *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """The CLI in-process (fast); same argv, environment, streams and exit code as ``python -m``."""
+
+    def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        monkeypatch.setattr(cli.os, "environ", dict(env))
+        monkeypatch.setattr(
+            runner, "PollSchedule", lambda: FAST_POLLS
+        )  # the CLI's real schedule starts at 1 s
+        capsys.readouterr()
+        code = cli.main(args)
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return run
+
+
+def test_python_dash_m_entry_point(emu, clip, tmp_path: Path):
+    video = clip(4.0)
+    result = _subprocess_cli(
+        [
+            "generate",
+            "--provider",
+            "wavespeed.think-sound",
+            "--video",
+            str(video),
+            "--prompt",
+            "rain",
+            "--seed",
+            "42",
+            "--out",
+            str(tmp_path / "rain.mp3"),
+        ],
+        emu.environ(),
+    )
+    assert result.returncode == 0, result.stderr
+    written = Path(result.stdout.strip().splitlines()[-1])
+    assert written == tmp_path / "rain.wav" and written.exists()  # the real format decides the extension
+    assert "uploading the clip" in result.stderr and "wrote wav, 4.00 s" in result.stderr
+    body = next(r.json for r in emu.requests if r.kind == "submit")
+    assert body["seed"] == 42 and body["prompt"] == "rain" and body["video"].startswith("http")
+
+
+def test_generate_timed_events_and_options(emu, run_cli, tmp_path: Path):
+    result = run_cli(
+        [
+            "generate",
+            "--provider",
+            "vidu.timing2audio",
+            "--event",
+            "0:1.5:door slam",
+            "--event",
+            "1:4:rain on a tin roof",
+            "--duration",
+            "4",
+            "--out",
+            str(tmp_path / "v"),
+        ],
+        emu.environ(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip().splitlines()[-1]) == tmp_path / "v.wav"
+    body = next(r.json for r in emu.requests if r.kind == "submit")
+    assert body["timing_prompts"][1] == {"from": 1, "to": 4, "prompt": "rain on a tin roof"}
+    assert "seed" not in body  # -1 (random) is sent as "absent"
+
+
+def test_generate_kling_with_asmr_and_bgm(emu, run_cli, clip, tmp_path: Path):
+    result = run_cli(
+        [
+            "generate",
+            "--provider",
+            "kling.video-to-audio",
+            "--video",
+            str(clip(5.0)),
+            "--prompt",
+            "steps",
+            "--bgm-prompt",
+            "soft piano",
+            "--asmr",
+            "--out",
+            str(tmp_path / "k.wav"),
+        ],
+        emu.environ(),
+    )
+    assert result.returncode == 0, result.stderr
+    body = next(r.json for r in emu.requests if r.kind == "submit")
+    assert (
+        body["asmr_mode"] is True
+        and body["bgm_prompt"] == "soft piano"
+        and body["sound_effect_prompt"] == "steps"
+    )
+    assert body["external_task_id"].startswith("vsefoley-")
+
+
+def test_failure_prints_the_sentence_and_exits_non_zero(emu, run_cli, tmp_path: Path):
+    env = {k: v for k, v in emu.environ().items() if k != "VIDU_API_KEY"}
+    result = run_cli(
+        ["generate", "--provider", "vidu.text2audio", "--prompt", "x", "--out", str(tmp_path / "a")], env
+    )
+    assert result.returncode == cli.EXIT_FAILED
+    assert "Set VIDU_API_KEY" in result.stderr and result.stdout == ""
+
+
+def test_uncertain_submit_has_its_own_exit_code(emu, run_cli, tmp_path: Path):
+    emu.inject("vidu", "drop_submit_response")
+    result = run_cli(
+        [
+            "generate",
+            "--provider",
+            "vidu.text2audio",
+            "--prompt",
+            "x",
+            "--duration",
+            "3",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        emu.environ(),
+    )
+    assert result.returncode == cli.EXIT_UNCERTAIN, result.stderr
+    assert "paying twice" in result.stderr
+
+
+def test_unknown_option_is_rejected_before_anything_is_sent(emu, run_cli, tmp_path: Path):
+    result = run_cli(
+        [
+            "generate",
+            "--provider",
+            "flexstack.audiogen",
+            "--prompt",
+            "x",
+            "--option",
+            "top_z=1",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        emu.environ(),
+    )
+    assert result.returncode == cli.EXIT_FAILED and "has no option 'top_z'" in result.stderr
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize("argv", [["generate"], ["generate", "--provider", "nope", "--out", "x"]])
+def test_usage_errors(argv):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == cli.EXIT_USAGE
+
+
+def test_providers_lists_every_id(capsys):
+    assert cli.main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split("\t")[0] for line in out.strip().splitlines()] == list(PROVIDER_IDS)
+    assert "KLING_ACCESS_KEY" in out and "VIDU_API_KEY" in out
+
+
+def test_help_documents_the_extension_rule(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["generate", "--help"])
+    assert "extension is replaced by the real one" in capsys.readouterr().out

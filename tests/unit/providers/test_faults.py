@@ -1,0 +1,268 @@
+"""Every injected fault ends in success without a second paid submit, or in the right error (a sentence)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from providers_testkit import FAST, generate, request_for
+
+from vse_foley.providers import PROVIDER_IDS, provider_info
+from vse_foley.providers.errors import (
+    CreditsError,
+    DownloadError,
+    FoleyError,
+    ModerationError,
+    SubmitUncertainError,
+    TaskFailedError,
+)
+
+# One video provider per protocol family is enough for most faults; all of them for the paid-submit ones.
+FAMILY = (
+    "wavespeed.think-sound",
+    "kling.video-to-audio",
+    "vidu.text2audio",
+    "vidu.timing2audio",
+    "flexstack.audiogen",
+)
+
+
+def _run(provider_id, provider, clip, tmp_path: Path, progress=None, tuning=FAST, **request_kwargs):
+    info = provider_info(provider_id)
+    clip_path = clip(5.0) if info.needs_video else None
+    request = request_for(provider_id, clip_path, 5.0, **request_kwargs)
+    return generate(
+        provider(provider_id, tuning=tuning),
+        request,
+        tmp_path / "take",
+        on_progress=(progress.append if progress is not None else None),
+    )
+
+
+def _submits_sent(emu, vendor: str) -> int:
+    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
+
+
+def _assert_sentence(error: FoleyError) -> None:
+    text = str(error)
+    assert text[:1].isupper() and text.rstrip().endswith("."), text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_while_polling_are_retried(provider_id, status, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "http_500", count=2, on="poll", status=status)
+    audio = _run(provider_id, provider, clip, tmp_path)
+    assert audio.format == "wav"
+    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_rate_limit_on_submit_waits_for_retry_after_and_submits_once(
+    provider_id, provider, clip, emu, tmp_path
+):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "http_429", count=1, on="submit", retry_after=0.1)
+    audio = _run(provider_id, provider, clip, tmp_path)
+    assert audio.path.exists()
+    assert emu.submit_count(vendor) == 1  # the 429 created nothing; the resend created the one task
+    submits = [r.time for r in emu.requests if r.vendor == vendor and r.kind == "submit"]
+    assert len(submits) == 2 and submits[1] - submits[0] >= 0.09  # Retry-After honoured
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_rate_limit_on_poll_is_retried(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "http_429", count=2, on="poll", retry_after=0)
+    assert _run(provider_id, provider, clip, tmp_path).path.exists()
+    assert emu.submit_count(vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", ["wavespeed.think-sound", "vidu.text2audio", "flexstack.audiogen"])
+def test_unavailable_submit_is_a_refusal_and_is_resent(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "http_500", count=1, on="submit", status=503)
+    assert _run(provider_id, provider, clip, tmp_path).path.exists()
+    assert emu.submit_count(vendor) == 1
+
+
+@pytest.mark.parametrize(
+    "provider_id", ["wavespeed.think-sound", "vidu.text2audio", "vidu.timing2audio", "flexstack.audiogen"]
+)
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_server_error_on_submit_is_uncertain_and_never_resent(
+    provider_id, status, provider, clip, emu, tmp_path
+):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "http_500", count=1, on="submit", status=status)
+    with pytest.raises(SubmitUncertainError) as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert "paying twice" in str(caught.value)
+    assert _submits_sent(emu, vendor) == 1
+
+
+@pytest.mark.parametrize(
+    "provider_id",
+    [
+        "wavespeed.think-sound",
+        "wavespeed.mirelo-sfx",
+        "vidu.text2audio",
+        "vidu.timing2audio",
+        "flexstack.audiogen",
+    ],
+)
+def test_dropped_submit_answer_is_uncertain_and_never_resent(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "drop_submit_response")
+    with pytest.raises(SubmitUncertainError) as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1
+
+
+def test_kling_finds_the_task_by_external_id_after_a_dropped_answer(provider, clip, emu, tmp_path):
+    emu.inject("kling", "drop_submit_response")
+    audio = _run("kling.video-to-audio", provider, clip, tmp_path)
+    assert audio.format == "wav"
+    assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1
+    submit = next(r for r in emu.requests if r.vendor == "kling" and r.kind == "submit")
+    external = submit.json["external_task_id"]
+    assert any(r.path.endswith(f"/{external}") for r in emu.requests if r.kind == "poll")
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_kling_server_error_on_submit_resends_only_after_lookup_says_no_task(
+    status, provider, clip, emu, tmp_path
+):
+    emu.inject("kling", "http_500", count=1, on="submit", status=status)
+    assert _run("kling.video-to-audio", provider, clip, tmp_path).path.exists()
+    assert emu.submit_count("kling") == 1
+    kinds = [r.kind for r in emu.requests if r.vendor == "kling"]
+    first_submit = kinds.index("submit")
+    second_submit = kinds.index("submit", first_submit + 1)
+    assert "poll" in kinds[first_submit:second_submit]  # looked up before resending
+
+
+def test_kling_slow_submit_answer_is_recovered_not_resent(provider, clip, emu, tmp_path):
+    emu.inject("kling", "slow", on="submit", delay=0.4)
+    audio = _run("kling.video-to-audio", provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.15))
+    assert audio.path.exists()
+    # The lookup may run before the slow submit lands; the resend then carries the same
+    # external_task_id, which Kling refuses to duplicate: one paid task whatever the timing.
+    assert emu.submit_count("kling") == 1
+    kinds = [r.kind for r in emu.requests if r.vendor == "kling"]
+    assert kinds.index("poll") < len(kinds) - 1 - kinds[::-1].index("submit") or kinds.count("submit") == 1
+    bodies = [r.json for r in emu.requests if r.vendor == "kling" and r.kind == "submit"]
+    assert len({body["external_task_id"] for body in bodies}) == 1
+
+
+def test_slow_submit_answer_elsewhere_is_uncertain(provider, clip, emu, tmp_path):
+    emu.inject("vidu", "slow", on="submit", delay=0.4)
+    with pytest.raises(SubmitUncertainError):
+        _run("vidu.text2audio", provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.15))
+    deadline = time.monotonic() + 2.0
+    while emu.submit_count("vidu") == 0 and time.monotonic() < deadline:  # the slow answer lands late
+        time.sleep(0.02)
+    assert emu.submit_count("vidu") == 1 and _submits_sent(emu, "vidu") == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_slow_poll_times_out_and_is_retried(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "slow", on="poll", delay=0.5)
+    assert _run(provider_id, provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.2)).path.exists()
+    assert emu.submit_count(vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+def test_failed_task_reports_the_vendor_reason(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "task_fail", message="GPU fell over", err_code="InternalServiceFailure")
+    with pytest.raises(TaskFailedError) as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    expected = "InternalServiceFailure" if vendor == "vidu" else "GPU fell over"
+    assert expected in str(caught.value)
+    assert emu.submit_count(vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_moderation_is_reported_as_such(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "moderation")
+    with pytest.raises(ModerationError) as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert _submits_sent(emu, vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_no_credits_is_reported_as_such_and_not_retried(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "no_credits")
+    with pytest.raises(CreditsError) as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert "top it up" in str(caught.value).lower()
+    assert _submits_sent(emu, vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_short_audio_is_kept_with_a_warning(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "short_audio", seconds=1.0)
+    progress: list[str] = []
+    audio = _run(provider_id, provider, clip, tmp_path, progress=progress)
+    assert audio.duration == pytest.approx(1.0, abs=0.05)
+    assert any("warning" in line and "1.00 s" in line for line in progress)
+
+
+@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+def test_truncated_download_is_fetched_again(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "truncate_download")
+    audio = _run(provider_id, provider, clip, tmp_path)
+    assert audio.duration == pytest.approx(5.0, abs=0.05)
+    assert emu.submit_count(vendor) == 1
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_download_truncated_every_time_fails_clearly(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "truncate_download", count=5)
+    with pytest.raises(DownloadError, match="incomplete") as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert not list(tmp_path.glob("take*"))  # no partial file left behind
+    assert not list(tmp_path.glob(".take*"))
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_html_instead_of_audio_is_rejected(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "html_download")
+    with pytest.raises(DownloadError, match="HTML page") as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert not list(tmp_path.glob("*take*"))
+
+
+@pytest.mark.parametrize("provider_id", FAMILY)
+def test_expired_result_url_is_rejected(provider_id, provider, clip, emu, tmp_path):
+    vendor = provider_info(provider_id).vendor
+    emu.inject(vendor, "expired_download")
+    with pytest.raises(DownloadError, match="no longer available") as caught:
+        _run(provider_id, provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+
+
+@pytest.mark.parametrize("provider_id", ["wavespeed.think-sound", "kling.video-to-audio"])
+def test_upload_server_errors_are_retried(provider_id, provider, clip, emu, tmp_path):
+    emu.inject("wavespeed", "http_500", count=2, on="upload", status=503)
+    assert _run(provider_id, provider, clip, tmp_path).path.exists()
+    assert emu.submit_count(provider_info(provider_id).vendor) == 1
