@@ -1,0 +1,145 @@
+"""Media the emulator makes and reads: result audio (WAV, silent MP3) and MP4/MOV clip facts.
+
+Results must be real, decodable files of the asked length so the clients' sniffing,
+duration checks and conforming run on the same bytes they will meet in production.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import struct
+import sys
+import wave
+from array import array
+from functools import lru_cache
+
+DEFAULT_SAMPLE_RATE = 44100
+
+# Chords in whole hertz: a one-second block then loops without a click.
+_VOICES: tuple[tuple[int, ...], ...] = (
+    (220, 277, 330),
+    (196, 247, 294, 392),
+    (261, 329, 392),
+    (146, 220, 293),
+    (174, 220, 261, 349),
+    (110, 165, 220),
+    (330, 415, 494),
+    (123, 185, 247, 370),
+)
+
+# Box types that may open an ISO-BMFF (MP4) or QuickTime (MOV) file.
+_MP4_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+
+
+@lru_cache(maxsize=64)
+def _one_second_block(sample_rate: int, channels: int, voice: int) -> bytes:
+    """One second of interleaved little-endian int16: tones, a 2 Hz pulse and a little noise."""
+    freqs = _VOICES[voice % len(_VOICES)]
+    noise = random.Random(voice)  # fixed noise per voice keeps results reproducible
+    samples = array("h")
+    two_pi = 2.0 * math.pi
+    for i in range(sample_rate):
+        t = i / sample_rate
+        pulse = 0.55 + 0.45 * math.sin(two_pi * 2.0 * t)
+        tone = sum(math.sin(two_pi * f * t) for f in freqs) / len(freqs)
+        for channel in range(channels):
+            # The right channel leans on the top note so stereo is audibly stereo.
+            lean = math.sin(two_pi * freqs[-1] * t) if channel % 2 else tone
+            value = 0.35 * pulse * (0.7 * tone + 0.3 * lean) + 0.02 * (noise.random() * 2.0 - 1.0)
+            samples.append(int(max(-1.0, min(1.0, value)) * 32767))
+    if sys.byteorder == "big":
+        samples.byteswap()  # WAV is little-endian
+    return samples.tobytes()
+
+
+def synth_wav(
+    seconds: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, channels: int = 2, voice: int = 0
+) -> bytes:
+    """A 16-bit PCM WAV of exactly ``round(seconds * sample_rate)`` frames that is not silent."""
+    frames = max(1, round(seconds * sample_rate))
+    block = _one_second_block(sample_rate, channels, voice)
+    whole, rest = divmod(frames, sample_rate)
+    pcm = block * whole + block[: rest * channels * 2]
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def wav_duration(data: bytes) -> float:
+    """Seconds of a WAV file (used by tests and assertions)."""
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+# MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, mono, no CRC, no padding: 417-byte frames.
+# All-zero side information decodes as silence, so no encoder is needed.
+_MP3_HEADER = b"\xff\xfb\x90\xc4"
+_MP3_FRAME_BYTES = 417
+_MP3_FRAME_SAMPLES = 1152
+_MP3_RATE = 44100
+
+
+def silent_mp3(seconds: float) -> tuple[bytes, float]:
+    """A valid silent MP3 at least ``seconds`` long, and its exact length in seconds."""
+    count = max(1, math.ceil(seconds * _MP3_RATE / _MP3_FRAME_SAMPLES))
+    frame = _MP3_HEADER + bytes(_MP3_FRAME_BYTES - len(_MP3_HEADER))
+    return frame * count, count * _MP3_FRAME_SAMPLES / _MP3_RATE
+
+
+def is_mp4_or_mov(data: bytes) -> bool:
+    """True when the bytes open like an MP4 or QuickTime file (first box type)."""
+    return len(data) >= 8 and data[4:8] in _MP4_FIRST_BOXES
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload_start, box_end) of each box between start and end; stops at damage."""
+    found: list[tuple[bytes, int, int]] = []
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:  # 64-bit largesize follows the type
+            if pos + 16 > end:
+                break
+            (size,) = struct.unpack_from(">Q", data, pos + 8)
+            header = 16
+        elif size == 0:  # box runs to the end of the file
+            size = end - pos
+        if size < header or pos + size > end:
+            break
+        found.append((kind, pos + header, pos + size))
+        pos += size
+    return found
+
+
+def mp4_duration(data: bytes) -> float | None:
+    """Movie duration in seconds from ``moov/mvhd`` (timescale, duration), or None.
+
+    None when there is no parseable mvhd, the timescale is 0, or the duration is
+    unknown (all ones, as fragmented files write).
+    """
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind != b"moov":
+            continue
+        for child, c_start, c_end in _boxes(data, start, end):
+            if child != b"mvhd" or c_end - c_start < 20:
+                continue
+            version = data[c_start]
+            if version == 1:
+                if c_end - c_start < 32:
+                    return None
+                timescale, duration = struct.unpack_from(">IQ", data, c_start + 4 + 16)
+                unknown = duration == 0xFFFFFFFFFFFFFFFF
+            else:
+                timescale, duration = struct.unpack_from(">II", data, c_start + 4 + 8)
+                unknown = duration == 0xFFFFFFFF
+            if timescale == 0 or unknown:
+                return None
+            return float(duration) / float(timescale)
+    return None
