@@ -107,8 +107,27 @@ def add_fades(strip: Any, fade_frames: int) -> None:
     strip.volume = level
 
 
+def select_if_user_has_not_moved_on(scene: Any, strip: Any, ours: set[str]) -> bool:
+    """Select the new strip and make it active, unless the user is busy with other strips.
+
+    "Busy" means something is selected that is neither a source strip of this job
+    nor one of its takes: then the user's selection and active strip stay as they are.
+    """
+    editor = scene.sequence_editor
+    others = [s for s in compat.top_level_strips(editor) if s.name != strip.name]
+    if any(s.select and s.name not in ours for s in others):
+        strip.select = False
+        return False
+    for other in others:
+        other.select = False
+    strip.select = True
+    compat.set_active_strip(scene, strip)
+    return True
+
+
 def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: int = 0, mute: bool = False,
-                     extra_busy: list[tuple[int, FrameRange]] = ()) -> Inserted:  # type: ignore[assignment]
+                     extra_busy: list[tuple[int, FrameRange]] = (),  # type: ignore[assignment]
+                     ours: set[str] | None = None) -> Inserted:
     """Add the sound strip for ``job`` at its range start, trimmed to the range."""
     audio = job.audio_path
     if not audio or not Path(audio).is_file():
@@ -123,7 +142,9 @@ def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: i
     elif compat.strip_end(strip) < wanted_end - 1:
         short_by = wanted_end - compat.strip_end(strip)
         warnings.append(f"The audio is {short_by} frames shorter than the range; it was kept as it is.")
-    strip[METADATA_KEY] = metadata(job)
+    warnings = list(job.warnings) or warnings  # the engine's duration check, else ours
+    strip[METADATA_KEY] = {**metadata(job), "warnings": " ".join(warnings)}
     strip.mute = mute
     add_fades(strip, fade_frames)
+    select_if_user_has_not_moved_on(scene, strip, set(job.extra.get("source_strips", ())) | (ours or set()))
     return Inserted(strip.name, channel, compat.strip_start(strip), compat.strip_end(strip), warnings)

@@ -26,13 +26,15 @@ def insert_job(scene: Any, job: Job) -> Inserted:
     fade_frames = int(settings.fade_frames) if settings is not None else 0
     above = job.channel
     mute = False
+    takes: list[Any] = []
     if job.group_id:
         takes = group_strips(scene, job.group_id)
         if takes:
             above = max(above, *(s.channel for s in takes))
             # Only one take is audible; the first to arrive until the user picks.
             mute = any(not s.mute for s in takes)
-    return insert_job_audio(scene, job, above_channel=above, fade_frames=fade_frames, mute=mute)
+    return insert_job_audio(scene, job, above_channel=above, fade_frames=fade_frames, mute=mute,
+                            ours={s.name for s in takes})
 
 
 def audible_take(takes: list[Any]) -> int:

@@ -11,9 +11,10 @@ from .. import compat, preferences
 from ..blender import runtime
 from ..blender.clip import prepare_clip_source
 from ..blender.insert import source_channel
-from ..blender.request_builder import build_request
 from ..blender.render_settings import DEFAULT_SHORT_SIDE
+from ..blender.request_builder import build_request
 from ..blender.selection import ChosenRange, choose_range
+from ..compat import OperatorResult
 from ..core.chunks import chunk_limits, needs_chunks, plan_chunks
 from ..core.jobs import Job, JobState, new_job_id
 from ..providers import PROVIDER_IDS, provider_info
@@ -46,8 +47,10 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
         # A sentence before any money is spent. A long range is split into chunks by the
         # engine, so it is the longest chunk that must fit the vendor's limits.
         low, high = chunk_limits(provider_info(provider_id))
-        longest = max(float(r.seconds(chosen.fps)) for r in plan_chunks(chosen.frames, chosen.fps, low, high)) \
-            if needs_chunks(chosen.seconds, high) else request.duration
+        if needs_chunks(chosen.seconds, high):
+            longest = max(float(r.seconds(chosen.fps)) for r in plan_chunks(chosen.frames, chosen.fps, low, high))
+        else:
+            longest = request.duration
         runtime.make_provider(provider_id).validate(replace(request, duration=longest))
         requests.append(request)
     above = source_channel(scene, chosen.frames, list(chosen.strip_names))
@@ -58,13 +61,14 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
     prefs = preferences.addon_preferences(context)
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
     engine = runtime.engine()
-    jobs = []
+    jobs: list[Job] = []
     for (provider_id, take), request in zip(plans, requests, strict=True):
         label = f"{provider_info(provider_id).label}" + (f" take {take + 1}" if variations > 1 else "")
         job = Job.create(
             request, chosen.frames, chosen.fps, blend_path=bpy.data.filepath, scene_name=scene.name,
             channel=above, label=label, group_id=group_id, take_index=len(jobs),
             take_label=provider_info(provider_id).label if len(provider_ids) > 1 else f"take {take + 1}",
+            extra={"source_strips": list(chosen.strip_names)},
         )
         if blend_copy:
             runtime.remember_clip_source(job.id, blend_copy, short_side)
@@ -73,11 +77,12 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
 
 
 class FOLEY_OT_generate(bpy.types.Operator):
-    """Generate sound for the selected strips (else the preview or scene range) and lay it under the picture"""
+    """Generate sound for the selected strips (else the preview or scene range) and lay it under the
+    picture"""
 
     bl_idname = "foley.generate"
     bl_label = "Generate Sound"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 - Blender reads this class attribute
 
     frame_start: bpy.props.IntProperty(  # type: ignore[valid-type]
         name="Start", description="First frame; 0 with End 0 uses the selection rule", default=0)
@@ -100,9 +105,10 @@ class FOLEY_OT_generate(bpy.types.Operator):
             return False
         return True
 
-    def invoke(self, context: bpy.types.Context, event: Any) -> set[str]:
-        if self.show_dialog:
-            return context.window_manager.invoke_props_dialog(self, width=420)  # type: ignore[no-any-return]
+    def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
+        window_manager = context.window_manager
+        if self.show_dialog and window_manager is not None:
+            return window_manager.invoke_props_dialog(self, width=420)
         return self.execute(context)
 
     def draw(self, context: bpy.types.Context) -> None:
@@ -111,15 +117,17 @@ class FOLEY_OT_generate(bpy.types.Operator):
         scene = compat.sequencer_scene(context)
         settings = scene.foley
         layout = self.layout
+        if layout is None:  # Blender sets the layout before it calls draw()
+            return
         layout.prop(settings, "provider")
         try:
-            chosen: ChosenRange | None = choose_range(scene, compat.selected_strips(context), self.frame_start,
-                                                      self.frame_end)
+            chosen: ChosenRange | None = choose_range(scene, compat.selected_strips(context),
+                                                      self.frame_start, self.frame_end)
         except ValueError:
             chosen = None
         draw_provider_fields(layout, settings, settings.provider, chosen)
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         scene = compat.sequencer_scene(context)
         if not bpy.app.online_access:
             self.report({"ERROR"}, offline_sentence())
@@ -132,15 +140,15 @@ class FOLEY_OT_generate(bpy.types.Operator):
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         if not bpy.data.filepath:
-            self.report({"WARNING"}, "The file is not saved, so the audio goes to the VSE Foley library folder; "
-                                     "save the .blend to keep it next to your edit.")
+            self.report({"WARNING"}, "The file is not saved, so the audio goes to the VSE Foley library "
+                                     "folder; save the .blend to keep it next to your edit.")
         if not bpy.app.background:
             names = ", ".join(job.label for job in jobs)
             self.report({"INFO"}, f"Foley: generating {names} for frames {chosen.describe()}.")
             return {"FINISHED"}
         return self._wait_in_background(jobs)
 
-    def _wait_in_background(self, jobs: list[Job]) -> set[str]:
+    def _wait_in_background(self, jobs: list[Job]) -> OperatorResult:
         """Scripts and farms: block until the jobs end, pumping the same machinery."""
         engine = runtime.engine()
         ids = [job.id for job in jobs]

@@ -1,0 +1,195 @@
+"""`make bench`: performance figures on a generated 1080p, 25 fps, 10 s edit
+(a movie strip and a text overlay) against the loopback emulator.
+
+Prints a table and writes bench/latest.json. Every ratio compares two
+measurements taken in this same run, so machine speed cancels out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench"
+GOALS = {
+    "render_speedup": (">=", 5.0),
+    "render_vs_floor": ("<=", 1.6),
+    "clip_kb_per_10s": ("<=", 500.0),
+    "main_thread_max_ms": ("<=", 50.0),
+    "concurrency_ratio": ("<=", 1.5),
+    "register_ms": ("<=", 30.0),
+    "polls_per_job_minute": ("<=", 15.0),
+}
+
+# Renders the range with the scene's own output settings at 100 %, as the user would.
+SCENE_RENDER = """
+import bpy, sys
+bpy.ops.wm.open_mainfile(filepath=sys.argv[-3], load_ui=False)
+scene = bpy.data.scenes[sys.argv[-2]]
+scene.render.resolution_percentage = 100
+scene.render.filepath = sys.argv[-1]
+bpy.ops.render.render(animation=True, scene=scene.name)
+"""
+
+# Times the first enable of the installed extension in a fresh Blender.
+REGISTER_TIME = """
+import bpy, time
+started = time.perf_counter()
+bpy.ops.preferences.addon_enable(module=sys_module)
+print("REGISTER_MS", (time.perf_counter() - started) * 1000)
+bpy.ops.preferences.addon_disable(module=sys_module)
+"""
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def main() -> int:
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="vse-foley-bench-user-")
+    work = Path(tempfile.mkdtemp(prefix="vse-foley-bench-"))
+    import importlib
+
+    import bpy
+
+    from devtools.emulator import VendorEmulator
+    from devtools.extension_install import MODULE, build_zip, disable, install_zip
+    from devtools.sample_edit import build_edit, render_footage
+
+    figures: dict[str, float] = {}
+    notes: dict[str, Any] = {}
+    with VendorEmulator(task_seconds=2.0, min_polls=1) as emulator:
+        os.environ.update(emulator.environ())
+        install_zip(build_zip(work / "dist"))
+        bpy.context.preferences.system.use_online_access = True
+        runtime = importlib.import_module(MODULE + ".blender.runtime")
+        clip = importlib.import_module(MODULE + ".blender.clip")
+        generate = importlib.import_module(MODULE + ".operators.generate")
+        selection = importlib.import_module(MODULE + ".blender.selection")
+        try:
+            print("rendering the 1080p sample footage…", flush=True)
+            footage = render_footage(work / "footage.mp4", seconds=10.0, fps=25, width=1920, height=1080)
+            edit = build_edit(footage, fps=25, width=1920, height=1080,
+                              text_events=((0.0, 10.0, "a title over the shot"),))
+            blend = work / "edit.blend"
+            bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+
+            # -- render figures (same subprocess arrangement for all three) --------------------
+            def ours(short_side: int, name: str) -> tuple[float, dict[str, Any]]:
+                spec = clip.ClipSpec(str(blend), edit.scene_name, edit.frame_start, edit.frame_end, short_side,
+                                     str(work / name), "clip")
+                return timed(clip.render_clip_in_subprocess, clip.render_command(spec))
+
+            print("rendering: scene settings, our clip, the decode floor…", flush=True)
+            scene_s, _ = timed(subprocess.run, [sys.executable, "-c", SCENE_RENDER, str(blend), edit.scene_name,
+                                                str(work / "scene_render" / "frame_")], check=True,
+                               capture_output=True)
+            clip_s, clip_result = ours(360, "clip")
+            floor_s, _ = ours(2, "floor")
+            seconds = (edit.frame_end - edit.frame_start + 1) / 25
+            figures["render_speedup"] = scene_s / clip_s
+            figures["render_vs_floor"] = clip_s / floor_s
+            figures["clip_kb_per_10s"] = Path(str(clip_result["path"])).stat().st_size / 1024 * 10 / seconds
+            notes["render_seconds"] = {"scene_settings": scene_s, "our_clip": clip_s, "floor": floor_s,
+                                       "clip_size": f"{clip_result['width']}x{clip_result['height']}"}
+
+            # -- main thread during a whole job (UI path: enqueue, then timer pumps) ------------
+            print("one whole job, timing every main-thread call…", flush=True)
+            scene = bpy.data.scenes[edit.scene_name]
+            scene.foley.provider = "wavespeed.think-sound"
+            scene.foley.prompt = "footsteps"
+            chosen = selection.choose_range(scene, [], edit.frame_start, edit.frame_end)
+            costs: list[float] = []
+            enqueue_s, [job] = timed(generate.enqueue_generation, bpy.context, scene, chosen,
+                                     ["wavespeed.think-sound"])
+            costs.append(enqueue_s)
+            engine = runtime.engine()
+            deadline = time.monotonic() + 300
+            while engine.get(job.id).state.value not in ("inserted", "failed") and time.monotonic() < deadline:
+                tick_s, _ = timed(runtime.pump)
+                costs.append(tick_s)
+                time.sleep(0.1)  # the timer's interval while jobs run
+            if engine.get(job.id).state.value != "inserted":
+                raise RuntimeError(f"the bench job did not finish: {engine.get(job.id).error}")
+            figures["main_thread_max_ms"] = max(costs) * 1000
+            notes["main_thread"] = {"enqueue_ms": enqueue_s * 1000, "pump_ticks": len(costs) - 1,
+                                    "job_phases_s": engine.get(job.id).phase_durations()}
+
+            # -- concurrency: 8 text-to-audio jobs vs one, vendor latency 2 s -------------------
+            print("concurrency: 1 job, then 8 at once (2 s vendor latency)…", flush=True)
+            scene.foley.provider = "vidu.text2audio"
+            scene.foley.prompt = "rain"
+            short = selection.choose_range(scene, [], edit.frame_start, edit.frame_start + 99)
+
+            def run_jobs(count: int) -> float:
+                started = time.perf_counter()
+                scene.foley.variations = 1
+                jobs = [job for _ in range(count)
+                        for job in generate.enqueue_generation(bpy.context, scene, short, ["vidu.text2audio"])]
+                engine.wait([j.id for j in jobs], timeout=120, pump=runtime.pump_once)
+                return time.perf_counter() - started
+
+            one = run_jobs(1)
+            eight = run_jobs(8)
+            figures["concurrency_ratio"] = eight / one
+            notes["concurrency_seconds"] = {"one": one, "eight": eight}
+
+            # -- polls per minute of vendor latency ---------------------------------------------
+            print("polling: one job with 60 s vendor latency…", flush=True)
+            emulator.task_seconds = 60.0
+            emulator.reset()
+            started = time.perf_counter()
+            [slow] = generate.enqueue_generation(bpy.context, scene, short, ["vidu.text2audio"])
+            engine.wait([slow.id], timeout=180, pump=runtime.pump_once)
+            latency = time.perf_counter() - started
+            polls = sum(1 for r in emulator.requests if r.kind == "poll")
+            figures["polls_per_job_minute"] = polls / (latency / 60)
+            notes["polls"] = {"count": polls, "latency_s": latency}
+        finally:
+            runtime.shutdown()
+            disable()
+
+    # -- register time in fresh processes (first enable, imports included) -------------------
+    print("register: first enable in fresh Blender processes…", flush=True)
+    samples = []
+    for _ in range(5):
+        result = subprocess.run(
+            [sys.executable, "-c", f"sys_module = {MODULE!r}\n" + REGISTER_TIME],
+            capture_output=True, text=True, check=True, env={**os.environ},
+        )
+        samples.append(float(result.stdout.split("REGISTER_MS")[-1].split()[0]))
+    figures["register_ms"] = statistics.median(samples)
+    notes["register_ms_samples"] = samples
+
+    _report(figures, notes)
+    return 0
+
+
+def _report(figures: dict[str, float], notes: dict[str, Any]) -> None:
+    import bpy
+
+    print(f"\nVSE Foley bench — Blender {bpy.app.version_string}, {os.cpu_count()} cores\n")
+    print(f"{'figure':<22}{'value':>10}  goal")
+    for name, value in figures.items():
+        op, goal = GOALS[name]
+        met = value >= goal if op == ">=" else value <= goal
+        print(f"{name:<22}{value:>10.2f}  {op} {goal:g}  {'met' if met else 'MISSED'}")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps({**{k: round(v, 3) for k, v in figures.items()},
+                                                 "details": notes, "blender": bpy.app.version_string},
+                                                indent=2, default=str))
+    print(f"\nwritten {OUT / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

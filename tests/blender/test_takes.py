@@ -1,0 +1,206 @@
+"""Takes, compare-vendors groups, long ranges joined from chunks, conform and
+selection after insertion — in real Blender against the emulator."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+import pytest
+from blender_harness import MODULE, requires_audaspace
+
+from devtools.emulator import VendorEmulator
+from devtools.sample_edit import build_edit, render_footage
+
+pytestmark = requires_audaspace
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[VendorEmulator]:
+    with VendorEmulator(task_seconds=0.0, min_polls=1) as emu:
+        saved = {key: os.environ.get(key) for key in emu.environ()}
+        os.environ.update(emu.environ())
+        yield emu
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_footage(tmp_path_factory.mktemp("takes") / "shot.mp4", seconds=4.0, fps=25, width=320,
+                          height=180)
+
+
+def strips_of(scene: Any) -> Any:
+    editor = scene.sequence_editor
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def foley_strips(scene: Any) -> list[Any]:
+    return sorted((s for s in strips_of(scene) if s.type == "SOUND" and "vse_foley" in s),
+                  key=lambda s: s.channel)
+
+
+def saved_edit(tmp_path: Path, shot: Path) -> Any:
+    edit = build_edit(shot, fps=25, width=320, height=180, start_frame=1)
+    for strip in strips_of(bpy.context.scene):
+        strip.select = strip.name == edit.movie_strip
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "takes.blend"))
+    return edit
+
+
+def test_variations_land_as_aligned_takes_one_audible(extension: Any, online: None, emulator: VendorEmulator,
+                                                      shot: Path, tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "wind"
+    scene.foley.seed = 41
+    scene.foley.variations = 3
+    emulator.reset()
+
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+
+    takes = foley_strips(scene)
+    assert len(takes) == 3
+    assert {int(s.frame_final_start) for s in takes} == {edit.frame_start}
+    channels = [s.channel for s in takes]
+    assert channels == list(range(channels[0], channels[0] + 3))  # consecutive free channels
+    assert sum(not s.mute for s in takes) == 1
+    assert len({s["vse_foley"]["group_id"] for s in takes}) == 1
+    sent_seeds = sorted(r.json["seed"] for r in emulator.requests if r.kind == "submit")
+    assert sent_seeds == [41, 42, 43]  # a fixed seed gives reproducible, different takes
+
+    audible = next(s for s in takes if not s.mute)
+    scene.sequence_editor.active_strip = audible
+    assert bpy.ops.foley.cycle_take() == {"FINISHED"}
+    now_audible = [s for s in foley_strips(scene) if not s.mute]
+    assert len(now_audible) == 1 and now_audible[0].name != audible.name
+
+    files = [Path(bpy.path.abspath(s.sound.filepath)) for s in takes]
+    scene.sequence_editor.active_strip = now_audible[0]
+    assert bpy.ops.foley.keep_take() == {"FINISHED"}
+    [kept] = foley_strips(scene)
+    assert kept.name == now_audible[0].name and not kept.mute
+    assert all(path.is_file() for path in files)  # the other takes stay in the library
+
+
+def test_generate_with_several_providers_makes_a_labelled_group(extension: Any, online: None,
+                                                               emulator: VendorEmulator, shot: Path,
+                                                               tmp_path: Path) -> None:
+    saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.prompt = "rain"
+    scene.foley.variations = 1
+    assert bpy.ops.foley.generate(providers="vidu.text2audio,flexstack.audiogen") == {"FINISHED"}
+    group = foley_strips(scene)
+    assert sorted(s["vse_foley"]["provider"] for s in group) == ["flexstack.audiogen", "vidu.text2audio"]
+    assert len({s["vse_foley"]["group_id"] for s in group}) == 1
+    providers = importlib.import_module(MODULE + ".providers")
+    assert {s["vse_foley"]["take_label"] for s in group} == {
+        providers.provider_info(pid).label for pid in ("vidu.text2audio", "flexstack.audiogen")}
+    assert sum(not s.mute for s in group) == 1
+
+
+def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
+        extension: Any, online: None, emulator: VendorEmulator, tmp_path: Path) -> None:
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    scene.render.resolution_x, scene.render.resolution_y = 320, 180
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    compat = importlib.import_module(MODULE + ".compat")
+    color = compat.new_effect_strip(scene, "picture", "COLOR", 1, 1, 1 + 45 * 25)
+    color.color = (0.2, 0.4, 0.1)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "long.blend"))
+    scene.foley.provider = "kling.video-to-audio"
+    scene.foley.prompt = "busy market"
+    scene.foley.fade_frames = 0
+    emulator.reset()
+
+    assert bpy.ops.foley.generate(frame_start=1, frame_end=45 * 25) == {"FINISHED"}
+
+    submits = [r for r in emulator.requests if r.kind == "submit"]
+    assert len(submits) == 3
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    [parent] = [j for j in runtime.engine().jobs() if j.prompt == "busy market" and j.chunk_ids]
+    chunks = [runtime.engine().get(cid) for cid in parent.chunk_ids]
+    durations = [float(c.frame_range.seconds(c.fps)) for c in chunks]
+    assert all(3.0 <= d <= 20.0 for d in durations), durations
+    assert chunks[0].frame_start == 1 and chunks[-1].frame_end == 45 * 25
+    [strip] = [s for s in strips if s.type == "SOUND"]
+    assert (int(strip.frame_final_start), int(strip.frame_final_end)) == (1, 45 * 25 + 1)
+
+    conform = importlib.import_module(MODULE + ".core.conform")
+    audio = conform.read_wav(Path(bpy.path.abspath(strip.sound.filepath)))
+    samples = np.asarray(audio.samples, dtype=np.float64)
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    rate = audio.sample_rate
+    assert len(mono) == pytest.approx(45 * rate, abs=rate / 25)
+    # The emulator's material changes level by itself every second, so a seam must
+    # not jump more than the material does away from the seams (and must not click).
+    window = int(0.2 * rate)
+    levels = np.array([np.sqrt(np.mean(mono[i:i + window] ** 2)) for i in range(0, len(mono) - window, window)])
+    jumps = np.abs(20 * np.log10(np.maximum(levels[1:], 1e-9) / np.maximum(levels[:-1], 1e-9)))
+    seams = [int((chunk.frame_start - 1) / 25 * rate) for chunk in chunks[1:]]
+    near = np.array([any(abs(i * window - seam) < 2 * rate for seam in seams) for i in range(len(jumps))])
+    assert near.any() and (~near).any()
+    assert jumps[near].max() <= jumps[~near].max() + 1.0, (jumps[near].max(), jumps[~near].max())
+    steps = np.abs(np.diff(mono))
+    step_near = max(steps[max(0, seam - rate):seam + rate].max() for seam in seams)
+    assert step_near < 4 * np.percentile(steps, 99.9)  # no click at a seam
+
+
+def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online: None, emulator: VendorEmulator,
+                                                         shot: Path, tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "a single knock"
+    scene.foley.variations = 1
+    emulator.inject("vidu", "short_audio", seconds=1.0)
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+    [strip] = foley_strips(scene)
+    assert int(strip.frame_final_end) - int(strip.frame_final_start) == 25  # kept as it is: 1 s
+    assert "shorter" in strip["vse_foley"]["warnings"]
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    job = runtime.engine().get(strip["vse_foley"]["job_id"])
+    assert any("shorter" in w for w in job.warnings)
+    assert edit.frame_end - edit.frame_start + 1 == 100
+
+
+def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: None, emulator: VendorEmulator,
+                                                        shot: Path, tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "birds"
+    scene.foley.variations = 1
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+    [first] = foley_strips(scene)
+    assert first.select and scene.sequence_editor.active_strip == first
+    movie = strips_of(scene)[edit.movie_strip]
+    assert not movie.select
+
+    # The user is now working on another strip while a second sound arrives.
+    generate = importlib.import_module(MODULE + ".operators.generate")
+    selection = importlib.import_module(MODULE + ".blender.selection")
+    movie.select = True
+    chosen = selection.choose_range(scene, [movie], 0, 0)
+    [job] = generate.enqueue_generation(bpy.context, scene, chosen, ["vidu.text2audio"])
+    for strip in strips_of(scene):
+        strip.select = strip.name == first.name
+    scene.sequence_editor.active_strip = first
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    assert runtime.engine().wait([job.id], timeout=30, pump=runtime.pump_once)
+    second = next(s for s in foley_strips(scene) if s["vse_foley"]["job_id"] == job.id)
+    assert not second.select
+    assert first.select and scene.sequence_editor.active_strip == first
