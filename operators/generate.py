@@ -16,6 +16,7 @@ from ..blender.request_builder import build_request
 from ..blender.selection import ChosenRange, choose_range
 from ..compat import OperatorResult
 from ..core.chunks import chunk_limits, needs_chunks, plan_chunks
+from ..core.cost import estimate_cost
 from ..core.jobs import Job, JobState, new_job_id
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
@@ -48,7 +49,8 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
         # engine, so it is the longest chunk that must fit the vendor's limits.
         low, high = chunk_limits(provider_info(provider_id))
         if needs_chunks(chosen.seconds, high):
-            longest = max(float(r.seconds(chosen.fps)) for r in plan_chunks(chosen.frames, chosen.fps, low, high))
+            chunks = plan_chunks(chosen.frames, chosen.fps, low, high)
+            longest = max(float(chunk.seconds(chosen.fps)) for chunk in chunks)
         else:
             longest = request.duration
         runtime.make_provider(provider_id).validate(replace(request, duration=longest))
@@ -77,8 +79,7 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
 
 
 class FOLEY_OT_generate(bpy.types.Operator):
-    """Generate sound for the selected strips (else the preview or scene range) and lay it under the
-    picture"""
+    """Generate sound for the selected strips (else the preview or scene range) to lay under the picture"""
 
     bl_idname = "foley.generate"
     bl_label = "Generate Sound"
@@ -109,7 +110,29 @@ class FOLEY_OT_generate(bpy.types.Operator):
         window_manager = context.window_manager
         if self.show_dialog and window_manager is not None:
             return window_manager.invoke_props_dialog(self, width=420)
+        expensive = self._cost_above_threshold(context)
+        if expensive and window_manager is not None:
+            return window_manager.invoke_confirm(  # type: ignore[no-any-return]
+                self, event, title="Generate Sound?", message=f"{expensive} (above your confirmation limit).",
+                confirm_text="Generate")
         return self.execute(context)
+
+    def _cost_above_threshold(self, context: bpy.types.Context) -> str:
+        """The estimate's text when it is known and above the preference's threshold, else ""."""
+        prefs = preferences.addon_preferences(context)
+        scene = compat.sequencer_scene(context)
+        if prefs is None or prefs.confirm_cost_above <= 0 or scene is None:
+            return ""
+        try:
+            ids = requested_providers(self.providers, scene.foley.provider)
+            chosen = choose_range(scene, compat.selected_strips(context), self.frame_start, self.frame_end)
+        except (FoleyError, ValueError):
+            return ""  # execute reports it
+        estimate = estimate_cost([provider_info(pid) for pid in ids], chosen.seconds,
+                                 variations=scene.foley.variations)
+        if estimate.total is None or estimate.total <= prefs.confirm_cost_above:
+            return ""
+        return estimate.text
 
     def draw(self, context: bpy.types.Context) -> None:
         from ..panels.fields import draw_provider_fields

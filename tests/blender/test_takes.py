@@ -204,3 +204,28 @@ def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: 
     second = next(s for s in foley_strips(scene) if s["vse_foley"]["job_id"] == job.id)
     assert not second.select
     assert first.select and scene.sequence_editor.active_strip == first
+
+
+def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: Any, shot: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    from types import SimpleNamespace
+
+    saved_edit(tmp_path, shot)
+    generate = importlib.import_module(MODULE + ".operators.generate")
+    base = importlib.import_module(MODULE + ".providers.base")
+    real = generate.provider_info
+    monkeypatch.setattr(generate, "provider_info", lambda pid: dataclasses.replace(
+        real(pid), price=base.PriceEstimate(per_second=0.5, source="test")))
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.variations = 2
+    operator = SimpleNamespace(providers="", frame_start=1, frame_end=100)  # 4 s × 2 takes × 0.5/s = 4.00
+
+    prefs.confirm_cost_above = 3.0
+    text = generate.FOLEY_OT_generate._cost_above_threshold(operator, bpy.context)
+    assert "4.00" in text
+    prefs.confirm_cost_above = 5.0
+    assert generate.FOLEY_OT_generate._cost_above_threshold(operator, bpy.context) == ""
+    prefs.confirm_cost_above = 1.0
