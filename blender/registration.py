@@ -18,6 +18,7 @@ def register() -> None:
     menus.register()
     keymaps.register()
     handlers.register()
+    runtime.warm_up_in_background()
 
 
 def unregister() -> None:
@@ -25,6 +26,6 @@ def unregister() -> None:
     runtime.shutdown()
     keymaps.unregister()
     menus.unregister()
-    for cls in reversed((*preferences.classes, *operator_classes, *panel_classes)):
+    for cls in (*preferences.classes, *operator_classes, *panel_classes)[::-1]:
         bpy.utils.unregister_class(cls)
     properties.unregister()

@@ -24,7 +24,6 @@ from ..providers import create_provider, provider_info
 from ..providers.base import Provider
 from ..providers.errors import FoleyError
 from .clip import ClipSpec, render_clip_in_subprocess, render_command
-from .render_settings import DEFAULT_SHORT_SIDE
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 PUMP_BUDGET_S = 0.02
@@ -81,12 +80,34 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
                          "clip was made); use Retry on the job.")
     blend_copy, short_side = source
     spec = ClipSpec(
-        blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start, frame_end=job.frame_end,
+        blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
+        frame_end=job.frame_end,
         short_side=max(short_side, provider_info(job.provider_id).min_short_side),
         output_dir=str(user_dir("clips", job.id)), stem="clip",
     )
     result = render_clip_in_subprocess(render_command(spec), cancel)
     return str(result["path"])
+
+
+HEAVY_MODULES = ("providers.wavespeed", "providers.kling", "providers.vidu", "providers.flexstack",
+                 "providers.connection", "core.conform")
+
+
+def warm_up_in_background() -> None:
+    """Import pydantic, requests, the vendor clients and numpy off the main thread.
+
+    Registration stays fast, and the first Generate does not pause on imports.
+    """
+    import importlib
+
+    def load() -> None:
+        for name in HEAVY_MODULES:
+            try:
+                importlib.import_module(f"{ROOT_PACKAGE}.{name}")
+            except ImportError as error:  # reported properly when the provider is used
+                print(f"VSE Foley: could not preload {name}: {error}")
+
+    threading.Thread(target=load, name="foley-warm-up", daemon=True).start()
 
 
 def engine() -> JobEngine:
@@ -154,7 +175,9 @@ def set_busy(reason: str, busy: bool) -> None:
 
 
 def is_busy() -> bool:
-    return bool(_busy_reasons) or bpy.app.is_job_running("RENDER")
+    if _busy_reasons:
+        return True
+    return bool(bpy.app.is_job_running("RENDER"))  # type: ignore[func-returns-value]  # a bool; stubs say None
 
 
 def add_listener(listener: Callable[[Job], None]) -> None:
@@ -245,7 +268,7 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
                 insert_ready_job(event.job)
         elif isinstance(event, JobFailed):
             _messages.append(("ERROR", f"Foley: {event.message}"))
-        elif isinstance(event, (JobCancelled, PaidResultKept)):
+        elif isinstance(event, JobCancelled | PaidResultKept):
             _messages.append(("WARNING", f"Foley: {event.message}"))
         if isinstance(event, JobChanged | JobReady | JobFailed | JobCancelled | PaidResultKept):
             for listener in list(_listeners):

@@ -52,7 +52,6 @@ from ..providers.errors import (
 )
 from . import naming
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
-from .conform import AudioFormatError, check_duration, join_wav_files
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
 from .timeline import FrameRange, clip_events
@@ -130,6 +129,8 @@ class PollSchedule:
 
 def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Path:
     """Default join: WAV chunks only (numpy); Blender passes an ``aud``-based one for MP3/M4A."""
+    from .conform import AudioFormatError, join_wav_files  # numpy loads only when a join is needed
+
     try:
         report = join_wav_files(
             [child.audio_path for child in children],
@@ -924,6 +925,8 @@ class JobEngine:
                 return
             warnings = list(job.warnings)
             if audio.duration is not None:
+                from .conform import check_duration  # numpy stays out of registration
+
                 check = check_duration(audio.duration, job.seconds, job.fps)
                 if check.message:
                     warnings.append(check.message)

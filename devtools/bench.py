@@ -39,14 +39,44 @@ scene.render.filepath = sys.argv[-1]
 bpy.ops.render.render(animation=True, scene=scene.name)
 """
 
-# Times the first enable of the installed extension in a fresh Blender.
+# Times the first enable of an installed extension in a fresh Blender.
 REGISTER_TIME = """
 import bpy, time
 started = time.perf_counter()
 bpy.ops.preferences.addon_enable(module=sys_module)
 print("REGISTER_MS", (time.perf_counter() - started) * 1000)
-bpy.ops.preferences.addon_disable(module=sys_module)
 """
+
+BASELINE_MANIFEST = """schema_version = "1.0.0"
+id = "foley_bench_baseline"
+version = "1.0.0"
+name = "Bench baseline"
+tagline = "An empty add-on to time Blender's own enable cost"
+maintainer = "VSE Foley developers"
+type = "add-on"
+blender_version_min = "4.2.0"
+license = ["SPDX:GPL-3.0-or-later"]
+"""
+
+
+def baseline_extension(work: Path) -> Path:
+    """An extension that registers nothing: Blender's own cost of enabling any extension."""
+    from devtools.extension_install import blender_ext_tool
+
+    source = work / "baseline_src"
+    source.mkdir()
+    (source / "blender_manifest.toml").write_text(BASELINE_MANIFEST)
+    (source / "__init__.py").write_text("def register():\n    pass\n\n\ndef unregister():\n    pass\n")
+    out = work / "baseline_dist"
+    subprocess.run([sys.executable, str(blender_ext_tool()), "build", "--source-dir", str(source),
+                    "--output-dir", str(out)], check=True, capture_output=True)
+    return next(out.glob("*.zip"))
+
+
+def first_enable_ms(module: str) -> float:
+    result = subprocess.run([sys.executable, "-c", f"sys_module = {module!r}\n" + REGISTER_TIME],
+                            capture_output=True, text=True, check=True, env={**os.environ})
+    return float(result.stdout.split("REGISTER_MS")[-1].split()[0])
 
 
 def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -67,11 +97,14 @@ def main() -> int:
     from devtools.sample_edit import build_edit, render_footage
 
     figures: dict[str, float] = {}
+    baseline_module = "bl_ext.user_default.foley_bench_baseline"
     notes: dict[str, Any] = {}
     with VendorEmulator(task_seconds=2.0, min_polls=1) as emulator:
         os.environ.update(emulator.environ())
         install_zip(build_zip(work / "dist"))
-        bpy.context.preferences.system.use_online_access = True
+        preferences = bpy.context.preferences
+        assert preferences is not None
+        preferences.system.use_online_access = True
         runtime = importlib.import_module(MODULE + ".blender.runtime")
         clip = importlib.import_module(MODULE + ".blender.clip")
         generate = importlib.import_module(MODULE + ".operators.generate")
@@ -86,14 +119,14 @@ def main() -> int:
 
             # -- render figures (same subprocess arrangement for all three) --------------------
             def ours(short_side: int, name: str) -> tuple[float, dict[str, Any]]:
-                spec = clip.ClipSpec(str(blend), edit.scene_name, edit.frame_start, edit.frame_end, short_side,
-                                     str(work / name), "clip")
+                spec = clip.ClipSpec(str(blend), edit.scene_name, edit.frame_start, edit.frame_end,
+                                     short_side, str(work / name), "clip")
                 return timed(clip.render_clip_in_subprocess, clip.render_command(spec))
 
             print("rendering: scene settings, our clip, the decode floor…", flush=True)
-            scene_s, _ = timed(subprocess.run, [sys.executable, "-c", SCENE_RENDER, str(blend), edit.scene_name,
-                                                str(work / "scene_render" / "frame_")], check=True,
-                               capture_output=True)
+            scene_render = [sys.executable, "-c", SCENE_RENDER, str(blend), edit.scene_name,
+                            str(work / "scene_render" / "frame_")]
+            scene_s, _ = timed(subprocess.run, scene_render, check=True, capture_output=True)
             clip_s, clip_result = ours(360, "clip")
             floor_s, _ = ours(2, "floor")
             seconds = (edit.frame_end - edit.frame_start + 1) / 25
@@ -106,8 +139,9 @@ def main() -> int:
             # -- main thread during a whole job (UI path: enqueue, then timer pumps) ------------
             print("one whole job, timing every main-thread call…", flush=True)
             scene = bpy.data.scenes[edit.scene_name]
-            scene.foley.provider = "wavespeed.think-sound"
-            scene.foley.prompt = "footsteps"
+            settings = scene.foley  # type: ignore[attr-defined]  # Scene.foley is the extension's
+            settings.provider = "wavespeed.think-sound"
+            settings.prompt = "footsteps"
             chosen = selection.choose_range(scene, [], edit.frame_start, edit.frame_end)
             costs: list[float] = []
             enqueue_s, [job] = timed(generate.enqueue_generation, bpy.context, scene, chosen,
@@ -115,7 +149,8 @@ def main() -> int:
             costs.append(enqueue_s)
             engine = runtime.engine()
             deadline = time.monotonic() + 300
-            while engine.get(job.id).state.value not in ("inserted", "failed") and time.monotonic() < deadline:
+            while (engine.get(job.id).state.value not in ("inserted", "failed")
+                   and time.monotonic() < deadline):
                 tick_s, _ = timed(runtime.pump)
                 costs.append(tick_s)
                 time.sleep(0.1)  # the timer's interval while jobs run
@@ -127,15 +162,16 @@ def main() -> int:
 
             # -- concurrency: 8 text-to-audio jobs vs one, vendor latency 2 s -------------------
             print("concurrency: 1 job, then 8 at once (2 s vendor latency)…", flush=True)
-            scene.foley.provider = "vidu.text2audio"
-            scene.foley.prompt = "rain"
+            settings.provider = "vidu.text2audio"
+            settings.prompt = "rain"
             short = selection.choose_range(scene, [], edit.frame_start, edit.frame_start + 99)
 
             def run_jobs(count: int) -> float:
                 started = time.perf_counter()
-                scene.foley.variations = 1
+                settings.variations = 1
                 jobs = [job for _ in range(count)
-                        for job in generate.enqueue_generation(bpy.context, scene, short, ["vidu.text2audio"])]
+                        for job in generate.enqueue_generation(bpy.context, scene, short,
+                                                               ["vidu.text2audio"])]
                 engine.wait([j.id for j in jobs], timeout=120, pump=runtime.pump_once)
                 return time.perf_counter() - started
 
@@ -155,21 +191,19 @@ def main() -> int:
             polls = sum(1 for r in emulator.requests if r.kind == "poll")
             figures["polls_per_job_minute"] = polls / (latency / 60)
             notes["polls"] = {"count": polls, "latency_s": latency}
+
+            # -- register time in fresh processes: ours minus an empty extension's, paired runs ----
+            # (still enabled here, so its wheels stay installed as after a normal start)
+            print("register: first enable in fresh processes, ours vs an empty extension…", flush=True)
+            ours, baseline = [], []
+            for _ in range(5):
+                ours.append(first_enable_ms(MODULE))
+                baseline.append(first_enable_ms(baseline_module))
+            figures["register_ms"] = statistics.median(a - b for a, b in zip(ours, baseline, strict=True))
+            notes["register_ms_samples"] = {"vse_foley": ours, "empty_extension": baseline}
         finally:
             runtime.shutdown()
             disable()
-
-    # -- register time in fresh processes (first enable, imports included) -------------------
-    print("register: first enable in fresh Blender processes…", flush=True)
-    samples = []
-    for _ in range(5):
-        result = subprocess.run(
-            [sys.executable, "-c", f"sys_module = {MODULE!r}\n" + REGISTER_TIME],
-            capture_output=True, text=True, check=True, env={**os.environ},
-        )
-        samples.append(float(result.stdout.split("REGISTER_MS")[-1].split()[0]))
-    figures["register_ms"] = statistics.median(samples)
-    notes["register_ms_samples"] = samples
 
     _report(figures, notes)
     return 0

@@ -56,6 +56,13 @@ def create_provider(
 
     settings = resolve_settings(prefs or {}, environ, tuning)
     module_name, class_name = IMPLEMENTATIONS[provider_id]
-    module = importlib.import_module(f".{module_name}", __name__)
+    try:
+        module = importlib.import_module(f".{module_name}", __name__)
+    except ImportError as error:
+        # Extensions share one site-packages: another one may ship an incompatible pydantic.
+        raise ConfigError(
+            f"VSE Foley could not load its bundled libraries ({error}). Another extension may bundle an "
+            "incompatible version of pydantic or PyJWT: disable it, or reinstall VSE Foley."
+        ) from error
     provider_class: type[VendorClient] = getattr(module, class_name)
     return provider_class(settings)

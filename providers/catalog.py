@@ -76,7 +76,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         fields=(_prompt(), _SEED),
         min_seconds=1.0,
         max_seconds=30.0,
-        best_seconds=9.0,
+        # 9 s is only its default output length, not a limit: a 10 s shot stays one request.
         takes_seed=True,
         default_concurrency=3,
     ),
@@ -165,7 +165,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         ),
         min_seconds=1.0,
         max_seconds=600.0,
-        best_seconds=10.0,
+        # Mirelo takes up to 600 s in one request; its 10 s default is not a quality limit.
         takes_seed=False,
         default_concurrency=3,
     ),

@@ -59,7 +59,7 @@ def synth_wav(
 ) -> bytes:
     """A 16-bit PCM WAV of exactly ``round(seconds * sample_rate)`` frames that is not silent."""
     frames = max(1, round(seconds * sample_rate))
-    block = _one_second_block(sample_rate, channels, voice)
+    block = _one_second_block(sample_rate, channels, voice % len(_VOICES))  # a small, hot cache
     whole, rest = divmod(frames, sample_rate)
     pcm = block * whole + block[: rest * channels * 2]
     buffer = io.BytesIO()

@@ -15,40 +15,6 @@ from vse_foley.providers.base import Provider
 from vse_foley.providers.settings import HttpTuning
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _cached_emulator_audio() -> Iterator[None]:
-    """Work around the emulator caching its tone block per task (crc32 voice), ~0.2 s per task.
-
-    Its cache key is the raw voice number although only ``voice % len(_VOICES)`` matters;
-    normalising it here keeps the suite in seconds. Remove once the emulator does it.
-    """
-    from devtools.emulator import audio
-
-    original = audio._one_second_block
-    voices = len(audio._VOICES)
-
-    def block(sample_rate: int, channels: int, voice: int) -> bytes:
-        return original(sample_rate, channels, voice % voices)
-
-    audio._one_second_block = block  # type: ignore[assignment]
-    yield
-    audio._one_second_block = original
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _emulator_without_nagle() -> Iterator[None]:
-    """Work around ~40 ms per request: the emulator writes headers and body separately and
-    Nagle + delayed ACK hold the body back on keep-alive connections. Remove once its
-    handler sets ``disable_nagle_algorithm`` itself.
-    """
-    from devtools.emulator import server
-
-    before = getattr(server._Handler, "disable_nagle_algorithm", False)
-    server._Handler.disable_nagle_algorithm = True
-    yield
-    server._Handler.disable_nagle_algorithm = before
-
-
 @pytest.fixture(scope="session")
 def emu_server() -> Iterator[VendorEmulator]:
     with VendorEmulator(keys=EmulatorKeys(), task_seconds=0.0, min_polls=1) as server:
