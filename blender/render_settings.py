@@ -82,20 +82,23 @@ def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: Cli
         ("render.ffmpeg.max_b_frames", 0),
         ("render.ffmpeg.audio_codec", "NONE"),
     ]
-    saved: list[tuple[Any, str, Any]] = []
+    # Read every value before changing anything: switching to FFmpeg resets the codec settings.
     settings = render.image_settings
-    # Restored in reverse: media_type before file_format, as 5.0+ requires.
-    for owner_attr in ("color_mode", "file_format", "media_type"):
-        if hasattr(settings, owner_attr):
-            saved.append((settings, owner_attr, getattr(settings, owner_attr)))
+    saved: list[tuple[Any, str, Any]] = [
+        (settings, attr, getattr(settings, attr))
+        # Restored in reverse: media_type before file_format, as 5.0+ requires.
+        for attr in ("color_mode", "file_format", "media_type") if hasattr(settings, attr)
+    ]
+    targets = []
+    for path, value in wanted:
+        owner, attr = _path_get(scene, path)
+        if hasattr(owner, attr):  # a setting this Blender version may not have
+            saved.append((owner, attr, getattr(owner, attr)))
+            targets.append((owner, attr, value))
     try:
         compat.use_ffmpeg_output(render)
         settings.color_mode = "RGB"
-        for path, value in wanted:
-            owner, attr = _path_get(scene, path)
-            if not hasattr(owner, attr):
-                continue  # a setting this Blender version does not have
-            saved.append((owner, attr, getattr(owner, attr)))
+        for owner, attr, value in targets:
             setattr(owner, attr, value)
         yield
     finally:

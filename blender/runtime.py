@@ -8,6 +8,7 @@ thread. The pump runs from a ``bpy.app.timers`` function in the UI, and from
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -237,6 +238,10 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
         _messages.append(("ERROR", str(error)))
         return False
     engine().mark_inserted(job.id, inserted.strip_name)
+    if not bpy.app.background:
+        # One undo step per inserted sound (a timer is not an operator, so push it ourselves).
+        with contextlib.suppress(RuntimeError):
+            bpy.ops.ed.undo_push(message=f"Insert Foley Sound {inserted.strip_name}")
     if report:
         text = f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}."
         _messages.extend([("INFO", text), *[("WARNING", w) for w in inserted.warnings]])

@@ -12,7 +12,7 @@ from typing import Any
 import bpy
 import numpy as np
 import pytest
-from blender_harness import MODULE, requires_audaspace
+from blender_harness import MODULE, handles, requires_audaspace
 
 from devtools.emulator import VendorEmulator
 from devtools.sample_edit import build_edit, render_footage
@@ -71,7 +71,7 @@ def test_variations_land_as_aligned_takes_one_audible(extension: Any, online: No
 
     takes = foley_strips(scene)
     assert len(takes) == 3
-    assert {int(s.frame_final_start) for s in takes} == {edit.frame_start}
+    assert {handles(s)[0] for s in takes} == {edit.frame_start}
     channels = [s.channel for s in takes]
     assert channels == list(range(channels[0], channels[0] + 3))  # consecutive free channels
     assert sum(not s.mute for s in takes) == 1
@@ -137,7 +137,7 @@ def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
     assert all(3.0 <= d <= 20.0 for d in durations), durations
     assert chunks[0].frame_start == 1 and chunks[-1].frame_end == 45 * 25
     [strip] = [s for s in strips if s.type == "SOUND"]
-    assert (int(strip.frame_final_start), int(strip.frame_final_end)) == (1, 45 * 25 + 1)
+    assert handles(strip) == (1, 45 * 25 + 1)
 
     conform = importlib.import_module(MODULE + ".core.conform")
     audio = conform.read_wav(Path(bpy.path.abspath(strip.sound.filepath)))
@@ -148,7 +148,8 @@ def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
     # The emulator's material changes level by itself every second, so a seam must
     # not jump more than the material does away from the seams (and must not click).
     window = int(0.2 * rate)
-    levels = np.array([np.sqrt(np.mean(mono[i:i + window] ** 2)) for i in range(0, len(mono) - window, window)])
+    levels = np.array([np.sqrt(np.mean(mono[i:i + window] ** 2))
+                       for i in range(0, len(mono) - window, window)])
     jumps = np.abs(20 * np.log10(np.maximum(levels[1:], 1e-9) / np.maximum(levels[:-1], 1e-9)))
     seams = [int((chunk.frame_start - 1) / 25 * rate) for chunk in chunks[1:]]
     near = np.array([any(abs(i * window - seam) < 2 * rate for seam in seams) for i in range(len(jumps))])
@@ -159,8 +160,9 @@ def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
     assert step_near < 4 * np.percentile(steps, 99.9)  # no click at a seam
 
 
-def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online: None, emulator: VendorEmulator,
-                                                         shot: Path, tmp_path: Path) -> None:
+def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online: None,
+                                                         emulator: VendorEmulator, shot: Path,
+                                                         tmp_path: Path) -> None:
     edit = saved_edit(tmp_path, shot)
     scene = bpy.context.scene
     scene.foley.provider = "vidu.text2audio"
@@ -169,7 +171,8 @@ def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online:
     emulator.inject("vidu", "short_audio", seconds=1.0)
     assert bpy.ops.foley.generate() == {"FINISHED"}
     [strip] = foley_strips(scene)
-    assert int(strip.frame_final_end) - int(strip.frame_final_start) == 25  # kept as it is: 1 s
+    start, end = handles(strip)
+    assert end - start == 25  # kept as it is: 1 s
     assert "shorter" in strip["vse_foley"]["warnings"]
     runtime = importlib.import_module(MODULE + ".blender.runtime")
     job = runtime.engine().get(strip["vse_foley"]["job_id"])
@@ -177,8 +180,9 @@ def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online:
     assert edit.frame_end - edit.frame_start + 1 == 100
 
 
-def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: None, emulator: VendorEmulator,
-                                                        shot: Path, tmp_path: Path) -> None:
+def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: None,
+                                                        emulator: VendorEmulator, shot: Path,
+                                                        tmp_path: Path) -> None:
     edit = saved_edit(tmp_path, shot)
     scene = bpy.context.scene
     scene.foley.provider = "vidu.text2audio"
@@ -206,7 +210,8 @@ def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: 
     assert first.select and scene.sequence_editor.active_strip == first
 
 
-def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: Any, shot: Path, tmp_path: Path,
+def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: Any, shot: Path,
+                                                                    tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
     from types import SimpleNamespace
@@ -229,3 +234,29 @@ def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: A
     prefs.confirm_cost_above = 5.0
     assert generate.FOLEY_OT_generate._cost_above_threshold(operator, bpy.context) == ""
     prefs.confirm_cost_above = 1.0
+
+
+def test_regenerate_uses_the_strips_own_metadata(extension: Any, online: None, emulator: VendorEmulator,
+                                                 shot: Path, tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "engine idling"
+    scene.foley.seed = 7
+    scene.foley.variations = 1
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+    [first] = foley_strips(scene)
+    assert scene.animation_data is not None  # volume fades were keyed on the strip
+
+    scene.foley.provider = "flexstack.audiogen"  # the panel moved on; the strip remembers
+    scene.foley.prompt = "something else"
+    scene.foley.seed = 99
+    scene.sequence_editor.active_strip = first
+    emulator.reset()
+    assert bpy.ops.foley.regenerate(new_seed=False) == {"FINISHED"}
+    second = next(s for s in foley_strips(scene) if s.name != first.name)
+    meta = second["vse_foley"]
+    assert (meta["provider"], meta["prompt"], meta["seed"]) == ("vidu.text2audio", "engine idling", 7)
+    assert (meta["frame_start"], meta["frame_end"]) == (edit.frame_start, edit.frame_end)
+    [body] = [r.json for r in emulator.requests if r.kind == "submit"]
+    assert (body["prompt"], body["seed"]) == ("engine idling", 7)
