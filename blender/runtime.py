@@ -9,6 +9,9 @@ thread. The pump runs from a ``bpy.app.timers`` function in the UI, and from
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -25,14 +28,17 @@ from ..providers import create_provider, provider_info
 from ..providers.base import Provider
 from ..providers.errors import FoleyError
 from .clip import ClipSpec, render_clip_in_subprocess, render_command
+from .render_settings import DEFAULT_SHORT_SIDE
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 PUMP_BUDGET_S = 0.02
 
 _engine: JobEngine | None = None
 _ledger: JobLedger | None = None
+_user_base: Path | None = None
 _prefs_snapshot: dict[str, str] = {}
-_clip_sources: dict[str, tuple[str, int]] = {}  # job id → (copy of the .blend, clip short side)
+_render_locks: dict[str, threading.Lock] = {}  # one render per clip; other takes wait and reuse it
+_render_locks_guard = threading.Lock()
 _resumed = False
 _busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
 _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
@@ -41,9 +47,14 @@ _main_thread_ms: list[float] = []  # the pump's own cost per tick, for the bench
 
 
 def user_dir(*parts: str) -> Path:
-    """A folder in the extension's user directory (never the extension folder)."""
-    base = Path(bpy.utils.extension_path_user(ROOT_PACKAGE, path="", create=True))
-    path = base.joinpath(*parts)
+    """A folder in the extension's user directory (never the extension folder).
+
+    The base is looked up through bpy once, on the main thread; workers reuse it.
+    """
+    global _user_base  # noqa: PLW0603
+    if _user_base is None:
+        _user_base = Path(bpy.utils.extension_path_user(ROOT_PACKAGE, path="", create=True))
+    path = _user_base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -58,36 +69,74 @@ def output_dir_for(job: Job) -> Path:
 
 def refresh_preferences(context: Any = None) -> None:
     """Copy the preference values workers need (main thread only)."""
+    global _prefs_snapshot  # noqa: PLW0603
     values = preferences.provider_prefs(context)
     prefs = preferences.addon_preferences(context)
     if prefs is not None:
         values["output_folder"] = prefs.output_folder
-    _prefs_snapshot.clear()
-    _prefs_snapshot.update(values)
+    _prefs_snapshot = values  # rebound, never mutated: workers read a whole snapshot or the previous one
 
 
 def make_provider(provider_id: str) -> Provider:
     return create_provider(provider_id, dict(_prefs_snapshot))
 
 
-def remember_clip_source(job_id: str, blend_copy: str, short_side: int) -> None:
-    _clip_sources[job_id] = (blend_copy, short_side)
+def clip_source_of(job: Job) -> tuple[str, int] | None:
+    """The copy of the edit a job renders from, and the clip size (a chunk asks its parent)."""
+    owners = [job]
+    if job.parent_id and _engine is not None:
+        parent = _engine.get(job.parent_id)
+        owners += [parent] if parent is not None else []
+    for owner in owners:
+        source = owner.extra.get("clip_source")
+        if source:
+            return str(source), int(owner.extra.get("clip_short_side", DEFAULT_SHORT_SIDE))
+    return None
+
+
+def _render_lock(key: str) -> threading.Lock:
+    with _render_locks_guard:
+        return _render_locks.setdefault(key, threading.Lock())
 
 
 def _render_clip(job: Job, cancel: threading.Event) -> str:
-    source = _clip_sources.get(job.id) or _clip_sources.get(job.parent_id)
-    if source is None:
-        raise FoleyError("The edit to render is not available any more (Blender was restarted before the "
-                         "clip was made); use Retry on the job.")
+    """Worker thread: render the job's range, or reuse the clip another take already made."""
+    source = clip_source_of(job)
+    if source is None or not Path(source[0]).is_file():
+        raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned up); "
+                         "generate the sound again.")
     blend_copy, short_side = source
-    spec = ClipSpec(
-        blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
-        frame_end=job.frame_end,
-        short_side=max(short_side, provider_info(job.provider_id).min_short_side),
-        output_dir=str(user_dir("clips", job.id)), stem="clip",
-    )
-    result = render_clip_in_subprocess(render_command(spec), cancel)
-    return str(result["path"])
+    short_side = max(short_side, provider_info(job.provider_id).min_short_side)
+    identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}"
+    key = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
+    folder = user_dir("clips", key)
+    done = folder / "clip.json"  # written only after a complete render
+    with _render_lock(key):
+        if done.is_file():
+            cached = Path(json.loads(done.read_text())["path"])
+            if cached.is_file():
+                return str(cached)
+        spec = ClipSpec(blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
+                        frame_end=job.frame_end, short_side=short_side, output_dir=str(folder), stem="clip")
+        result = render_clip_in_subprocess(render_command(spec), cancel)
+        done.write_text(json.dumps(result))
+        return str(result["path"])
+
+
+def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> int:
+    """Delete old copies of edits and old clips no unfinished job needs; returns how many folders."""
+    keep = set()
+    for job in ledger.unfinished():
+        source = job.extra.get("clip_source")
+        if source:
+            keep.add(Path(source).parent)
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for folder in (*user_dir("sources").iterdir(), *user_dir("clips").iterdir()):
+        if folder.is_dir() and folder not in keep and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 HEAVY_MODULES = ("providers.wavespeed", "providers.kling", "providers.vidu", "providers.flexstack",
@@ -117,6 +166,7 @@ def engine() -> JobEngine:
     if _engine is None:
         refresh_preferences()
         ledger = job_ledger()
+        prune_work_files(ledger)
         concurrency: dict[str, int] = {}
         prefs = preferences.addon_preferences()
         if prefs is not None and prefs.concurrency > 0:
@@ -303,15 +353,15 @@ def active_job_count() -> int:
 
 def shutdown() -> None:
     """Stop workers (jobs stay resumable in the ledger) and forget session state."""
-    global _engine, _ledger, _resumed  # noqa: PLW0603
+    global _engine, _ledger, _resumed, _user_base  # noqa: PLW0603
     if _engine is not None:
         _engine.shutdown()
     if _ledger is not None:
         _ledger.close()
     _engine = None
     _ledger = None
+    _user_base = None
     _resumed = False
-    _clip_sources.clear()
     _busy_reasons.clear()
     _messages.clear()
     _listeners.clear()

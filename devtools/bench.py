@@ -61,21 +61,20 @@ license = ["SPDX:GPL-3.0-or-later"]
 
 def baseline_extension(work: Path) -> Path:
     """An extension that registers nothing: Blender's own cost of enabling any extension."""
-    from devtools.extension_install import blender_ext_tool
+    from devtools.extension_install import build_zip
 
     source = work / "baseline_src"
     source.mkdir()
     (source / "blender_manifest.toml").write_text(BASELINE_MANIFEST)
     (source / "__init__.py").write_text("def register():\n    pass\n\n\ndef unregister():\n    pass\n")
-    out = work / "baseline_dist"
-    subprocess.run([sys.executable, str(blender_ext_tool()), "build", "--source-dir", str(source),
-                    "--output-dir", str(out)], check=True, capture_output=True)
-    return next(out.glob("*.zip"))
+    return build_zip(work / "baseline_dist", source=source, split_platforms=False)
 
 
 def first_enable_ms(module: str) -> float:
     result = subprocess.run([sys.executable, "-c", f"sys_module = {module!r}\n" + REGISTER_TIME],
-                            capture_output=True, text=True, check=True, env={**os.environ})
+                            capture_output=True, text=True, check=False, env={**os.environ})
+    if "REGISTER_MS" not in result.stdout:
+        raise RuntimeError(f"enabling {module} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return float(result.stdout.split("REGISTER_MS")[-1].split()[0])
 
 

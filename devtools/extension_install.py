@@ -18,7 +18,8 @@ MODULE = f"bl_ext.{REPO}.vse_foley"
 
 
 def blender_ext_tool() -> Path:
-    return Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+    scripts = bpy.utils.system_resource("SCRIPTS")  # type: ignore[attr-defined]  # real, missing from the stubs
+    return Path(scripts) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
 
 
 def platform_tag() -> str:
@@ -27,27 +28,31 @@ def platform_tag() -> str:
     return f"{system}_{machine}"
 
 
-def build_zip(output_dir: Path) -> Path:
-    """``blender_ext.py build --split-platforms``; returns this platform's zip."""
+def build_zip(output_dir: Path, *, source: Path = ROOT, split_platforms: bool = True) -> Path:
+    """``blender_ext.py build [--split-platforms]``; returns the zip for this platform."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    built = subprocess.run(
-        [sys.executable, str(blender_ext_tool()), "build", "--source-dir", str(ROOT), "--output-dir",
-         str(output_dir), "--split-platforms"],
-        capture_output=True, text=True, check=False,
-    )
-    if built.returncode != 0:
-        raise RuntimeError(f"building the extension failed:\n{built.stdout}{built.stderr}")
-    return next(output_dir.glob(f"vse_foley-*-{platform_tag()}.zip"))
+    command = [sys.executable, str(blender_ext_tool()), "build", "--source-dir", str(source), "--output-dir",
+               str(output_dir)]
+    built = subprocess.run(command + (["--split-platforms"] if split_platforms else []),
+                           capture_output=True, text=True, check=False)
+    # The tool prints FATAL_ERROR but may still exit 0, so look for the zip too.
+    pattern = f"*-{platform_tag()}.zip" if split_platforms else "*.zip"
+    zips = sorted(output_dir.glob(pattern))
+    if built.returncode != 0 or "FATAL_ERROR" in built.stdout or not zips:
+        raise RuntimeError(f"building {source.name} failed:\n{built.stdout}{built.stderr}")
+    return zips[-1]
 
 
 def install_zip(zip_path: Path) -> str:
     """Install and enable, as Edit > Preferences > Get Extensions > Install from Disk does."""
-    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=REPO, enable_on_install=True)
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=REPO,
+                                                      enable_on_install=True)
     if result != {"FINISHED"}:
         raise RuntimeError(f"installing {zip_path.name} failed: {result}")
     return MODULE
 
 
 def disable() -> None:
-    if MODULE in {addon.module for addon in bpy.context.preferences.addons}:
+    preferences = bpy.context.preferences
+    if preferences is not None and MODULE in {addon.module for addon in preferences.addons}:
         bpy.ops.preferences.addon_disable(module=MODULE)

@@ -70,10 +70,10 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
             request, chosen.frames, chosen.fps, blend_path=bpy.data.filepath, scene_name=scene.name,
             channel=above, label=label, group_id=group_id, take_index=len(jobs),
             take_label=provider_info(provider_id).label if len(provider_ids) > 1 else f"take {take + 1}",
-            extra={"source_strips": list(chosen.strip_names)},
+            # Kept in the ledger, so a job resumed after a restart can still render its clip.
+            extra={"source_strips": list(chosen.strip_names), "clip_source": blend_copy,
+                   "clip_short_side": short_side},
         )
-        if blend_copy:
-            runtime.remember_clip_source(job.id, blend_copy, short_side)
         jobs.append(engine.enqueue(job))
     return jobs
 
@@ -112,7 +112,7 @@ class FOLEY_OT_generate(bpy.types.Operator):
             return window_manager.invoke_props_dialog(self, width=420)
         expensive = self._cost_above_threshold(context)
         if expensive and window_manager is not None:
-            return window_manager.invoke_confirm(  # type: ignore[no-any-return]
+            return window_manager.invoke_confirm(
                 self, event, title="Generate Sound?", message=f"{expensive} (above your confirmation limit).",
                 confirm_text="Generate")
         return self.execute(context)
