@@ -55,6 +55,8 @@ $(LINT_VENV)/.stamp: requirements/dev.txt requirements/lint.txt
 
 lint: $(LINT_VENV)/.stamp
 	$(LINT_VENV)/bin/ruff check .
+	@# mypy checks the checkout as the package `vse_foley`, whatever the clone's folder is called.
+	mkdir -p $(LINT_VENV)/src && ln -sfn "$(CURDIR)" $(LINT_VENV)/src/vse_foley
 	$(LINT_VENV)/bin/mypy
 
 # The whole suite on one Blender version (no lint).

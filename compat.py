@@ -1,17 +1,17 @@
 """Every Blender version difference the extension meets, in one place.
 
 The rest of the code calls these helpers and never checks ``bpy.app.version``.
-Supported: 4.2 LTS to 5.2 (see ../shared/blender.md in the project notes).
+Supported: 4.2 LTS to 5.2.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
-import bpy
-
-VERSION: tuple[int, int, int] = tuple(bpy.app.version)  # type: ignore[assignment]
+# What an operator's execute/invoke/modal returns (the stubs' exact type for every version).
+OperatorResult: TypeAlias = set[
+    Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 
 
 # --- strips ------------------------------------------------------------------
@@ -44,9 +44,11 @@ def selected_strips(context: Any) -> list[Any]:
 
 
 def active_strip(context: Any) -> Any:
+    """The active strip; the editor's own when the context has none (5.0+ in background)."""
     for name in ("active_strip", "active_sequence_strip"):
-        if hasattr(context, name):
-            return getattr(context, name)
+        strip = getattr(context, name, None)
+        if strip is not None:
+            return strip
     scene = sequencer_scene(context)
     editor = scene.sequence_editor if scene else None
     return editor.active_strip if editor else None
@@ -95,7 +97,8 @@ def new_effect_strip(scene: Any, name: str, effect_type: str, channel: int, fram
     """An input-less effect strip (TEXT, COLOR) spanning [frame_start, frame_end)."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
     strips = top_level_strips(editor)
-    if VERSION >= (5, 0, 0):
+    # 5.0 replaced new_effect's frame_end with length; ask the function which one it takes.
+    if "length" in strips.bl_rna.functions["new_effect"].parameters:
         return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
                                  length=frame_end - frame_start)
     return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
@@ -107,7 +110,7 @@ def remove_strip(scene: Any, strip: Any) -> None:
 
 
 def iter_meta_children(strip: Any) -> Iterator[Any]:
-    children = getattr(strip, "strips", None)
+    children: Iterable[Any] | None = getattr(strip, "strips", None)
     if children is None:
         children = getattr(strip, "sequences", ())
     yield from children
@@ -125,4 +128,4 @@ def use_ffmpeg_output(render: Any) -> None:
 
 # --- keymaps -----------------------------------------------------------------
 
-SEQUENCER_KEYMAP = ("Sequencer", "SEQUENCE_EDITOR")
+SEQUENCER_KEYMAP: tuple[str, Literal["SEQUENCE_EDITOR"]] = ("Sequencer", "SEQUENCE_EDITOR")

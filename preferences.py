@@ -24,7 +24,7 @@ def _key(name: str, env: str) -> Any:
 
 
 class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__  # type: ignore[assignment]
+    bl_idname = __package__
 
     wavespeed_api_key: _key("WaveSpeed API key", "WAVESPEED_API_KEY")  # type: ignore[valid-type]
     kling_access_key: _key("Kling access key", "KLING_ACCESS_KEY")  # type: ignore[valid-type]

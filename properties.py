@@ -74,30 +74,35 @@ def _option_property(name: str, specs: list[FieldSpec]) -> Any:
             limits["max"] = float(max(highs))
         return bpy.props.FloatProperty(name=first.label, description=description,
                                        default=float(first.default or 0.0), **limits)
-    return bpy.props.StringProperty(name=first.label, description=description, default=str(first.default or ""))
+    return bpy.props.StringProperty(name=first.label, description=description,
+                                    default=str(first.default or ""))
 
 
 def _annotations() -> dict[str, Any]:
+    # The stubs say bpy.props.* return None; they return deferred definitions, hence the ignores.
     annotations: dict[str, Any] = {
-        "provider": bpy.props.EnumProperty(
+        "provider": bpy.props.EnumProperty(  # type: ignore[func-returns-value]
             name="Provider", description="The service and model that makes the sound",
             items=_provider_items(), default=PROVIDER_IDS[0]),
-        "prompt": bpy.props.StringProperty(name="Prompt", description="What should be heard"),
-        "bgm_prompt": bpy.props.StringProperty(name="Music prompt", description="Background music (Kling)"),
-        "negative_prompt": bpy.props.StringProperty(name="Negative prompt", description="Sounds to avoid"),
-        "seed": bpy.props.IntProperty(
+        "prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
+            name="Prompt", description="What should be heard"),
+        "bgm_prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
+            name="Music prompt", description="Background music (Kling)"),
+        "negative_prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
+            name="Negative prompt", description="Sounds to avoid"),
+        "seed": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Seed", description="Same seed and input give the same sound; -1 picks one at random",
             default=-1, min=-1, max=SEED_MAX),
-        "random_seed": bpy.props.BoolProperty(
+        "random_seed": bpy.props.BoolProperty(  # type: ignore[func-returns-value]
             name="Random", description="Pick a new seed for every generation",
             get=_random_seed_get, set=_random_seed_set),
-        "duration": bpy.props.FloatProperty(
+        "duration": bpy.props.FloatProperty(  # type: ignore[func-returns-value]
             name="Duration", description="Seconds of audio for text providers; 0 uses the range length",
             default=0.0, min=0.0, max=600.0, unit="TIME_ABSOLUTE"),
-        "variations": bpy.props.IntProperty(
+        "variations": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Variations", description="Takes to generate; each lands on its own channel, muted but one",
             default=1, min=1, max=4),
-        "fade_frames": bpy.props.IntProperty(
+        "fade_frames": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Fade frames", description="Volume fade in and out on inserted strips (0 = none)",
             default=2, min=0, max=48),
     }
@@ -114,7 +119,8 @@ def settings_class() -> type:
     """The PropertyGroup class (made once, at registration)."""
     global _settings_class  # noqa: PLW0603 - built once from the catalog at register time
     if _settings_class is None:
-        _settings_class = type("FoleySettings", (bpy.types.PropertyGroup,), {"__annotations__": _annotations()})
+        _settings_class = type("FoleySettings", (bpy.types.PropertyGroup,),
+                               {"__annotations__": _annotations()})
     return _settings_class
 
 
@@ -127,7 +133,9 @@ def option_names(provider_id: str) -> list[str]:
 
 def register() -> None:
     bpy.utils.register_class(settings_class())
-    bpy.types.Scene.foley = bpy.props.PointerProperty(type=settings_class())  # type: ignore[attr-defined]
+    # Scene.foley is ours (unknown to the stubs), and the stubs say PointerProperty returns None.
+    bpy.types.Scene.foley = bpy.props.PointerProperty(  # type: ignore[attr-defined,func-returns-value]
+        type=settings_class())
 
 
 def unregister() -> None:

@@ -48,7 +48,7 @@ def render(args: dict[str, Any]) -> dict[str, Any]:
 def main(args: dict[str, Any]) -> None:
     try:
         result = {"ok": True, **render(args)}
-    except Exception as error:  # noqa: BLE001 - everything goes back to the parent as a sentence
+    except Exception as error:  # everything goes back to the parent as a sentence
         result = {"ok": False, "error": str(error)}
     sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()

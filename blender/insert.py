@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ def strip_span(strip: Any) -> FrameRange:
     return FrameRange(compat.strip_start(strip), compat.strip_end(strip) - 1)
 
 
-def free_channel(scene: Any, frames: FrameRange, above: int, extra_busy: list[tuple[int, FrameRange]] = ()
-                 ) -> int:  # type: ignore[assignment]
+def free_channel(scene: Any, frames: FrameRange, above: int,
+                 extra_busy: Iterable[tuple[int, FrameRange]] = ()) -> int:
     """The lowest channel > ``above`` with nothing on it during ``frames``."""
     editor = scene.sequence_editor
     busy: list[tuple[int, FrameRange]] = list(extra_busy)
@@ -61,7 +62,8 @@ def source_channel(scene: Any, frames: FrameRange, strip_names: list[str]) -> in
 
 
 def strip_label(job: Job) -> str:
-    prompt = (job.prompt or job.label or "sound").strip().splitlines()[0] if (job.prompt or job.label) else "sound"
+    source = job.prompt or job.label
+    prompt = source.strip().splitlines()[0] if source else "sound"
     return f"{provider_short(job.provider_id)}: {prompt}"[:60]
 
 

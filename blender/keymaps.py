@@ -7,25 +7,35 @@ editors), so it does not shadow anything an editor uses.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import bpy
 
 from .. import compat
 
-DEFAULT_SHORTCUT = {"type": "F", "value": "PRESS", "ctrl": True, "shift": True}
+
+class Shortcut(TypedDict):
+    type: Literal["F"]
+    value: Literal["PRESS"]
+    ctrl: bool
+    shift: bool
+
+
+DEFAULT_SHORTCUT: Shortcut = {"type": "F", "value": "PRESS", "ctrl": True, "shift": True}
 
 _items: list[tuple[Any, Any]] = []
 
 
 def register() -> None:
-    keyconfig = bpy.context.window_manager.keyconfigs.addon
+    window_manager = bpy.context.window_manager
+    keyconfig = window_manager.keyconfigs.addon if window_manager is not None else None
     if keyconfig is None:  # real Blender started with -b has no add-on keyconfig
         return
     name, space_type = compat.SEQUENCER_KEYMAP
     keymap = keyconfig.keymaps.new(name=name, space_type=space_type)
     item = keymap.keymap_items.new("foley.generate", **DEFAULT_SHORTCUT)
-    item.properties.show_dialog = True
+    if item.properties is not None:  # None only for an operator that is not registered
+        item.properties.show_dialog = True
     _items.append((keymap, item))
 
 

@@ -15,7 +15,8 @@ def take_seed(seed: int, take_index: int) -> int:
     return seed if seed < 0 else seed + take_index
 
 
-def build_request(scene: Any, provider_id: str, chosen: ChosenRange, take_index: int = 0) -> GenerationRequest:
+def build_request(scene: Any, provider_id: str, chosen: ChosenRange,
+                  take_index: int = 0) -> GenerationRequest:
     settings = scene.foley
     info = provider_info(provider_id)
     duration = chosen.seconds

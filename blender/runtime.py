@@ -103,8 +103,8 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
     """Worker thread: render the job's range, or reuse the clip another take already made."""
     source = clip_source_of(job)
     if source is None or not Path(source[0]).is_file():
-        raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned up); "
-                         "generate the sound again.")
+        raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned "
+                         "up); generate the sound again.")
     blend_copy, short_side = source
     short_side = max(short_side, provider_info(job.provider_id).min_short_side)
     identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}"

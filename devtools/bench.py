@@ -101,6 +101,8 @@ def main() -> int:
     with VendorEmulator(task_seconds=2.0, min_polls=1) as emulator:
         os.environ.update(emulator.environ())
         install_zip(build_zip(work / "dist"))
+        install_zip(baseline_extension(work))
+        bpy.ops.preferences.addon_disable(module=baseline_module)
         preferences = bpy.context.preferences
         assert preferences is not None
         preferences.system.use_online_access = True
@@ -194,12 +196,14 @@ def main() -> int:
             # -- register time in fresh processes: ours minus an empty extension's, paired runs ----
             # (still enabled here, so its wheels stay installed as after a normal start)
             print("register: first enable in fresh processes, ours vs an empty extension…", flush=True)
-            ours, baseline = [], []
+            ours_ms: list[float] = []
+            baseline_ms: list[float] = []
             for _ in range(5):
-                ours.append(first_enable_ms(MODULE))
-                baseline.append(first_enable_ms(baseline_module))
-            figures["register_ms"] = statistics.median(a - b for a, b in zip(ours, baseline, strict=True))
-            notes["register_ms_samples"] = {"vse_foley": ours, "empty_extension": baseline}
+                ours_ms.append(first_enable_ms(MODULE))
+                baseline_ms.append(first_enable_ms(baseline_module))
+            paired = zip(ours_ms, baseline_ms, strict=True)
+            figures["register_ms"] = statistics.median(a - b for a, b in paired)
+            notes["register_ms_samples"] = {"vse_foley": ours_ms, "empty_extension": baseline_ms}
         finally:
             runtime.shutdown()
             disable()

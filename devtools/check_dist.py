@@ -34,7 +34,8 @@ def check_zip(path: Path, platform: str) -> list[str]:
     for python in ("cp311", "cp313"):
         wanted = [n for n in compiled if f"-{python}-" in n and WHEEL_PLATFORM[platform] in n]
         if len(wanted) != 1:
-            problems.append(f"{path.name}: expected one pydantic-core wheel for {python}/{platform}, found {wanted}")
+            problems.append(f"{path.name}: expected one pydantic-core wheel for {python}/{platform}, "
+                            f"found {wanted}")
     strays = [n for n in compiled if WHEEL_PLATFORM[platform] not in n]
     if strays:
         problems.append(f"{path.name}: wheels for other platforms: {strays}")
@@ -63,7 +64,8 @@ def main(dist: Path) -> int:
     for problem in problems:
         print(f"error: {problem}")
     if not problems:
-        print(f"dist ok: {len(manifest['platforms'])} platform zips, each with only its own wheels, and index.json")
+        print(f"dist ok: {len(manifest['platforms'])} platform zips, each with only its own wheels, "
+              "and index.json")
     return 1 if problems else 0
 
 

@@ -39,10 +39,13 @@ def main() -> int:
     with VendorEmulator(task_seconds=1.0, min_polls=1) as emulator:
         os.environ.update(emulator.environ())
         install_zip(build_zip(OUT / "dist"))
-        bpy.context.preferences.system.use_online_access = True
+        preferences = bpy.context.preferences
+        assert preferences is not None
+        preferences.system.use_online_access = True
         import importlib
 
         runtime = importlib.import_module(MODULE + ".blender.runtime")
+        compat = importlib.import_module(MODULE + ".compat")
         try:
             shot = render_footage(OUT / "media" / "shot.mp4", seconds=6.0, fps=25, width=640, height=360)
             long_shot = render_footage(OUT / "media" / "long_shot.mp4", seconds=24.0, fps=25, width=320,
@@ -50,11 +53,10 @@ def main() -> int:
             edit = build_edit(shot, fps=25, width=640, height=360, start_frame=1,
                               text_events=((0.5, 2.0, "heavy door slams"), (3.0, 5.0, "glass shatters")))
             scene = bpy.data.scenes[edit.scene_name]
-            strips = scene.sequence_editor.strips if hasattr(scene.sequence_editor, "strips") else \
-                scene.sequence_editor.sequences
+            strips = compat.top_level_strips(scene.sequence_editor)
             long_strip = strips.new_movie(name="long shot", filepath=str(long_shot), channel=1,
                                           frame_start=edit.frame_end + 1)
-            scene.frame_end = int(long_strip.frame_final_end) - 1
+            scene.frame_end = compat.strip_end(long_strip) - 1
             bpy.ops.wm.save_as_mainfile(filepath=str(OUT / "demo_edit.blend"))
 
             def select(*names: str) -> None:
@@ -71,22 +73,24 @@ def main() -> int:
                 ("a 24 s range split into chunks and joined (Kling)", "kling.video-to-audio",
                  "city street ambience", 1, (long_strip.name,)),
             ]
+            settings = scene.foley  # type: ignore[attr-defined]  # Scene.foley is the extension's
             for title, provider, prompt, variations, selection in steps:
                 select(*selection)
-                scene.foley.provider = provider
-                scene.foley.prompt = prompt
-                scene.foley.variations = variations
+                settings.provider = provider
+                settings.prompt = prompt
+                settings.variations = variations
                 started = time.perf_counter()
-                result = bpy.ops.foley.generate()
+                result = bpy.ops.foley.generate()  # type: ignore[attr-defined]  # the extension's operator
                 print(f"== {title}: {result.pop()} in {time.perf_counter() - started:.1f} s")
 
             _print_jobs(runtime.engine().jobs())
-            _print_strips(scene)
+            _print_strips(compat, scene)
             bpy.ops.wm.save_mainfile()
             mixdown = OUT / "mixdown.wav"
             bpy.ops.sound.mixdown(filepath=str(mixdown), container="WAV", codec="PCM")
             print(f"\nSaved {bpy.data.filepath}\nMixdown {mixdown} ({mixdown.stat().st_size // 1024} KiB)")
-            print("All vendor calls went to the local emulator; set real keys (see README) to use the vendors.")
+            print("All vendor calls went to the local emulator; set real keys (see README) to use the "
+                  "vendors.")
         finally:
             runtime.shutdown()
             disable()
@@ -105,14 +109,14 @@ def _print_jobs(jobs: list) -> None:
             print(f"      error: {job.error}")
 
 
-def _print_strips(scene) -> None:
+def _print_strips(compat, scene) -> None:
     print("\nInserted sound strips:")
-    editor = scene.sequence_editor
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    for strip in sorted((s for s in strips if s.type == "SOUND"), key=lambda s: (s.channel, s.frame_final_start)):
-        length = strip.frame_final_end - strip.frame_final_start
+    sounds = [s for s in compat.top_level_strips(scene.sequence_editor) if s.type == "SOUND"]
+    for strip in sorted(sounds, key=lambda s: (s.channel, compat.strip_start(s))):
+        start = compat.strip_start(strip)
+        length = compat.strip_end(strip) - start
         muted = " (muted take)" if strip.mute else ""
-        print(f"  channel {strip.channel:>2}  start {strip.frame_final_start:>4}  length {length:>4}  "
+        print(f"  channel {strip.channel:>2}  start {start:>4}  length {length:>4}  "
               f"{strip.sound.filepath}{muted}")
 
 

@@ -19,11 +19,16 @@ def _strips(scene):
 
 def _new_effect(scene, name, effect_type, channel, frame_start, frame_end):
     strips = _strips(scene)
-    if bpy.app.version >= (5, 0, 0):
+    if "length" in strips.bl_rna.functions["new_effect"].parameters:  # 5.0+: length, not frame_end
         return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
                                  length=frame_end - frame_start)
     return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
                              frame_end=frame_end)
+
+
+def _right_handle(strip) -> int:
+    """One past the last visible frame (``right_handle`` 5.2+, ``frame_final_end`` before)."""
+    return int(strip.right_handle if hasattr(strip, "right_handle") else strip.frame_final_end)
 
 
 def _use_ffmpeg(render):
@@ -44,7 +49,8 @@ def set_fps(scene, fps: float) -> None:
         scene.render.fps, scene.render.fps_base = whole, 1.001
 
 
-def render_footage(path: Path, *, seconds: float, fps: float = 25, width: int = 640, height: int = 360) -> Path:
+def render_footage(path: Path, *, seconds: float, fps: float = 25, width: int = 640,
+                   height: int = 360) -> Path:
     """Render a moving-text clip to ``path`` (an H.264 MP4) and return the written file."""
     scene = bpy.data.scenes.new("footage")
     set_fps(scene, fps)
@@ -62,8 +68,10 @@ def render_footage(path: Path, *, seconds: float, fps: float = 25, width: int = 
         mover.location = (x, 0.5)
         mover.keyframe_insert("location", frame=frame)
     _use_ffmpeg(scene.render)
-    scene.render.ffmpeg.constant_rate_factor = "MEDIUM"
-    scene.render.ffmpeg.ffmpeg_preset = "REALTIME"
+    ffmpeg = scene.render.ffmpeg
+    assert ffmpeg is not None  # every scene's render settings have FFmpeg settings
+    ffmpeg.constant_rate_factor = "MEDIUM"
+    ffmpeg.ffmpeg_preset = "REALTIME"
     path.parent.mkdir(parents=True, exist_ok=True)
     scene.render.filepath = str(path.with_suffix(""))
     bpy.ops.render.render(animation=True, scene=scene.name)
@@ -88,6 +96,7 @@ def build_edit(footage: Path, *, fps: float = 25, width: int = 640, height: int 
                scene_name: str | None = None) -> SampleEdit:
     """An edit with the footage on channel 1 and text strips (timed prompts) on channel 2."""
     scene = bpy.data.scenes.new(scene_name) if scene_name else bpy.context.scene
+    assert scene is not None, "no current scene to build the edit in"
     if bpy.context.window is not None and scene_name:
         bpy.context.window.scene = scene
     set_fps(scene, fps)
@@ -95,7 +104,7 @@ def build_edit(footage: Path, *, fps: float = 25, width: int = 640, height: int 
     scene.render.resolution_percentage = 100
     strips = _strips(scene)
     movie = strips.new_movie(name="shot", filepath=str(footage), channel=1, frame_start=start_frame)
-    end_exclusive = int(movie.frame_final_end)
+    end_exclusive = _right_handle(movie)
     scene.frame_start, scene.frame_end = start_frame, end_exclusive - 1
     fps_exact = scene.render.fps / scene.render.fps_base
     texts = []

@@ -8,6 +8,7 @@ from typing import Any
 import bpy
 
 from ..blender import runtime
+from ..compat import OperatorResult
 from ..core.jobs import Job, JobState
 
 
@@ -27,9 +28,9 @@ class FOLEY_OT_cancel(_JobOperator, bpy.types.Operator):
 
     bl_idname = "foley.cancel"
     bl_label = "Cancel Job"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
@@ -45,9 +46,9 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
 
     bl_idname = "foley.retry"
     bl_label = "Retry Job"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
@@ -70,9 +71,9 @@ class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
 
     bl_idname = "foley.insert"
     bl_label = "Insert Sound"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
@@ -97,9 +98,9 @@ class FOLEY_OT_reveal(_JobOperator, bpy.types.Operator):
 
     bl_idname = "foley.reveal"
     bl_label = "Reveal File"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
@@ -116,15 +117,19 @@ class FOLEY_OT_copy_task_id(_JobOperator, bpy.types.Operator):
 
     bl_idname = "foley.copy_task_id"
     bl_label = "Copy Vendor Task ID"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         task_id = str((job.vendor_task or {}).get("task_id", "")) if job else ""
         if not task_id:
             self.report({"ERROR"}, "This job has no vendor task id (it was never submitted).")
             return {"CANCELLED"}
-        context.window_manager.clipboard = task_id
+        window_manager = context.window_manager
+        if window_manager is None:  # no window manager: a script without a UI
+            self.report({"ERROR"}, "There is no clipboard here (Blender has no window manager).")
+            return {"CANCELLED"}
+        window_manager.clipboard = task_id
         self.report({"INFO"}, f"Copied task id {task_id}.")
         return {"FINISHED"}
 
@@ -134,9 +139,9 @@ class FOLEY_OT_clear_history(bpy.types.Operator):
 
     bl_idname = "foley.clear_history"
     bl_label = "Clear History"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         count = runtime.clear_history()
         self.report({"INFO"}, f"Foley: forgot {count} finished job(s); their audio files are still on disk.")
         return {"FINISHED"}

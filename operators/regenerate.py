@@ -8,6 +8,7 @@ import bpy
 
 from .. import compat
 from ..blender.insert import METADATA_KEY
+from ..compat import OperatorResult
 from .takes import foley_strip
 
 
@@ -16,7 +17,7 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
 
     bl_idname = "foley.regenerate"
     bl_label = "Regenerate Sound"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 - Blender reads this class attribute
 
     new_seed: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="New seed", description="Pick a new random seed (off: the stored seed again)", default=True)
@@ -28,7 +29,7 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
             return False
         return bool(bpy.types.FOLEY_OT_generate.poll(context))  # type: ignore[attr-defined]
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         meta = dict(foley_strip(context)[METADATA_KEY])
         settings = compat.sequencer_scene(context).foley
         settings.provider = meta["provider"]
@@ -39,7 +40,8 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
         for name, value in json.loads(meta.get("options", "{}")).items():
             if hasattr(settings, name):
                 setattr(settings, name, value)
-        return bpy.ops.foley.generate(  # type: ignore[no-any-return]
+        # bpy.ops.foley exists only once our operators are registered; the stubs know Blender's own.
+        return bpy.ops.foley.generate(  # type: ignore[attr-defined]
             frame_start=int(meta["frame_start"]), frame_end=int(meta["frame_end"]))
 
 

@@ -9,6 +9,7 @@ import bpy
 from .. import compat
 from ..blender.insert import METADATA_KEY
 from ..blender.takes import cycle_takes, keep_take
+from ..compat import OperatorResult
 
 
 def foley_strip(context: Any) -> Any:
@@ -23,7 +24,7 @@ class FOLEY_OT_cycle_take(bpy.types.Operator):
 
     bl_idname = "foley.cycle_take"
     bl_label = "Cycle Take"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads this class attribute
 
     step: bpy.props.IntProperty(name="Step", default=1)  # type: ignore[valid-type]
 
@@ -35,7 +36,7 @@ class FOLEY_OT_cycle_take(bpy.types.Operator):
             return False
         return True
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         scene = compat.sequencer_scene(context)
         chosen = cycle_takes(scene, foley_strip(context)[METADATA_KEY]["group_id"], self.step)
         compat.set_active_strip(scene, chosen)
@@ -48,13 +49,13 @@ class FOLEY_OT_keep_take(bpy.types.Operator):
 
     bl_idname = "foley.keep_take"
     bl_label = "Keep This Take"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads this class attribute
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         return FOLEY_OT_cycle_take.poll(context)
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         removed = keep_take(compat.sequencer_scene(context), foley_strip(context))
         self.report({"INFO"}, f"Foley: kept the take, removed {len(removed)} other take(s).")
         return {"FINISHED"}

@@ -7,6 +7,7 @@ import threading
 import bpy
 
 from ..blender import runtime
+from ..compat import OperatorResult
 from ..providers.errors import FoleyError
 
 VENDORS = [("wavespeed", "WaveSpeed", ""), ("kling", "Kling", ""), ("vidu", "Vidu", ""),
@@ -20,8 +21,9 @@ def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:
         runtime.post_message("INFO", f"Foley: {check_connection(vendor, prefs)}")
     except FoleyError as error:
         runtime.post_message("ERROR", f"Foley: {error}")
-    except Exception as error:  # noqa: BLE001 - anything else still becomes a sentence for the user
-        runtime.post_message("ERROR", f"Foley: testing the {vendor} connection failed ({type(error).__name__}).")
+    except Exception as error:  # anything else still becomes a sentence for the user
+        runtime.post_message("ERROR",
+                             f"Foley: testing the {vendor} connection failed ({type(error).__name__}).")
 
 
 class FOLEY_OT_test_connection(bpy.types.Operator):
@@ -29,7 +31,7 @@ class FOLEY_OT_test_connection(bpy.types.Operator):
 
     bl_idname = "foley.test_connection"
     bl_label = "Test Connection"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
     vendor: bpy.props.EnumProperty(name="Vendor", items=VENDORS)  # type: ignore[valid-type]
 
@@ -41,7 +43,7 @@ class FOLEY_OT_test_connection(bpy.types.Operator):
             return False
         return True
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         runtime.refresh_preferences(context)
         prefs = runtime.preference_snapshot()
         # The answer arrives in the status bar through the pump; Blender never waits on the network.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ..blender import runtime
+from ..compat import OperatorResult
 
 
 class FOLEY_OT_wait(bpy.types.Operator):
@@ -12,14 +13,15 @@ class FOLEY_OT_wait(bpy.types.Operator):
 
     bl_idname = "foley.wait"
     bl_label = "Wait for Foley Jobs"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 - Blender reads this class attribute
 
     timeout: bpy.props.FloatProperty(  # type: ignore[valid-type]
         name="Timeout", description="Seconds to wait at most (0 = no limit)", default=0.0, min=0.0)
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
         if not bpy.app.background:
-            self.report({"WARNING"}, "foley.wait blocks Blender; it only runs in background mode (blender -b).")
+            self.report({"WARNING"},
+                        "foley.wait blocks Blender; it only runs in background mode (blender -b).")
             return {"CANCELLED"}
         runtime.resume_if_online()
         if not runtime.has_engine():

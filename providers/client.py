@@ -70,8 +70,11 @@ def build_input(
         return model.model_validate(dict(values))
     except ValidationError as exc:
         problems = [_describe_error(error, labels or {}) for error in exc.errors()[:3]]
-        sentence = "; ".join(problem[:1].upper() + problem[1:] for problem in problems)
-        raise InputError(f"{label}: {sentence}. Change it and try again; nothing was sent.") from None
+    # Raised outside the except block so it keeps no __context__: pydantic-core's ValidationError
+    # does not take part in garbage collection, so a cycle through it (the validator's exception,
+    # its frames, the caller's frames) would never be freed.
+    sentence = "; ".join(problem[:1].upper() + problem[1:] for problem in problems)
+    raise InputError(f"{label}: {sentence}. Change it and try again; nothing was sent.")
 
 
 class VendorClient(Provider):

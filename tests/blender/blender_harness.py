@@ -4,6 +4,7 @@ before bpy is first imported, the extension's module name, version facts."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -13,12 +14,22 @@ assert "vse-foley-user-" in os.environ.get("BLENDER_USER_RESOURCES", ""), "impor
 import bpy  # noqa: E402
 
 from devtools.extension_install import MODULE, ROOT  # noqa: E402,F401 - shared names for the tests
-HAS_AUDASPACE = bpy.app.version >= (4, 3, 0)  # the 4.2 wheel is built without audaspace
+
+# Asked of the build, not the version: only the 4.2 bpy wheel lacks it (real Blender 4.2 has it).
+HAS_AUDASPACE = bool(bpy.app.build_options.audaspace)
 
 requires_audaspace = pytest.mark.skipif(
     not HAS_AUDASPACE,
     reason="the bpy 4.2 wheel is built without audaspace (sound strips); real Blender 4.2 has it",
 )
+
+
+def handles(strip: Any) -> tuple[int, int]:
+    """(first visible frame, one past the last): ``left_handle``/``right_handle`` on 5.2+,
+    ``frame_final_start``/``frame_final_end`` (deprecated there) before."""
+    if hasattr(strip, "left_handle"):
+        return int(strip.left_handle), int(strip.right_handle)
+    return int(strip.frame_final_start), int(strip.frame_final_end)
 
 
 def enabled_modules() -> set[str]:

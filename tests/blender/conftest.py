@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import bpy
 import pytest
 from blender_harness import MODULE, enabled_modules
 
-import bpy
 from devtools.extension_install import build_zip, disable, install_zip
 
 

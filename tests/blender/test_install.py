@@ -9,8 +9,7 @@ from pathlib import Path
 
 import bpy
 import pytest
-
-from blender_harness import MODULE, enabled_modules
+from blender_harness import enabled_modules
 
 
 def _foley_type_names() -> set[str]:
@@ -32,7 +31,8 @@ def _leftovers() -> dict[str, object]:
         if "vse_foley" in getattr(fn, "__module__", "")
     ]
     menu = bpy.types.SEQUENCER_MT_context_menu
-    menu_funcs = [fn for fn in getattr(menu.draw, "_draw_funcs", []) if "vse_foley" in getattr(fn, "__module__", "")]
+    menu_funcs = [fn for fn in getattr(menu.draw, "_draw_funcs", [])
+                  if "vse_foley" in getattr(fn, "__module__", "")]
     return {
         "types": _foley_type_names(),
         "keymap_items": keymap_items,
@@ -52,9 +52,11 @@ def test_installed_from_zip_and_enabled(installed_extension: str) -> None:
 
 def test_bundled_wheels_install_for_this_python_only(installed_extension: str) -> None:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    site = Path(bpy.utils.user_resource("EXTENSIONS", path=".local")) / "lib" / f"python{version}" / "site-packages"
+    local = Path(bpy.utils.user_resource("EXTENSIONS", path=".local"))
+    site = local / "lib" / f"python{version}" / "site-packages"
     assert (site / "pydantic").is_dir() and (site / "jwt").is_dir()
-    binaries = list((site / "pydantic_core").glob("_pydantic_core*.so")) + list((site / "pydantic_core").glob("_pydantic_core*.pyd"))
+    core = site / "pydantic_core"
+    binaries = list(core.glob("_pydantic_core*.so")) + list(core.glob("_pydantic_core*.pyd"))
     tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
     assert binaries and all(tag in path.name for path in binaries), binaries
     # Import from Blender's extension site-packages with the venv hidden (-S): the bundled wheels suffice.

@@ -37,7 +37,7 @@ def test_clip_sizes_are_even_small_and_keep_the_shape(extension: Any, size: tupl
     assert clip.width % 2 == 0 and clip.height % 2 == 0  # FFmpeg refuses odd sizes
     assert clip.width <= size[0] and clip.height <= size[1]  # never upscaled
     assert clip.width / clip.height == pytest.approx(size[0] / size[1], rel=0.02)
-    assert min(clip.width, clip.height) == pytest.approx(min(short_side, min(size)), rel=0.2)
+    assert min(clip.width, clip.height) == pytest.approx(min(short_side, *size), rel=0.2)
 
 
 def test_render_settings_are_restored_even_on_error(extension: Any) -> None:

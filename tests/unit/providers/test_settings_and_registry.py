@@ -124,19 +124,13 @@ def test_every_provider_can_be_created_without_keys(provider_id):
 
 
 def test_importing_the_package_loads_no_heavy_dependency():
-    # Blender has these stdlib modules loaded before any add-on registers; only our own cost counts.
+    # What keeps registration fast: the registry and the capability descriptions load no
+    # requests, pydantic, jwt or bpy. (How fast is measured by `make bench`, not here.)
     code = (
-        "import typing, dataclasses, pathlib, enum, re, threading, collections.abc, os, urllib.parse, time, "
-        "sys; t = time.perf_counter(); import vse_foley.providers as p; p.all_provider_infos(); dt = "
-        "time.perf_counter() - t; heavy = [m for m in ('requests', 'pydantic', 'jwt', 'urllib3', 'bpy') if "
-        "m in sys.modules]; print(heavy, dt)"
+        "import sys; import vse_foley.providers as p; p.all_provider_infos(); "
+        "heavy = ('requests', 'pydantic', 'jwt', 'urllib3', 'numpy', 'bpy'); "
+        "print([m for m in heavy if m in sys.modules])"
     )
-    timings = []
-    for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-        )
-        heavy, seconds = result.stdout.strip().rsplit(" ", 1)
-        assert heavy == "[]", result.stdout
-        timings.append(float(seconds))
-    assert min(timings) < 0.03, timings
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            check=True)
+    assert result.stdout.strip() == "[]", result.stdout
