@@ -73,7 +73,8 @@ test-matrix: lint
 
 build: venv wheels
 	rm -rf dist && mkdir -p dist
-	$(PY) "$(BLENDER_EXT)" build --source-dir . --output-dir dist --split-platforms
+	$(PY) -m devtools.stage_extension build/stage
+	$(PY) "$(BLENDER_EXT)" build --source-dir build/stage --output-dir dist --split-platforms
 	@for zip in dist/*.zip; do \
 	  $(PY) "$(BLENDER_EXT)" validate "$$zip"; \
 	done

@@ -10,6 +10,13 @@ from typing import Any
 
 import bpy
 
+ONLINE_ACCESS_PATH = "Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online Access"
+
+
+def offline_sentence() -> str:
+    return f"Online access is off, so nothing can be sent. Turn on {ONLINE_ACCESS_PATH}."
+
+
 # Preference names that the provider settings read (see providers/settings.py).
 PROVIDER_PREF_NAMES = (
     "wavespeed_api_key", "kling_access_key", "kling_secret_key", "kling_region", "vidu_api_key",

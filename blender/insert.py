@@ -15,9 +15,9 @@ from ..core.jobs import Job
 from ..core.naming import provider_short
 from ..core.timeline import FrameRange
 from ..providers.errors import FoleyError
+from .strip_metadata import METADATA_KEY
 
 MAX_CHANNEL = 128
-METADATA_KEY = "vse_foley"
 
 
 @dataclass

@@ -4,6 +4,10 @@ Workers never touch bpy: everything they need from Blender (preference values,
 the copy of the edit to render, where audio goes) is captured here on the main
 thread. The pump runs from a ``bpy.app.timers`` function in the UI, and from
 ``JobEngine.wait`` in background mode: one machinery for both.
+
+This module is imported at registration, so the engine, the ledger and the clip
+renderer are imported where they are first used (``warm_up_in_background``
+loads them off the main thread right after registration).
 """
 
 from __future__ import annotations
@@ -16,19 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 
 from .. import preferences
-from ..core.engine import JobCancelled, JobChanged, JobEngine, JobFailed, JobReady, PaidResultKept
-from ..core.jobs import Job, JobState
-from ..core.ledger import JobLedger
 from ..providers import create_provider, provider_info
-from ..providers.base import Provider
 from ..providers.errors import FoleyError
-from .clip import ClipSpec, render_clip_in_subprocess, render_command
 from .render_settings import DEFAULT_SHORT_SIDE
+
+if TYPE_CHECKING:
+    from ..core.engine import JobEngine
+    from ..core.jobs import Job
+    from ..core.ledger import JobLedger
+    from ..providers.base import Provider
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 PUMP_BUDGET_S = 0.02
@@ -43,7 +48,6 @@ _resumed = False
 _busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
 _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
 _listeners: list[Callable[[Job], None]] = []
-_main_thread_ms: list[float] = []  # the pump's own cost per tick, for the bench
 
 
 def user_dir(*parts: str) -> Path:
@@ -101,6 +105,8 @@ def _render_lock(key: str) -> threading.Lock:
 
 def _render_clip(job: Job, cancel: threading.Event) -> str:
     """Worker thread: render the job's range, or reuse the clip another take already made."""
+    from .clip import ClipSpec, render_clip_in_subprocess, render_command
+
     source = clip_source_of(job)
     if source is None or not Path(source[0]).is_file():
         raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned "
@@ -139,8 +145,12 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> 
     return removed
 
 
-HEAVY_MODULES = ("providers.wavespeed", "providers.kling", "providers.vidu", "providers.flexstack",
-                 "providers.connection", "core.conform")
+# Everything registration leaves for later, in the order a first Generate needs it.
+HEAVY_MODULES = (
+    "core.engine", "blender.generation", "blender.takes", "panels.sidebar_draw",
+    "providers.settings", "providers.wavespeed", "providers.kling", "providers.vidu", "providers.flexstack",
+    "providers.connection", "core.conform",
+)
 
 
 def warm_up_in_background() -> None:
@@ -164,6 +174,8 @@ def engine() -> JobEngine:
     """The engine, made on first use (never at registration: it reads the ledger)."""
     global _engine  # noqa: PLW0603 - one engine per Blender session
     if _engine is None:
+        from ..core.engine import JobEngine
+
         refresh_preferences()
         ledger = job_ledger()
         prune_work_files(ledger)
@@ -182,6 +194,8 @@ def job_ledger() -> JobLedger:
     """The durable job store in the extension's user folder (read once, then kept in memory)."""
     global _ledger  # noqa: PLW0603
     if _ledger is None:
+        from ..core.ledger import JobLedger
+
         _ledger = JobLedger(user_dir() / "jobs.jsonl")
     return _ledger
 
@@ -252,10 +266,6 @@ def take_messages() -> list[tuple[str, str]]:
     return taken
 
 
-def main_thread_costs_ms() -> list[float]:
-    return list(_main_thread_ms)
-
-
 def _tag_redraw() -> None:
     window_manager = bpy.context.window_manager
     for window in getattr(window_manager, "windows", ()):
@@ -273,6 +283,7 @@ def _open_scene_for(job: Job) -> Any:
 
 def insert_ready_job(job: Job, *, report: bool = True) -> bool:
     """Insert a ready job's strip if its file and scene are open; True when inserted."""
+    from ..core.jobs import JobState
     from .takes import insert_job  # the take-aware inserter
 
     current = engine().get(job.id)
@@ -302,6 +313,8 @@ def insert_waiting_jobs() -> int:
     """Insert every ready job that belongs to the open file (after a load, or when not busy)."""
     if not has_engine():
         return 0
+    from ..core.jobs import JobState
+
     count = 0
     for job in engine().jobs():
         if job.state is JobState.READY and not job.parent_id and insert_ready_job(job):
@@ -313,7 +326,9 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     """Apply engine events on the main thread within ``budget_s``; returns how many."""
     if _engine is None:
         return 0
-    started = time.perf_counter()
+    from ..core.engine import JobCancelled, JobChanged, JobFailed, JobReady, PaidResultKept
+    from ..core.jobs import JobState
+
     events = _engine.drain(budget_s)
     changed = False
     for event in events:
@@ -335,8 +350,6 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
                 insert_ready_job(job)
     if changed:
         _tag_redraw()
-    _main_thread_ms.append((time.perf_counter() - started) * 1000)
-    del _main_thread_ms[:-1000]
     return len(events)
 
 

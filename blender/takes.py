@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import compat
 from ..core.jobs import Job
-from .insert import METADATA_KEY, Inserted, insert_job_audio
+from .insert import Inserted, insert_job_audio
+from .strip_metadata import METADATA_KEY
 
 
 def group_strips(scene: Any, group_id: str) -> list[Any]:

@@ -108,7 +108,7 @@ def main() -> int:
         preferences.system.use_online_access = True
         runtime = importlib.import_module(MODULE + ".blender.runtime")
         clip = importlib.import_module(MODULE + ".blender.clip")
-        generate = importlib.import_module(MODULE + ".operators.generate")
+        generate = importlib.import_module(MODULE + ".blender.generation")
         selection = importlib.import_module(MODULE + ".blender.selection")
         try:
             print("rendering the 1080p sample footage…", flush=True)

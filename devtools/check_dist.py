@@ -28,8 +28,11 @@ def check_zip(path: Path, platform: str) -> list[str]:
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
     for name in names:
-        if name.split("/")[0] not in ALLOWED_TOP_LEVEL or name.endswith(".pyc"):
+        if name.split("/")[0] not in ALLOWED_TOP_LEVEL:
             problems.append(f"{path.name}: holds a file that is not the extension: {name}")
+    for python in ("cpython-311", "cpython-313"):  # Blender would compile at every start without these
+        if f"operators/__pycache__/generate.{python}.pyc" not in names:
+            problems.append(f"{path.name}: no {python} bytecode (build from devtools/stage_extension)")
     compiled = [n for n in names if n.startswith("wheels/pydantic_core-")]
     for python in ("cp311", "cp313"):
         wanted = [n for n in compiled if f"-{python}-" in n and WHEEL_PLATFORM[platform] in n]

@@ -28,9 +28,17 @@ def platform_tag() -> str:
     return f"{system}_{machine}"
 
 
-def build_zip(output_dir: Path, *, source: Path = ROOT, split_platforms: bool = True) -> Path:
-    """``blender_ext.py build [--split-platforms]``; returns the zip for this platform."""
+def build_zip(output_dir: Path, *, source: Path | None = None, split_platforms: bool = True) -> Path:
+    """``blender_ext.py build [--split-platforms]``; returns the zip for this platform.
+
+    Without ``source``, the extension is staged first (byte-compiled, see
+    ``stage_extension``), exactly as ``make build`` packages it.
+    """
+    from devtools.stage_extension import stage
+
     output_dir.mkdir(parents=True, exist_ok=True)
+    if source is None:
+        source = stage(output_dir / "stage")
     command = [sys.executable, str(blender_ext_tool()), "build", "--source-dir", str(source), "--output-dir",
                str(output_dir)]
     built = subprocess.run(command + (["--split-platforms"] if split_platforms else []),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 
 from ..blender import runtime
 from ..compat import OperatorResult
-from ..core.jobs import Job, JobState
+
+if TYPE_CHECKING:
+    from ..core.jobs import Job
 
 
 def _job(operator: Any) -> Job | None:
@@ -77,6 +79,8 @@ class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
+        from ..core.jobs import JobState
+
         if job.state not in (JobState.READY, JobState.INSERTED, JobState.CANCELLED) or not job.audio_path:
             self.report({"ERROR"}, f"Job {job.id} has no audio yet ({job.state.value}).")
             return {"CANCELLED"}

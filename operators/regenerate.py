@@ -7,9 +7,8 @@ import json
 import bpy
 
 from .. import compat
-from ..blender.insert import METADATA_KEY
+from ..blender.strip_metadata import METADATA_KEY, foley_strip
 from ..compat import OperatorResult
-from .takes import foley_strip
 
 
 class FOLEY_OT_regenerate(bpy.types.Operator):

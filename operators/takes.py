@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import bpy
 
 from .. import compat
-from ..blender.insert import METADATA_KEY
-from ..blender.takes import cycle_takes, keep_take
+from ..blender.strip_metadata import METADATA_KEY, foley_strip
 from ..compat import OperatorResult
-
-
-def foley_strip(context: Any) -> Any:
-    strip = compat.active_strip(context)
-    if strip is None or strip.type != "SOUND" or METADATA_KEY not in strip:
-        return None
-    return strip
 
 
 class FOLEY_OT_cycle_take(bpy.types.Operator):
@@ -37,6 +27,8 @@ class FOLEY_OT_cycle_take(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
+        from ..blender.takes import cycle_takes  # loaded on use: registration stays light
+
         scene = compat.sequencer_scene(context)
         chosen = cycle_takes(scene, foley_strip(context)[METADATA_KEY]["group_id"], self.step)
         compat.set_active_strip(scene, chosen)
@@ -56,6 +48,8 @@ class FOLEY_OT_keep_take(bpy.types.Operator):
         return FOLEY_OT_cycle_take.poll(context)
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
+        from ..blender.takes import keep_take
+
         removed = keep_take(compat.sequencer_scene(context), foley_strip(context))
         self.report({"INFO"}, f"Foley: kept the take, removed {len(removed)} other take(s).")
         return {"FINISHED"}

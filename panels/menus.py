@@ -7,8 +7,7 @@ from typing import Any
 
 import bpy
 
-from ..blender.insert import METADATA_KEY
-from ..operators.takes import foley_strip
+from ..blender.strip_metadata import METADATA_KEY, foley_strip
 
 
 def draw_context_menu(self: Any, context: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import bpy
 
 from .. import preferences
-from ..operators.generate import ONLINE_ACCESS_PATH, offline_sentence
+from ..preferences import ONLINE_ACCESS_PATH, offline_sentence
 from ..providers import provider_info
 from ..providers.catalog import VENDOR_NEEDS
 from ..providers.errors import ConfigError

@@ -151,7 +151,7 @@ def test_job_from_another_file_waits_as_ready(extension: Any, online: None, emul
     scene = bpy.context.scene
     scene.foley.provider = "vidu.text2audio"
     scene.foley.prompt = "rain on a tin roof"
-    generate = importlib.import_module(MODULE + ".operators.generate")
+    generate = importlib.import_module(MODULE + ".blender.generation")
     selection = importlib.import_module(MODULE + ".blender.selection")
     chosen = selection.choose_range(scene, [], edit.frame_start, edit.frame_end)
     [job] = generate.enqueue_generation(bpy.context, scene, chosen, ["vidu.text2audio"])

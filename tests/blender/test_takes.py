@@ -195,7 +195,7 @@ def test_new_strip_is_selected_unless_the_user_moved_on(extension: Any, online: 
     assert not movie.select
 
     # The user is now working on another strip while a second sound arrives.
-    generate = importlib.import_module(MODULE + ".operators.generate")
+    generate = importlib.import_module(MODULE + ".blender.generation")
     selection = importlib.import_module(MODULE + ".blender.selection")
     movie.select = True
     chosen = selection.choose_range(scene, [movie], 0, 0)
@@ -214,10 +214,9 @@ def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: A
                                                                     tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
-    from types import SimpleNamespace
 
     saved_edit(tmp_path, shot)
-    generate = importlib.import_module(MODULE + ".operators.generate")
+    generate = importlib.import_module(MODULE + ".blender.generation")
     base = importlib.import_module(MODULE + ".providers.base")
     real = generate.provider_info
     monkeypatch.setattr(generate, "provider_info", lambda pid: dataclasses.replace(
@@ -226,13 +225,12 @@ def test_generate_asks_first_when_the_known_cost_is_above_the_limit(extension: A
     scene = bpy.context.scene
     scene.foley.provider = "vidu.text2audio"
     scene.foley.variations = 2
-    operator = SimpleNamespace(providers="", frame_start=1, frame_end=100)  # 4 s × 2 takes × 0.5/s = 4.00
-
+    # frames 1–100 at 25 fps: 4 s × 2 takes × 0.5 per second = 4.00
     prefs.confirm_cost_above = 3.0
-    text = generate.FOLEY_OT_generate._cost_above_threshold(operator, bpy.context)
+    text = generate.cost_above_threshold(bpy.context, scene, "", 1, 100)
     assert "4.00" in text
     prefs.confirm_cost_above = 5.0
-    assert generate.FOLEY_OT_generate._cost_above_threshold(operator, bpy.context) == ""
+    assert generate.cost_above_threshold(bpy.context, scene, "", 1, 100) == ""
     prefs.confirm_cost_above = 1.0
 
 

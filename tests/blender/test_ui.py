@@ -211,7 +211,8 @@ def assert_valid(recorder: Recorder) -> None:
 @pytest.fixture()
 def ui(extension: ModuleType) -> SimpleNamespace:
     """The installed extension's UI modules (the copy Blender runs, not the checkout)."""
-    names = ("panels", "panels.fields", "panels.sidebar", "panels.menus", "panels.jobs_list",
+    names = ("panels", "panels.fields", "panels.sidebar", "panels.sidebar_draw", "panels.menus",
+             "panels.jobs_list",
              "panels.preferences_ui", "panels.readiness", "blender.runtime", "blender.selection",
              "core.jobs", "core.timeline", "providers.base", "properties")
     modules = {name.replace(".", "_"): importlib.import_module(f"{MODULE}.{name}") for name in names}
@@ -560,7 +561,7 @@ def test_generate_with_menu_lists_every_provider(ui: SimpleNamespace, no_credent
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAVESPEED_API_KEY", "k")
     recorder = Recorder()
-    ui.panels_sidebar.draw_generate_with_menu(recorder, make_context())
+    ui.panels_sidebar_draw.draw_generate_with_menu(recorder, make_context())
     assert_valid(recorder)
     entries = {call.values["providers"]: call for call in recorder.operators("foley.generate")}
     for provider_id in PROVIDER_IDS:
@@ -664,9 +665,10 @@ def test_every_drawn_operator_is_registered(ui: SimpleNamespace, online: None, n
                         lambda layout, level: layout.column())
     recorder = Recorder()
     context = make_context(active_strip=FakeFoleyStrip(bpy.context.scene, group_id="g1"))
-    ui.panels_sidebar.draw_generate_panel(recorder, context)
-    ui.panels_sidebar.draw_strip_panel(recorder, context)
-    ui.panels_sidebar.draw_history_panel(recorder, context, [make_job(ui, "inserted", files={"audio": "/a"})])
+    ui.panels_sidebar_draw.draw_generate_panel(recorder, context)
+    ui.panels_sidebar_draw.draw_strip_panel(recorder, context)
+    inserted = make_job(ui, "inserted", files={"audio": "/a"})
+    ui.panels_sidebar_draw.draw_history_panel(recorder, context, [inserted])
     for state in JOB_STATES:
         ui.panels_jobs_list.draw_job(recorder, make_job(ui, state, vendor_task={"task_id": "t"},
                                                         files={"audio": "/a"}))
