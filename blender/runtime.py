@@ -13,9 +13,6 @@ loads them off the main thread right after registration).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -105,6 +102,9 @@ def _render_lock(key: str) -> threading.Lock:
 
 def _render_clip(job: Job, cancel: threading.Event) -> str:
     """Worker thread: render the job's range, or reuse the clip another take already made."""
+    import hashlib
+    import json
+
     from .clip import ClipSpec, render_clip_in_subprocess, render_command
 
     source = clip_source_of(job)
@@ -131,6 +131,8 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
 
 def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> int:
     """Delete old copies of edits and old clips no unfinished job needs; returns how many folders."""
+    import shutil
+
     keep = set()
     for job in ledger.unfinished():
         source = job.extra.get("clip_source")

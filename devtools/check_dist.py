@@ -20,7 +20,8 @@ WHEEL_PLATFORM = {  # manifest platform → pydantic-core wheel tag fragment
 }
 # Everything a zip may hold at its top level: the extension and its wheels, nothing else.
 ALLOWED_TOP_LEVEL = {"__init__.py", "blender_manifest.toml", "compat.py", "properties.py", "preferences.py",
-                     "cli.py", "README.md", "blender", "core", "operators", "panels", "providers", "wheels"}
+                     "cli.py", "README.md", "blender", "core", "operators", "panels", "providers", "wheels",
+                     "__pycache__"}
 
 
 def check_zip(path: Path, platform: str) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import bpy
 
 from .. import compat
@@ -29,6 +27,8 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
         return bool(bpy.types.FOLEY_OT_generate.poll(context))  # type: ignore[attr-defined]
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
+        import json
+
         meta = dict(foley_strip(context)[METADATA_KEY])
         settings = compat.sequencer_scene(context).foley
         settings.provider = meta["provider"]

@@ -4,6 +4,7 @@ temporary user folder."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import bpy
 import pytest
 from blender_harness import MODULE, enabled_modules
 
+from devtools.emulator import VendorEmulator
 from devtools.extension_install import build_zip, disable, install_zip
 
 
@@ -36,6 +38,20 @@ def extension(installed_extension: str) -> Iterator[object]:
 
     bpy.ops.wm.read_homefile(use_empty=True)
     yield importlib.import_module(installed_extension)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[VendorEmulator]:
+    """The loopback vendor emulator, with the environment pointing the providers at it."""
+    with VendorEmulator(task_seconds=0.0, min_polls=1) as emu:
+        saved = {key: os.environ.get(key) for key in emu.environ()}
+        os.environ.update(emu.environ())
+        yield emu
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture()

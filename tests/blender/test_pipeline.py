@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,6 @@ SEED_PROVIDERS = [
     "flexstack.audiogen",
 ]
 TEXT_EVENTS = ((1.0, 2.5, "door slam"), (3.0, 4.5, "glass breaks"))
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[VendorEmulator]:
-    with VendorEmulator(task_seconds=0.0, min_polls=1) as emu:
-        saved = {key: os.environ.get(key) for key in emu.environ()}
-        os.environ.update(emu.environ())
-        yield emu
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

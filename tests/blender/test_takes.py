@@ -4,8 +4,6 @@ selection after insertion — in real Blender against the emulator."""
 from __future__ import annotations
 
 import importlib
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,6 @@ from devtools.emulator import VendorEmulator
 from devtools.sample_edit import build_edit, render_footage
 
 pytestmark = requires_audaspace
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[VendorEmulator]:
-    with VendorEmulator(task_seconds=0.0, min_polls=1) as emu:
-        saved = {key: os.environ.get(key) for key in emu.environ()}
-        os.environ.update(emu.environ())
-        yield emu
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
