@@ -315,13 +315,7 @@ def insert_waiting_jobs() -> int:
     """Insert every ready job that belongs to the open file (after a load, or when not busy)."""
     if not has_engine():
         return 0
-    from ..core.jobs import JobState
-
-    count = 0
-    for job in engine().jobs():
-        if job.state is JobState.READY and not job.parent_id and insert_ready_job(job):
-            count += 1
-    return count
+    return sum(1 for job in engine().ready_to_insert() if insert_ready_job(job))
 
 
 def pump(budget_s: float = PUMP_BUDGET_S) -> int:
@@ -329,7 +323,6 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     if _engine is None:
         return 0
     from ..core.engine import JobCancelled, JobChanged, JobFailed, JobReady, PaidResultKept
-    from ..core.jobs import JobState
 
     events = _engine.drain(budget_s)
     changed = False
@@ -346,8 +339,7 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
             for listener in list(_listeners):
                 listener(event.job)
     if not events and not is_busy():
-        waiting = [j for j in _engine.jobs() if j.state is JobState.READY and not j.parent_id]
-        for job in waiting:
+        for job in _engine.ready_to_insert():
             if _open_scene_for(job) is not None:
                 insert_ready_job(job)
     if changed:
@@ -361,9 +353,7 @@ def pump_once() -> None:
 
 
 def active_job_count() -> int:
-    if _engine is None:
-        return 0
-    return sum(1 for job in _engine.jobs() if not job.settled)
+    return _engine.unsettled_count() if _engine is not None else 0
 
 
 def shutdown() -> None:

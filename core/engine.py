@@ -411,6 +411,17 @@ class JobEngine:
         with self._lock:
             return sorted((job.copy() for job in self._jobs.values()), key=lambda j: j.created_at)
 
+    def unsettled_count(self) -> int:
+        """How many jobs are still running or waiting (cheap: no copies; the UI asks every tick)."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if not job.settled)
+
+    def ready_to_insert(self) -> list[Job]:
+        """Snapshots of top-level jobs whose audio waits to be inserted (copies only those)."""
+        with self._lock:
+            return [job.copy() for job in self._jobs.values()
+                    if job.state is JobState.READY and not job.parent_id]
+
     def in_flight(self, provider_id: str) -> int:
         with self._lock:
             return self._in_flight.get(provider_id, 0)

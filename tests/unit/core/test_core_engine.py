@@ -662,3 +662,21 @@ def test_resume_cancels_chunks_whose_parent_was_never_saved(tmp_path: Path, vend
         assert state_of(h, orphan.id) == S.CANCELLED and vendor.submits == 0
     finally:
         h.close()
+
+
+def test_cheap_queries_for_the_ui_match_the_full_snapshots(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=1, poll_latency=0.001)
+    h = Harness(tmp_path, vendor, INFOS, concurrency={"fake.text": 2})
+    all_enqueued = threading.Event()
+    vendor.hooks["submit"] = gate_hook(all_enqueued)
+    try:
+        jobs = [h.engine.enqueue(new_job()) for _ in range(3)]
+        assert h.engine.unsettled_count() == 3
+        assert h.engine.ready_to_insert() == []
+        all_enqueued.set()
+        # Wait without the pump: nothing is inserted, so all three wait as ready.
+        assert h.engine.wait([j.id for j in jobs], timeout=10)
+        assert h.engine.unsettled_count() == 0
+        assert sorted(j.id for j in h.engine.ready_to_insert()) == sorted(j.id for j in jobs)
+    finally:
+        h.close()
