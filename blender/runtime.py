@@ -45,6 +45,7 @@ _resumed = False
 _busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
 _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
 _listeners: list[Callable[[Job], None]] = []
+_warm_up_stop = threading.Event()
 
 
 def user_dir(*parts: str) -> Path:
@@ -162,12 +163,17 @@ def warm_up_in_background() -> None:
     """
     import importlib
 
+    _warm_up_stop.clear()
+
     def load() -> None:
         for name in HEAVY_MODULES:
+            if _warm_up_stop.is_set():  # unregistered meanwhile
+                return
             try:
                 importlib.import_module(f"{ROOT_PACKAGE}.{name}")
-            except ImportError as error:  # reported properly when the provider is used
-                print(f"VSE Foley: could not preload {name}: {error}")
+            except Exception as error:  # only a head start: first use imports again and reports properly
+                print(f"VSE Foley: could not preload {name}: {type(error).__name__}: {error}")
+                return
 
     threading.Thread(target=load, name="foley-warm-up", daemon=True).start()
 
@@ -359,6 +365,7 @@ def active_job_count() -> int:
 def shutdown() -> None:
     """Stop workers (jobs stay resumable in the ledger) and forget session state."""
     global _engine, _ledger, _resumed, _user_base  # noqa: PLW0603
+    _warm_up_stop.set()
     if _engine is not None:
         _engine.shutdown()
     if _ledger is not None:
