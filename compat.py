@@ -6,7 +6,7 @@ Supported: 4.2 LTS to 5.2.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Literal, TypeAlias
 
 # What an operator's execute/invoke/modal returns (the stubs' exact type for every version).
@@ -108,12 +108,6 @@ def new_effect_strip(scene: Any, name: str, effect_type: str, channel: int, fram
 def remove_strip(scene: Any, strip: Any) -> None:
     top_level_strips(scene.sequence_editor).remove(strip)
 
-
-def iter_meta_children(strip: Any) -> Iterator[Any]:
-    children: Iterable[Any] | None = getattr(strip, "strips", None)
-    if children is None:
-        children = getattr(strip, "sequences", ())
-    yield from children
 
 
 # --- rendering -----------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +43,6 @@ _render_locks_guard = threading.Lock()
 _resumed = False
 _busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
 _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
-_listeners: list[Callable[[Job], None]] = []
 _warm_up_stop = threading.Event()
 
 
@@ -253,11 +251,6 @@ def is_busy() -> bool:
     return bool(bpy.app.is_job_running("RENDER"))  # type: ignore[func-returns-value]  # a bool; stubs say None
 
 
-def add_listener(listener: Callable[[Job], None]) -> None:
-    """Called on the main thread with every changed job (the UI redraws, tests observe)."""
-    _listeners.append(listener)
-
-
 def post_message(level: str, text: str) -> None:
     """Queue a status-bar sentence; safe from any thread (list.append is atomic)."""
     _messages.append((level, text))
@@ -328,12 +321,10 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     """Apply engine events on the main thread within ``budget_s``; returns how many."""
     if _engine is None:
         return 0
-    from ..core.engine import JobCancelled, JobChanged, JobFailed, JobReady, PaidResultKept
+    from ..core.engine import JobCancelled, JobFailed, JobReady, PaidResultKept
 
     events = _engine.drain(budget_s)
-    changed = False
     for event in events:
-        changed = True
         if isinstance(event, JobReady):
             if not event.job.parent_id:
                 insert_ready_job(event.job)
@@ -341,14 +332,11 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
             _messages.append(("ERROR", f"Foley: {event.message}"))
         elif isinstance(event, JobCancelled | PaidResultKept):
             _messages.append(("WARNING", f"Foley: {event.message}"))
-        if isinstance(event, JobChanged | JobReady | JobFailed | JobCancelled | PaidResultKept):
-            for listener in list(_listeners):
-                listener(event.job)
     if not events and not is_busy():
         for job in _engine.ready_to_insert():
             if _open_scene_for(job) is not None:
                 insert_ready_job(job)
-    if changed:
+    if events:  # any event changes what the job list shows
         _tag_redraw()
     return len(events)
 
@@ -376,4 +364,3 @@ def shutdown() -> None:
     _resumed = False
     _busy_reasons.clear()
     _messages.clear()
-    _listeners.clear()

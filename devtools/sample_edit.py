@@ -11,33 +11,7 @@ from pathlib import Path
 
 import bpy
 
-
-def _strips(scene):
-    editor = scene.sequence_editor or scene.sequence_editor_create()
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
-
-
-def _new_effect(scene, name, effect_type, channel, frame_start, frame_end):
-    strips = _strips(scene)
-    if "length" in strips.bl_rna.functions["new_effect"].parameters:  # 5.0+: length, not frame_end
-        return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
-                                 length=frame_end - frame_start)
-    return strips.new_effect(name=name, type=effect_type, channel=channel, frame_start=frame_start,
-                             frame_end=frame_end)
-
-
-def _right_handle(strip) -> int:
-    """One past the last visible frame (``right_handle`` 5.2+, ``frame_final_end`` before)."""
-    return int(strip.right_handle if hasattr(strip, "right_handle") else strip.frame_final_end)
-
-
-def _use_ffmpeg(render):
-    if hasattr(render.image_settings, "media_type"):
-        render.image_settings.media_type = "VIDEO"
-    render.image_settings.file_format = "FFMPEG"
-    render.ffmpeg.format = "MPEG4"
-    render.ffmpeg.codec = "H264"
-    render.ffmpeg.audio_codec = "NONE"
+from vse_foley import compat  # the checkout, importable in .venv: one place for version differences
 
 
 def set_fps(scene, fps: float) -> None:
@@ -58,18 +32,19 @@ def render_footage(path: Path, *, seconds: float, fps: float = 25, width: int = 
     scene.frame_start, scene.frame_end = 1, frames
     scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
-    background = _new_effect(scene, "background", "COLOR", 1, 1, frames + 1)
+    background = compat.new_effect_strip(scene, "background", "COLOR", 1, 1, frames + 1)
     background.color = (0.1, 0.3, 0.6)
-    mover = _new_effect(scene, "mover", "TEXT", 2, 1, frames + 1)
+    mover = compat.new_effect_strip(scene, "mover", "TEXT", 2, 1, frames + 1)
     mover.text = "STEP"
     mover.font_size = max(24, height // 5)
     mover.use_box = True
     for frame, x in ((1, 0.1), (frames, 0.9)):
         mover.location = (x, 0.5)
         mover.keyframe_insert("location", frame=frame)
-    _use_ffmpeg(scene.render)
+    compat.use_ffmpeg_output(scene.render)
     ffmpeg = scene.render.ffmpeg
     assert ffmpeg is not None  # every scene's render settings have FFmpeg settings
+    ffmpeg.format, ffmpeg.codec, ffmpeg.audio_codec = "MPEG4", "H264", "NONE"
     ffmpeg.constant_rate_factor = "MEDIUM"
     ffmpeg.ffmpeg_preset = "REALTIME"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,16 +77,15 @@ def build_edit(footage: Path, *, fps: float = 25, width: int = 640, height: int 
     set_fps(scene, fps)
     scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
-    strips = _strips(scene)
-    movie = strips.new_movie(name="shot", filepath=str(footage), channel=1, frame_start=start_frame)
-    end_exclusive = _right_handle(movie)
+    movie = compat.new_movie_strip(scene, "shot", str(footage), 1, start_frame)
+    end_exclusive = compat.strip_end(movie)
     scene.frame_start, scene.frame_end = start_frame, end_exclusive - 1
     fps_exact = scene.render.fps / scene.render.fps_base
     texts = []
     for start_s, end_s, prompt in text_events:
         first = start_frame + round(start_s * fps_exact)
         last = start_frame + round(end_s * fps_exact)
-        text = _new_effect(scene, prompt[:20], "TEXT", 2, first, last)
+        text = compat.new_effect_strip(scene, prompt[:20], "TEXT", 2, first, last)
         text.text = prompt
         texts.append(text.name)
     return SampleEdit(scene.name, movie.name, texts, start_frame, end_exclusive - 1)

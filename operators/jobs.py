@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
+from .. import preferences
 from ..blender import runtime
 from ..compat import OperatorResult
 
@@ -55,8 +56,7 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
         if job is None:
             return {"CANCELLED"}
         if not bpy.app.online_access:
-            self.report({"ERROR"}, "Online access is off; turn on Edit ▸ Preferences ▸ System ▸ Network ▸ "
-                                   "Allow Online Access.")
+            self.report({"ERROR"}, preferences.offline_sentence())
             return {"CANCELLED"}
         runtime.refresh_preferences(context)
         try:

@@ -6,6 +6,7 @@ import threading
 
 import bpy
 
+from .. import preferences
 from ..blender import runtime
 from ..compat import OperatorResult
 from ..providers.errors import FoleyError
@@ -38,8 +39,7 @@ class FOLEY_OT_test_connection(bpy.types.Operator):
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         if not bpy.app.online_access:
-            cls.poll_message_set("Online access is off: Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online "
-                                 "Access.")
+            cls.poll_message_set(preferences.offline_sentence())
             return False
         return True
 

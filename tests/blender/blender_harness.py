@@ -3,6 +3,7 @@ before bpy is first imported, the extension's module name, version facts."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -34,3 +35,14 @@ def handles(strip: Any) -> tuple[int, int]:
 
 def enabled_modules() -> set[str]:
     return {addon.module for addon in bpy.context.preferences.addons}
+
+
+def strips_of(scene: Any) -> Any:
+    """The scene's top-level strips, through the installed extension's compat module."""
+    return importlib.import_module(MODULE + ".compat").top_level_strips(scene.sequence_editor)
+
+
+def foley_strips(scene: Any) -> list[Any]:
+    """Sound strips made by VSE Foley, by channel."""
+    return sorted((s for s in strips_of(scene) if s.type == "SOUND" and "vse_foley" in s),
+                  key=lambda s: s.channel)

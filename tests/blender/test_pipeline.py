@@ -15,7 +15,7 @@ from typing import Any
 
 import bpy
 import pytest
-from blender_harness import MODULE, ROOT, handles, requires_audaspace
+from blender_harness import MODULE, ROOT, foley_strips, handles, requires_audaspace, strips_of
 
 from devtools.emulator import EmulatorKeys, VendorEmulator
 from devtools.sample_edit import SampleEdit, build_edit, render_footage
@@ -44,18 +44,10 @@ def runtime() -> Any:
 def make_saved_edit(tmp_path: Path, footage: Path, fps: float = 25.0) -> SampleEdit:
     edit = build_edit(footage, fps=fps, width=320, height=180, start_frame=11, text_events=TEXT_EVENTS)
     scene = bpy.data.scenes[edit.scene_name]
-    strips = scene.sequence_editor.strips if hasattr(scene.sequence_editor, "strips") else \
-        scene.sequence_editor.sequences
-    for strip in strips:
+    for strip in strips_of(scene):
         strip.select = strip.name == edit.movie_strip
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
     return edit
-
-
-def foley_strips(scene: Any) -> list[Any]:
-    editor = scene.sequence_editor
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    return [s for s in strips if s.type == "SOUND" and "vse_foley" in s]
 
 
 def strip_frames(strip: Any) -> tuple[int, int]:
@@ -84,11 +76,9 @@ def test_generate_inserts_an_aligned_strip(extension: Any, online: None, emulato
     start, end = strip_frames(strip)
     assert start == edit.frame_start
     assert end - start == range_frames  # trimmed or exact, never longer than the picture
-    movie = scene.sequence_editor.strips[edit.movie_strip] if hasattr(scene.sequence_editor, "strips") else \
-        scene.sequence_editor.sequences[edit.movie_strip]
+    movie = strips_of(scene)[edit.movie_strip]
     assert strip.channel > movie.channel
-    others = [s for s in scene.sequence_editor.strips if s != strip and s.channel == strip.channel] \
-        if hasattr(scene.sequence_editor, "strips") else []
+    others = [s for s in strips_of(scene) if s != strip and s.channel == strip.channel]
     assert all(handles(o)[1] <= start or handles(o)[0] >= end for o in others)
     assert strip.sound.filepath.startswith("//foley/")
     assert Path(bpy.path.abspath(strip.sound.filepath)).is_file()

@@ -10,7 +10,7 @@ from typing import Any
 import bpy
 import numpy as np
 import pytest
-from blender_harness import MODULE, handles, requires_audaspace
+from blender_harness import MODULE, foley_strips, handles, requires_audaspace, strips_of
 
 from devtools.emulator import VendorEmulator
 from devtools.sample_edit import build_edit, render_footage
@@ -22,16 +22,6 @@ pytestmark = requires_audaspace
 def shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_footage(tmp_path_factory.mktemp("takes") / "shot.mp4", seconds=4.0, fps=25, width=320,
                           height=180)
-
-
-def strips_of(scene: Any) -> Any:
-    editor = scene.sequence_editor
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
-
-
-def foley_strips(scene: Any) -> list[Any]:
-    return sorted((s for s in strips_of(scene) if s.type == "SOUND" and "vse_foley" in s),
-                  key=lambda s: s.channel)
 
 
 def saved_edit(tmp_path: Path, shot: Path) -> Any:
@@ -100,8 +90,7 @@ def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = 25, 1.0
     scene.render.resolution_x, scene.render.resolution_y = 320, 180
-    editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    scene.sequence_editor_create()
     compat = importlib.import_module(MODULE + ".compat")
     color = compat.new_effect_strip(scene, "picture", "COLOR", 1, 1, 1 + 45 * 25)
     color.color = (0.2, 0.4, 0.1)
@@ -121,7 +110,7 @@ def test_long_kling_range_is_three_chunks_joined_without_level_jumps(
     durations = [float(c.frame_range.seconds(c.fps)) for c in chunks]
     assert all(3.0 <= d <= 20.0 for d in durations), durations
     assert chunks[0].frame_start == 1 and chunks[-1].frame_end == 45 * 25
-    [strip] = [s for s in strips if s.type == "SOUND"]
+    [strip] = [s for s in strips_of(scene) if s.type == "SOUND"]
     assert handles(strip) == (1, 45 * 25 + 1)
 
     conform = importlib.import_module(MODULE + ".core.conform")
