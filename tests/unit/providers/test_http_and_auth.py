@@ -248,10 +248,11 @@ def test_flexstack_refresh_keeps_a_long_job_going(emu, provider, tmp_path: Path)
     try:
         created.validate(request_for("flexstack.audiogen", duration=2.0))
         created._token()
-        time.sleep(0.1)
-        generate(created, request_for("flexstack.audiogen", duration=2.0), tmp_path / "b")
     finally:
+        # Only the token held now is short-lived; the refreshed one must outlive a loaded machine.
         emu.flexstack_token_ttl = 3600.0
+    time.sleep(0.1)  # the held token has expired
+    generate(created, request_for("flexstack.audiogen", duration=2.0), tmp_path / "b")
     assert "/user/refresh_token" in [r.path for r in emu.requests if r.kind == "auth"]
     assert emu.submit_count("flexstack") == 2
 
