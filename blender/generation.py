@@ -16,6 +16,7 @@ from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
 from . import runtime
 from .clip import prepare_clip_source
+from .edit_identity import edit_id_for
 from .insert import source_channel
 from .render_settings import DEFAULT_SHORT_SIDE
 from .request_builder import build_request
@@ -63,6 +64,7 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
         label = f"{provider_info(provider_id).label}" + (f" take {take + 1}" if variations > 1 else "")
         job = Job.create(
             request, chosen.frames, chosen.fps, blend_path=bpy.data.filepath, scene_name=scene.name,
+            edit_id=edit_id_for(scene),  # the job follows this edit through Save As (edit_identity)
             channel=above, label=label, group_id=group_id, take_index=len(jobs),
             take_label=provider_info(provider_id).label if len(provider_ids) > 1 else f"take {take + 1}",
             # Kept in the ledger, so a job resumed after a restart can still render its clip.
@@ -110,8 +112,8 @@ def wait_in_background(jobs: list[Job]) -> tuple[list[tuple[str, str]], bool]:
         if job is not None and job.state is JobState.INSERTED:
             reports.append(("INFO", f"Foley: inserted '{job.strip_name}'."))
         elif job is not None and job.state is JobState.READY:
-            reports.append(("WARNING", f"Foley: job {job.id} is ready but its file or scene is not open; "
-                                       "it waits in the job list."))
+            reports.append(("WARNING", f"Foley: job {job.id} is ready but not inserted: "
+                                       f"{runtime.not_inserted_reason(job)} It waits in the job list."))
     failed = [job for job in finals if job is None or job.state in (JobState.FAILED, JobState.CANCELLED)]
     if failed:
         reasons = "; ".join((job.error or job.state.value) if job else "lost" for job in failed)

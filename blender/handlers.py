@@ -1,5 +1,5 @@
-"""Blender handlers and the pump timer: resume after a file load, keep inserts
-out of renders and saves, apply job events on the main thread."""
+"""Blender handlers and the pump timer: note a file load, let jobs follow their file
+through Save As, apply job events on the main thread (the pump)."""
 
 from __future__ import annotations
 
@@ -30,37 +30,45 @@ def pump_timer() -> float:
 
 @bpy.app.handlers.persistent
 def on_load_post(*_args: Any) -> None:
-    runtime.resume_if_online()
-    runtime.insert_waiting_jobs()
+    """Never insert here: ``load_post`` runs before Blender resets the undo stack and
+    marks the file as saved (``wm_files.cc``, ``wm_file_read_post``), so a strip added
+    now could not be undone and the file would not look modified — quitting would lose
+    it while the ledger says "inserted". The pump's next tick (a timer, which runs only
+    after the whole file read has returned) resumes and inserts instead."""
+    try:
+        from .edit_identity import forget_inherited_ids
+
+        forget_inherited_ids()  # a new file must not be taken for the start-up file's edit
+        runtime.request_insert_check()
+    except Exception as error:  # a failing handler must not leave anything half-done behind
+        print(f"VSE Foley: load handler failed: {error}")
+
+
+_path_before_save = [""]  # the open file's path when the last save began (no flag: nothing to clear)
 
 
 @bpy.app.handlers.persistent
 def on_save_pre(*_args: Any) -> None:
-    runtime.set_busy("save", True)
+    _path_before_save[0] = bpy.data.filepath
 
 
 @bpy.app.handlers.persistent
 def on_save_post(*_args: Any) -> None:
-    runtime.set_busy("save", False)
+    """Jobs of the saved edit follow it to its new path (Save As, or an unsaved file's first save).
 
-
-@bpy.app.handlers.persistent
-def on_render_start(*_args: Any) -> None:
-    runtime.set_busy("render", True)
-
-
-@bpy.app.handlers.persistent
-def on_render_end(*_args: Any) -> None:
-    runtime.set_busy("render", False)
+    A failed save fires ``save_post_fail`` instead (``wm_files.cc``, ``wm_file_write``):
+    nothing happened to the file, so there is nothing to do and nothing to undo.
+    """
+    try:
+        runtime.file_saved(_path_before_save[0], bpy.data.filepath)
+    except Exception as error:
+        print(f"VSE Foley: save handler failed: {error}")
 
 
 _HANDLERS = (
     ("load_post", on_load_post),
     ("save_pre", on_save_pre),
     ("save_post", on_save_post),
-    ("render_init", on_render_start),
-    ("render_complete", on_render_end),
-    ("render_cancel", on_render_end),
 )
 
 

@@ -15,7 +15,7 @@ from ..core.jobs import Job
 from ..core.naming import provider_short
 from ..core.timeline import FrameRange
 from ..providers.errors import FoleyError
-from .strip_metadata import METADATA_KEY
+from .strip_metadata import EDIT_ID_KEY, INSERTED_NAME_KEY, METADATA_KEY
 
 MAX_CHANNEL = 128
 
@@ -33,19 +33,43 @@ def strip_span(strip: Any) -> FrameRange:
     return FrameRange(compat.strip_start(strip), compat.strip_end(strip) - 1)
 
 
+NO_FREE_CHANNEL = "no free channel: free one or choose a channel"
+
+
+def channel_is_closed(editor: Any, channel: int) -> bool:
+    """A muted channel would make the new sound silent; a locked one refuses edits."""
+    channels = getattr(editor, "channels", None) if editor is not None else None
+    if channels is None or channel >= len(channels):
+        return False
+    settings = channels[channel]  # index n is channel n (index 0 is an unused channel 0)
+    return bool(settings.mute or settings.lock)
+
+
+def channel_is_free(scene: Any, channel: int, frames: FrameRange,
+                    extra_busy: Iterable[tuple[int, FrameRange]] = ()) -> bool:
+    editor = scene.sequence_editor
+    busy: list[tuple[int, FrameRange]] = list(extra_busy)
+    if editor is not None:
+        busy += [(strip.channel, strip_span(strip)) for strip in compat.top_level_strips(editor)]
+    return not any(c == channel and span.overlaps(frames) for c, span in busy)
+
+
 def free_channel(scene: Any, frames: FrameRange, above: int,
                  extra_busy: Iterable[tuple[int, FrameRange]] = ()) -> int:
-    """The lowest channel > ``above`` with nothing on it during ``frames``."""
+    """The lowest channel > ``above`` that is neither muted nor locked and is empty during ``frames``."""
     editor = scene.sequence_editor
     busy: list[tuple[int, FrameRange]] = list(extra_busy)
     if editor is not None:
         busy += [(strip.channel, strip_span(strip)) for strip in compat.top_level_strips(editor)]
     for channel in range(max(1, above + 1), MAX_CHANNEL + 1):
+        if channel_is_closed(editor, channel):
+            continue
         if not any(c == channel and span.overlaps(frames) for c, span in busy):
             return channel
     raise FoleyError(
-        f"No channel above {above} is free for frames {frames.start}–{frames.end}; "
-        "free a channel (there are 128) or move strips, then use Insert on the job."
+        f"{NO_FREE_CHANNEL.capitalize()} (no channel above {above} is free, unmuted and unlocked for frames "
+        f"{frames.start}–{frames.end}); the audio is kept: free a channel and use Retry Insert on the job, "
+        "or give Insert a channel."
     )
 
 
@@ -129,14 +153,35 @@ def select_if_user_has_not_moved_on(scene: Any, strip: Any, ours: set[str]) -> b
 
 def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: int = 0, mute: bool = False,
                      extra_busy: list[tuple[int, FrameRange]] = (),  # type: ignore[assignment]
-                     ours: set[str] | None = None) -> Inserted:
-    """Add the sound strip for ``job`` at its range start, trimmed to the range."""
+                     ours: set[str] | None = None, channel: int = 0) -> Inserted:
+    """Add the sound strip for ``job`` at its range start, trimmed to the range.
+
+    ``channel`` 0 picks the lowest free one above ``above_channel``; another value is
+    the user's choice and must be free. If anything fails once the strip exists, the
+    half-made strip is removed again before the error goes up.
+    """
     audio = job.audio_path
     if not audio or not Path(audio).is_file():
-        raise FoleyError(f"The audio file of job {job.id} is missing ({audio or 'no path'}); use Retry.")
+        raise FoleyError(f"The audio file of job {job.id} is missing ({audio or 'no path'}); put it "
+                         "back and use Retry Insert, or Dismiss the job.")
     frames = job.frame_range
-    channel = free_channel(scene, frames, above_channel, extra_busy)
+    if channel:
+        if not 1 <= channel <= MAX_CHANNEL or not channel_is_free(scene, channel, frames, extra_busy):
+            raise FoleyError(f"Channel {channel} is not free for frames {frames.start}–{frames.end}; "
+                             "choose another channel (0 = the lowest free one).")
+    else:
+        channel = free_channel(scene, frames, above_channel, extra_busy)
     strip = compat.new_sound_strip(scene, strip_label(job), blend_relative(audio), channel, frames.start)
+    try:
+        return _finish_strip(scene, strip, job, channel, fade_frames=fade_frames, mute=mute, ours=ours)
+    except Exception:
+        compat.remove_strip(scene, strip)
+        raise
+
+
+def _finish_strip(scene: Any, strip: Any, job: Job, channel: int, *, fade_frames: int, mute: bool,
+                  ours: set[str] | None) -> Inserted:
+    frames = job.frame_range
     warnings: list[str] = []
     wanted_end = frames.end_exclusive
     if compat.strip_end(strip) > wanted_end:
@@ -145,7 +190,10 @@ def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: i
         short_by = wanted_end - compat.strip_end(strip)
         warnings.append(f"The audio is {short_by} frames shorter than the range; it was kept as it is.")
     warnings = list(job.warnings) or warnings  # the engine's duration check, else ours
-    strip[METADATA_KEY] = {**metadata(job), "warnings": " ".join(warnings)}
+    # The strip's own name is recorded: a Shift+D or pasted copy keeps the metadata but gets
+    # another name, so it is never taken for the take itself (``strip_metadata.is_take``).
+    strip[METADATA_KEY] = {**metadata(job), "warnings": " ".join(warnings), INSERTED_NAME_KEY: strip.name,
+                           "edit_id": str(scene.get(EDIT_ID_KEY, ""))}
     strip.mute = mute
     add_fades(strip, fade_frames)
     select_if_user_has_not_moved_on(scene, strip, set(job.extra.get("source_strips", ())) | (ours or set()))

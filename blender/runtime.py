@@ -41,9 +41,13 @@ _prefs_snapshot: dict[str, str] = {}
 _render_locks: dict[str, threading.Lock] = {}  # one render per clip; other takes wait and reuse it
 _render_locks_guard = threading.Lock()
 _resumed = False
-_busy_reasons: set[str] = set()  # "render", "save": inserting waits while Blender does these
 _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
 _warm_up_stop = threading.Event()
+_ledger_guard = threading.Lock()  # the warm-up thread and the main thread may both open the ledger
+ledger_loaded = threading.Event()  # set once the ledger is read (by the warm-up thread, normally)
+_insert_due = False  # a file was loaded: try every waiting job on the pump's next tick
+_modal_since: float | None = None  # when the pump first saw a modal operator running
+MODAL_WAIT_LIMIT_S = 30.0
 
 
 def user_dir(*parts: str) -> Path:
@@ -60,8 +64,16 @@ def user_dir(*parts: str) -> Path:
 
 
 def output_dir_for(job: Job) -> Path:
-    """``//foley/`` next to the job's .blend; the user folder for unsaved files."""
-    folder = _prefs_snapshot.get("output_folder") or "foley"
+    """``//foley/`` next to the job's .blend; the user folder for unsaved files.
+
+    The preference is a folder name (``foley``), a path relative to the .blend
+    (``//sfx``, Blender's own notation) or an absolute folder. Runs on workers: no bpy.
+    """
+    folder = (_prefs_snapshot.get("output_folder") or "foley").strip()
+    if folder.startswith("//"):
+        folder = folder[2:] or "foley"
+    elif Path(folder).is_absolute():
+        return Path(folder)
     if job.blend_path:
         return Path(job.blend_path).parent / folder
     return user_dir("library")
@@ -162,6 +174,7 @@ def warm_up_in_background() -> None:
     import importlib
 
     _warm_up_stop.clear()
+    user_dir()  # the one bpy call the thread needs, made here on the main thread
 
     def load() -> None:
         for name in HEAVY_MODULES:
@@ -171,7 +184,14 @@ def warm_up_in_background() -> None:
                 importlib.import_module(f"{ROOT_PACKAGE}.{name}")
             except Exception as error:  # only a head start: first use imports again and reports properly
                 print(f"VSE Foley: could not preload {name}: {type(error).__name__}: {error}")
-                return
+                break
+        # The ledger is read and old work files are cleaned up here, off the main thread;
+        # the pump resumes jobs only once this is done (``resume_if_online``).
+        try:
+            if not _warm_up_stop.is_set():
+                prune_work_files(job_ledger())
+        except Exception as error:  # the main thread opens it on first use and reports properly
+            print(f"VSE Foley: could not preload the job ledger: {type(error).__name__}: {error}")
 
     threading.Thread(target=load, name="foley-warm-up", daemon=True).start()
 
@@ -183,8 +203,7 @@ def engine() -> JobEngine:
         from ..core.engine import JobEngine
 
         refresh_preferences()
-        ledger = job_ledger()
-        prune_work_files(ledger)
+        ledger = job_ledger()  # normally read by the warm-up thread already
         concurrency: dict[str, int] = {}
         prefs = preferences.addon_preferences()
         if prefs is not None and prefs.concurrency > 0:
@@ -199,11 +218,13 @@ def engine() -> JobEngine:
 def job_ledger() -> JobLedger:
     """The durable job store in the extension's user folder (read once, then kept in memory)."""
     global _ledger  # noqa: PLW0603
-    if _ledger is None:
-        from ..core.ledger import JobLedger
+    with _ledger_guard:
+        if _ledger is None:
+            from ..core.ledger import JobLedger
 
-        _ledger = JobLedger(user_dir() / "jobs.jsonl")
-    return _ledger
+            _ledger = JobLedger(user_dir() / "jobs.jsonl")
+        ledger_loaded.set()
+        return _ledger
 
 
 def history(limit: int = 20) -> list[Job]:
@@ -229,26 +250,91 @@ def has_engine() -> bool:
     return _engine is not None
 
 
-def resume_if_online() -> list[Job]:
-    """Pick up unfinished jobs from the ledger once, when network use is allowed."""
+def resume_if_online(*, wait_for_ledger: bool = False) -> list[Job]:
+    """Pick up unfinished jobs from the ledger once, when network use is allowed.
+
+    The pump calls this every tick: until the warm-up thread has read the ledger it
+    returns at once, so start-up parses nothing on the main thread. Scripts
+    (``foley.wait``) pass ``wait_for_ledger`` and read it here if need be.
+    """
     global _resumed  # noqa: PLW0603
     if _resumed or not bpy.app.online_access:
+        return []
+    if not wait_for_ledger and not ledger_loaded.is_set():
         return []
     _resumed = True
     return engine().resume_from_ledger()
 
 
-def set_busy(reason: str, busy: bool) -> None:
-    if busy:
-        _busy_reasons.add(reason)
-    else:
-        _busy_reasons.discard(reason)
+def insertion_blocked_reason() -> str:
+    """Why a strip must not be inserted right now ("" when it may).
+
+    No flags set by handlers, so nothing can stick: a save or a render started from
+    a script blocks the main thread, so the pump (a timer) cannot run during it; an
+    interactive render is a window-manager job, seen by ``is_job_running``. A failed
+    save fires ``save_post_fail`` instead of ``save_post`` (``wm_files.cc``,
+    ``wm_file_write``), and a render whose output cannot be opened fires
+    ``render_init`` and returns without ``render_complete``/``render_cancel``
+    (``render/intern/pipeline.cc``, ``RE_RenderAnim``): flags cleared in the
+    ``*_post`` handlers stayed set forever, which is why there are none.
+    """
+    global _modal_since  # noqa: PLW0603
+    if bpy.app.is_job_running("RENDER"):  # type: ignore[func-returns-value]  # a bool; stubs say None
+        return "Blender is rendering"
+    # A modal operator (a transform drag, a viewport render) holds strips it may move or
+    # read: ``window.modal_operators`` lists the window's modal handlers, the same list
+    # Blender's own auto-save checks before it writes (``wm_files.cc``, ``wm_autosave_timer``).
+    # Only a window has them. An add-on's modal operator may run for the whole session,
+    # so after ``MODAL_WAIT_LIMIT_S`` we stop waiting for it.
+    window_manager = bpy.context.window_manager
+    running = any(len(window.modal_operators) for window in getattr(window_manager, "windows", ()))
+    if not running:
+        _modal_since = None
+        return ""
+    now = time.monotonic()
+    _modal_since = now if _modal_since is None else _modal_since
+    if now - _modal_since < MODAL_WAIT_LIMIT_S:
+        return "an operator is running (e.g. a strip is being dragged)"
+    return ""
 
 
-def is_busy() -> bool:
-    if _busy_reasons:
-        return True
-    return bool(bpy.app.is_job_running("RENDER"))  # type: ignore[func-returns-value]  # a bool; stubs say None
+def request_insert_check() -> None:
+    """After a file load: the pump's next tick tries every ready job (never ``load_post`` itself)."""
+    global _insert_due  # noqa: PLW0603
+    _insert_due = True
+
+
+def file_saved(before: str, after: str) -> int:
+    """``save_post``: jobs of the saved edit now belong to ``after``; returns how many changed.
+
+    A copy (``save_as_mainfile(copy=True)``, Save Startup File) leaves ``bpy.data.filepath``
+    as it was (``wm_file_write`` only copies the path for a real save), so nothing moves.
+    """
+    from .edit_identity import ids_in_open_file
+
+    if before == after:
+        return 0
+    ids = ids_in_open_file()
+    if not ids:
+        return 0
+
+    def moves(job: Job) -> bool:
+        return job.edit_id in ids and job.blend_path == before
+
+    changed = 0
+    if _engine is not None:
+        for job in _engine.jobs():
+            if moves(job):
+                _engine.annotate(job.id, blend_path=after)
+                changed += 1
+    if _ledger is not None:  # finished jobs of older sessions, for Insert Again
+        known = {job.id for job in _engine.jobs()} if _engine is not None else set()
+        for job in _ledger.jobs():
+            if job.id not in known and moves(job):
+                job.blend_path = after
+                _ledger.append(job)
+                changed += 1
+    return changed
 
 
 def post_message(level: str, text: str) -> None:
@@ -276,28 +362,59 @@ def _tag_redraw() -> None:
 
 
 def _open_scene_for(job: Job) -> Any:
-    """The job's scene if its .blend is the open file, else None (it waits as ready)."""
-    if job.blend_path != bpy.data.filepath:
-        return None
-    return bpy.data.scenes.get(job.scene_name)
+    """The job's scene if its edit is the open file, else None (it waits as ready)."""
+    from .edit_identity import scene_of_job
+
+    return scene_of_job(job)
+
+
+def not_inserted_reason(job: Job) -> str:
+    """Why a ready job is not on the timeline, as a true sentence."""
+    from .edit_identity import why_not_open
+
+    if job.insert_error:
+        return job.insert_error
+    if _open_scene_for(job) is None:
+        return why_not_open(job)
+    blocked = insertion_blocked_reason()
+    return f"{blocked}; it is inserted when that ends." if blocked else "it waits for the next pump tick."
+
+
+def insert_failure_sentence(job: Job, error: Exception) -> str:
+    if isinstance(error, FoleyError):
+        return str(error)
+    return (f"Inserting the sound of job {job.id} failed ({type(error).__name__}: {error}); the audio is "
+            "kept — use Retry Insert, or Reveal File to place it by hand.")
+
+
+def record_insert_failure(job: Job, error: Exception) -> str:
+    """Mark the job with its sentence (kept in the ledger); the pump stops trying until the user acts."""
+    sentence = insert_failure_sentence(job, error)
+    if has_engine() and engine().get(job.id) is not None:
+        engine().annotate(job.id, insert_error=sentence)
+    return sentence
 
 
 def insert_ready_job(job: Job, *, report: bool = True) -> bool:
-    """Insert a ready job's strip if its file and scene are open; True when inserted."""
+    """Insert a ready job's strip if its file and scene are open; True when inserted.
+
+    A failure is reported once: the job keeps its sentence in ``insert_error`` and is
+    not tried again until the user chooses Retry Insert (``foley.insert``) or Dismiss.
+    """
     from ..core.jobs import JobState
     from .takes import insert_job  # the take-aware inserter
 
     current = engine().get(job.id)
-    if current is None or current.state is not JobState.READY:
-        return False  # announced twice (after download and again on resume)
+    if current is None or current.state is not JobState.READY or current.insert_error:
+        return False  # announced twice (after download and again on resume), or waiting for the user
     job = current
     scene = _open_scene_for(job)
-    if scene is None or is_busy():
+    if scene is None or insertion_blocked_reason():
         return False
     try:
         inserted = insert_job(scene, job)
-    except FoleyError as error:
-        _messages.append(("ERROR", str(error)))
+    except Exception as error:  # any failure: the half-made strip is gone (insert_job_audio), say it once
+        _messages.append(("ERROR", f"Foley: {record_insert_failure(job, error)}"))
         return False
     engine().mark_inserted(job.id, inserted.strip_name)
     if not bpy.app.background:
@@ -311,14 +428,24 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
 
 
 def insert_waiting_jobs() -> int:
-    """Insert every ready job that belongs to the open file (after a load, or when not busy)."""
-    if not has_engine():
+    """Insert every ready job that belongs to the open file (from the pump, never from a handler)."""
+    if not has_engine() or insertion_blocked_reason():
         return 0
-    return sum(1 for job in engine().ready_to_insert() if insert_ready_job(job))
+    waiting = [job for job in engine().ready_to_insert() if not job.insert_error]
+    return sum(1 for job in waiting if _open_scene_for(job) is not None and insert_ready_job(job))
+
+
+def all_inserted(job_ids: list[str]) -> bool:
+    """True when every one of these jobs has its strip on the timeline."""
+    from ..core.jobs import JobState
+
+    jobs = [engine().get(job_id) for job_id in job_ids]
+    return all(job is not None and job.state is JobState.INSERTED for job in jobs)
 
 
 def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     """Apply engine events on the main thread within ``budget_s``; returns how many."""
+    global _insert_due  # noqa: PLW0603
     if _engine is None:
         return 0
     from ..core.engine import JobCancelled, JobFailed, JobReady, PaidResultKept
@@ -332,10 +459,9 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
             _messages.append(("ERROR", f"Foley: {event.message}"))
         elif isinstance(event, JobCancelled | PaidResultKept):
             _messages.append(("WARNING", f"Foley: {event.message}"))
-    if not events and not is_busy():
-        for job in _engine.ready_to_insert():
-            if _open_scene_for(job) is not None:
-                insert_ready_job(job)
+    if (_insert_due or not events) and not insertion_blocked_reason():
+        _insert_due = False
+        insert_waiting_jobs()
     if events:  # any event changes what the job list shows
         _tag_redraw()
     return len(events)
@@ -352,15 +478,17 @@ def active_job_count() -> int:
 
 def shutdown() -> None:
     """Stop workers (jobs stay resumable in the ledger) and forget session state."""
-    global _engine, _ledger, _resumed, _user_base  # noqa: PLW0603
+    global _engine, _ledger, _resumed, _user_base, _insert_due  # noqa: PLW0603
     _warm_up_stop.set()
     if _engine is not None:
         _engine.shutdown()
     if _ledger is not None:
         _ledger.close()
     _engine = None
-    _ledger = None
+    with _ledger_guard:
+        _ledger = None
+        ledger_loaded.clear()
     _user_base = None
     _resumed = False
-    _busy_reasons.clear()
+    _insert_due = False
     _messages.clear()

@@ -332,6 +332,12 @@ class JobEngine:
                     self._update(child_id, JobState.INSERTED, strip_name=strip_name)
             return inserted
 
+    def annotate(self, job_id: str, **changes: Any) -> Job:
+        """Change fields other than the state (the file a job belongs to, an insert error) and record it."""
+        with self._lock:
+            self._require(job_id)
+            return self._update(job_id, None, **changes)
+
     def resume_from_ledger(self) -> list[Job]:
         """Pick up the ledger's unfinished jobs: poll kept tasks, never resubmit; re-queue the rest.
 

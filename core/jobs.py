@@ -127,6 +127,10 @@ class Job:
     strip_name: str = ""
     #: keys written by a newer version, kept so a round trip loses nothing
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the id stored in the .blend (on the job's scene) that says which edit the job belongs to
+    edit_id: str = ""
+    #: why inserting the ready sound failed; the pump stops trying until the user acts
+    insert_error: str = ""
 
     # -- construction ---------------------------------------------------------------
 

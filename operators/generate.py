@@ -98,10 +98,14 @@ class FOLEY_OT_generate(bpy.types.Operator):
             names = ", ".join(job.label for job in jobs)
             self.report({"INFO"}, f"Foley: generating {names} for frames {chosen.describe()}.")
             return {"FINISHED"}
+        from ..blender import runtime
+
         reports, succeeded = wait_in_background(jobs)
         for level, text in reports:
             self.report({level}, text)  # type: ignore[arg-type]  # one of INFO / WARNING / ERROR
-        return {"FINISHED"} if succeeded else {"CANCELLED"}
+        # FINISHED only when every sound is on the timeline; ready-but-not-inserted was a WARNING.
+        inserted = succeeded and runtime.all_inserted([job.id for job in jobs])
+        return {"FINISHED"} if inserted else {"CANCELLED"}
 
 
 classes = (FOLEY_OT_generate,)

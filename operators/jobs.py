@@ -1,4 +1,4 @@
-"""Actions on one job of the list: cancel, retry, insert, reveal, copy task id."""
+"""Actions on one job of the list: cancel, retry, insert (and retry insert), dismiss, reveal, copy task id."""
 
 from __future__ import annotations
 
@@ -69,11 +69,60 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
 
 
 class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
-    """Insert this job's sound strip into the open scene it was made for"""
+    """Insert this job's sound strip into the scene it was made for (or the open scene, for a job of a
+file that was never saved)"""
 
     bl_idname = "foley.insert"
     bl_label = "Insert Sound"
     bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads this class attribute
+
+    channel: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Channel", description="Channel for the sound (0 = the lowest free one above the picture)",
+        default=0, min=0, max=128)
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        job = _job(self)
+        if job is None:
+            return {"CANCELLED"}
+        from .. import compat
+        from ..blender.edit_identity import scene_of_job
+        from ..core.jobs import JobState
+
+        if job.state not in (JobState.READY, JobState.INSERTED, JobState.CANCELLED) or not job.audio_path:
+            self.report({"ERROR"}, f"Job {job.id} has no audio yet ({job.state.value}).")
+            return {"CANCELLED"}
+        scene = scene_of_job(job)
+        if scene is None and job.blend_path and job.blend_path != bpy.data.filepath \
+                and Path(job.blend_path).is_file():
+            self.report({"ERROR"}, f"Open {job.blend_path} (scene '{job.scene_name}') "
+                                   "to insert this sound where it belongs.")
+            return {"CANCELLED"}
+        if scene is None:  # its file was never saved, or its scene is gone: the user places it here
+            scene = compat.sequencer_scene(context)
+        if scene is None:
+            self.report({"ERROR"}, "Open a scene in the Video Sequencer to insert this sound into.")
+            return {"CANCELLED"}
+        from ..blender.takes import insert_job
+
+        if job.insert_error and runtime.has_engine() and runtime.engine().get(job.id) is not None:
+            runtime.engine().annotate(job.id, insert_error="")  # the user acted: try again
+        try:
+            inserted = insert_job(scene, job, channel=self.channel)
+        except Exception as error:  # the half-made strip is already gone; the job keeps the sentence
+            self.report({"ERROR"}, runtime.record_insert_failure(job, error))
+            return {"CANCELLED"}
+        if job.state is JobState.READY and runtime.has_engine() and runtime.engine().get(job.id) is not None:
+            runtime.engine().mark_inserted(job.id, inserted.strip_name)
+        self.report({"INFO"}, f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
+        return {"FINISHED"}
+
+
+class FOLEY_OT_dismiss(_JobOperator, bpy.types.Operator):
+    """Stop waiting to insert this sound; its file stays in the library (Recent Results can insert it)"""
+
+    bl_idname = "foley.dismiss"
+    bl_label = "Dismiss"
+    bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
@@ -81,24 +130,16 @@ class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
             return {"CANCELLED"}
         from ..core.jobs import JobState
 
-        if job.state not in (JobState.READY, JobState.INSERTED, JobState.CANCELLED) or not job.audio_path:
-            self.report({"ERROR"}, f"Job {job.id} has no audio yet ({job.state.value}).")
+        if job.state is not JobState.READY or not runtime.has_engine():
+            self.report({"INFO"}, f"The job is {job.state.value}; there is nothing to dismiss.")
             return {"CANCELLED"}
-        if job.blend_path != bpy.data.filepath or bpy.data.scenes.get(job.scene_name) is None:
-            self.report({"ERROR"}, f"Open {job.blend_path or 'the unsaved file'} (scene '{job.scene_name}') "
-                                   "to insert this sound where it belongs.")
-            return {"CANCELLED"}
-        from ..blender.takes import insert_job
-
-        inserted = insert_job(bpy.data.scenes[job.scene_name], job)
-        if job.state is JobState.READY and runtime.has_engine():
-            runtime.engine().mark_inserted(job.id, inserted.strip_name)
-        self.report({"INFO"}, f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
+        runtime.engine().cancel(job.id)  # READY → CANCELLED: nothing is charged, the audio stays
+        self.report({"INFO"}, f"Foley: dismissed; the audio stays at {job.audio_path}.")
         return {"FINISHED"}
 
 
 class FOLEY_OT_reveal(_JobOperator, bpy.types.Operator):
-    """Show this job's audio file in the system file browser"""
+    """Show this job's audio file (or the folder it should be in) in the system file browser"""
 
     bl_idname = "foley.reveal"
     bl_label = "Reveal File"
@@ -109,9 +150,11 @@ class FOLEY_OT_reveal(_JobOperator, bpy.types.Operator):
         if job is None:
             return {"CANCELLED"}
         path = Path(job.audio_path) if job.audio_path else None
-        if path is None or not path.exists():
+        if path is None or not path.parent.is_dir():
             self.report({"ERROR"}, "This job has no audio file yet.")
             return {"CANCELLED"}
+        if not path.exists():
+            self.report({"WARNING"}, f"The audio file is missing; showing its folder {path.parent}.")
         bpy.ops.wm.path_open(filepath=str(path.parent))
         return {"FINISHED"}
 
@@ -151,5 +194,5 @@ class FOLEY_OT_clear_history(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (FOLEY_OT_cancel, FOLEY_OT_retry, FOLEY_OT_insert, FOLEY_OT_reveal, FOLEY_OT_copy_task_id,
-           FOLEY_OT_clear_history)
+classes = (FOLEY_OT_cancel, FOLEY_OT_retry, FOLEY_OT_insert, FOLEY_OT_dismiss, FOLEY_OT_reveal,
+           FOLEY_OT_copy_task_id, FOLEY_OT_clear_history)

@@ -14,7 +14,8 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
 
     bl_idname = "foley.regenerate"
     bl_label = "Regenerate Sound"
-    bl_options = {"REGISTER"}  # noqa: RUF012 - Blender reads this class attribute
+    # UNDO: it changes scene.foley (provider, prompts, seed, options); Ctrl+Z gives them back.
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads this class attribute
 
     new_seed: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="New seed", description="Pick a new random seed (off: the stored seed again)", default=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .. import compat
-from ..blender.strip_metadata import METADATA_KEY, foley_strip
+from ..blender.strip_metadata import METADATA_KEY, foley_strip, is_take
 from ..compat import OperatorResult
 
 
@@ -23,6 +23,10 @@ class FOLEY_OT_cycle_take(bpy.types.Operator):
         strip = foley_strip(context)
         if strip is None or not strip[METADATA_KEY].get("group_id"):
             cls.poll_message_set("Make a take of a VSE Foley group the active strip.")
+            return False
+        if not is_take(compat.sequencer_scene(context), strip):
+            cls.poll_message_set("This strip is a copy of a take (Shift+D or paste), not one of the group's "
+                                 "takes; make a take the active strip.")
             return False
         return True
 

@@ -23,7 +23,7 @@ class FOLEY_OT_wait(bpy.types.Operator):
             self.report({"WARNING"},
                         "foley.wait blocks Blender; it only runs in background mode (blender -b).")
             return {"CANCELLED"}
-        runtime.resume_if_online()
+        runtime.resume_if_online(wait_for_ledger=True)  # a script may wait: read the ledger here if need be
         if not runtime.has_engine():
             return {"FINISHED"}
         finished = runtime.engine().wait(None, self.timeout or None, pump=runtime.pump_once)

@@ -172,7 +172,19 @@ def _draw_chunk(layout: Any, chunk: Job, count: int) -> None:
         _set_job(row.operator("foley.retry", text="", icon="FILE_REFRESH"), chunk)
 
 
+def _draw_insert_failure(layout: Any, job: Job) -> None:
+    """A ready job whose insertion failed: the pump waits for one of these."""
+    row = layout.row(align=True)
+    _set_job(row.operator("foley.insert", text="Retry Insert", icon="FILE_REFRESH"), job)
+    _set_job(row.operator("foley.reveal", text="Reveal File", icon="FILEBROWSER"), job)
+    _set_job(row.operator("foley.dismiss", text="Dismiss", icon="X"), job)
+
+
 def _draw_actions(layout: Any, job: Job, *, history: bool) -> None:
+    if job.state is S.READY and job.insert_error:
+        draw_wrapped(layout, job.insert_error, icon="ERROR", alert=True)
+        _draw_insert_failure(layout, job)
+        return
     row = layout.row(align=True)
     if job.state is S.READY:
         _set_job(row.operator("foley.insert", text="Insert", icon="IMPORT"), job)
