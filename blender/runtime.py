@@ -45,6 +45,7 @@ _messages: list[tuple[str, str]] = []  # (level, sentence) for the status bar
 _warm_up_stop = threading.Event()
 _ledger_guard = threading.Lock()  # the warm-up thread and the main thread may both open the ledger
 ledger_loaded = threading.Event()  # set once the ledger is read (by the warm-up thread, normally)
+warm_up_finished = threading.Event()  # the warm-up thread is done (imports, ledger, cleanup)
 _insert_due = False  # a file was loaded: try every waiting job on the pump's next tick
 _modal_since: float | None = None  # when the pump first saw a modal operator running
 MODAL_WAIT_LIMIT_S = 30.0
@@ -174,6 +175,7 @@ def warm_up_in_background() -> None:
     import importlib
 
     _warm_up_stop.clear()
+    warm_up_finished.clear()
     user_dir()  # the one bpy call the thread needs, made here on the main thread
 
     def load() -> None:
@@ -192,6 +194,7 @@ def warm_up_in_background() -> None:
                 prune_work_files(job_ledger())
         except Exception as error:  # the main thread opens it on first use and reports properly
             print(f"VSE Foley: could not preload the job ledger: {type(error).__name__}: {error}")
+        warm_up_finished.set()
 
     threading.Thread(target=load, name="foley-warm-up", daemon=True).start()
 

@@ -139,7 +139,9 @@ def test_job_from_another_file_waits_as_ready(extension: Any, online: None, emul
     assert rt.engine().get(job.id).state.value == "ready"
     assert bpy.context.scene.sequence_editor is None or not foley_strips(bpy.context.scene)
 
-    bpy.ops.wm.open_mainfile(filepath=blend)  # back to the edit: the load handler inserts it
+    bpy.ops.wm.open_mainfile(filepath=blend)  # back to the edit: the pump's next tick inserts it
+    assert not foley_strips(bpy.context.scene)  # never load_post itself (issue 10: not undoable there)
+    rt.pump()
     [strip] = foley_strips(bpy.context.scene)
     assert strip["vse_foley"]["job_id"] == job.id
     assert rt.engine().get(job.id).state.value == "inserted"
@@ -188,7 +190,8 @@ def test_killed_session_finishes_from_the_ledger_without_a_second_submit(
     assert emulator.submit_count("vidu") == 1
 
     emulator.task_seconds = 0.0
-    bpy.ops.wm.open_mainfile(filepath=blend)  # load handler: resume from the ledger
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    rt.resume_if_online(wait_for_ledger=True)  # the pump's first tick: resume from the ledger
     resumed = [job for job in rt.engine().jobs() if job.prompt == "thunder"]
     assert resumed and resumed[0].vendor_task
     assert rt.engine().wait([resumed[0].id], timeout=30, pump=rt.pump_once)
