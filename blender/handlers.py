@@ -36,10 +36,10 @@ def on_load_post(*_args: Any) -> None:
     it while the ledger says "inserted". The pump's next tick (a timer, which runs only
     after the whole file read has returned) resumes and inserts instead."""
     try:
+        runtime.request_insert_check()
         from .edit_identity import forget_inherited_ids
 
         forget_inherited_ids()  # a new file must not be taken for the start-up file's edit
-        runtime.request_insert_check()
     except Exception as error:  # a failing handler must not leave anything half-done behind
         print(f"VSE Foley: load handler failed: {error}")
 

@@ -144,6 +144,22 @@ def test_a_render_that_cannot_open_its_output_does_not_stop_insertion(
     assert len(foley_strips(scene)) == 1
 
 
+@requires_audaspace
+def test_an_exception_in_a_handler_does_not_stop_insertion(
+        fresh_session: Any, online: None, emulator: VendorEmulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = color_edit()
+
+    def broken(*_args: Any) -> int:
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr(runtime(), "file_saved", broken)  # what on_save_post calls
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))  # the handler fails inside
+    monkeypatch.undo()
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+    assert len(foley_strips(scene)) == 1
+
+
 # -- 2. jobs follow the file ----------------------------------------------------------------------
 
 
