@@ -57,17 +57,24 @@ def scene_of_job(job: Job) -> Any:
 
     The file must be the job's file (its path is kept current on save) and hold a
     scene with the job's edit id — the scene of that name first, so a full copy of
-    the scene does not steal the sound. Jobs of older versions (no id) match by path
-    and scene name, but never an unsaved file: any new file would match "".
+    the scene does not steal the sound. If the file was not saved after Generate
+    gave the scene its id, the scene of that name without any id is the one. Jobs of
+    older versions (no id) match by path and scene name, but never an unsaved file:
+    any new file would match "".
     """
     if job.blend_path != bpy.data.filepath:
         return None
     if job.edit_id:
         same = [scene for scene in bpy.data.scenes if scene_edit_id(scene) == job.edit_id]
-        return next((s for s in same if s.name == job.scene_name), same[0] if same else None)
+        if same:
+            return next((s for s in same if s.name == job.scene_name), same[0])
     if not job.blend_path:
         return None
-    return bpy.data.scenes.get(job.scene_name)
+    scene = bpy.data.scenes.get(job.scene_name)
+    if job.edit_id and scene is not None and scene_edit_id(scene):
+        return None  # another edit was saved under this name since
+    # Older jobs, or the id was given after the file's last save (Generate, then not saved).
+    return scene
 
 
 def ids_in_open_file() -> set[str]:

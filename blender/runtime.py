@@ -290,7 +290,8 @@ def insertion_blocked_reason() -> str:
     # Only a window has them. An add-on's modal operator may run for the whole session,
     # so after ``MODAL_WAIT_LIMIT_S`` we stop waiting for it.
     window_manager = bpy.context.window_manager
-    running = any(len(window.modal_operators) for window in getattr(window_manager, "windows", ()))
+    windows = getattr(window_manager, "windows", ())
+    running = any(len(getattr(window, "modal_operators", ())) for window in windows)
     if not running:
         _modal_since = None
         return ""

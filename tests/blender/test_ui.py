@@ -458,6 +458,20 @@ def test_a_long_job_shows_each_chunk_and_retries_a_failed_one_alone(ui: SimpleNa
     assert len(recorder.of_kind("progress")) == 2  # the parent and the running chunk
 
 
+def test_a_failed_insertion_shows_its_sentence_and_waits_for_the_user(ui: SimpleNamespace) -> None:
+    sentence = "No free channel: free one or choose a channel (no channel above 1 is free)."
+    job = make_job(ui, "ready", files={"audio": "/tmp/foley/kling_footsteps.wav"}, insert_error=sentence)
+    recorder = Recorder()
+    ui.panels_jobs_list.draw_job(recorder, job, now=1030.0, width=200)
+    assert_valid(recorder)
+    alerted = [call for call in recorder.of_kind("label") if call.text.startswith("No free channel")]
+    assert alerted and alerted[0].alert
+    buttons = {call.args[0]: call.kwargs.get("text") for call in recorder.operators()}
+    assert buttons == {"foley.insert": "Retry Insert", "foley.reveal": "Reveal File",
+                       "foley.dismiss": "Dismiss"}
+    assert all(operator_rna(idname) is not None for idname in buttons)
+
+
 def test_jobs_panel_without_an_engine_shows_nothing_and_creates_none(ui: SimpleNamespace,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = ui.blender_runtime

@@ -680,3 +680,17 @@ def test_cheap_queries_for_the_ui_match_the_full_snapshots(tmp_path: Path):
         assert sorted(j.id for j in h.engine.ready_to_insert()) == sorted(j.id for j in jobs)
     finally:
         h.close()
+
+
+def test_annotate_changes_fields_not_the_state_and_records_them(harness: Harness):
+    job = harness.engine.enqueue(new_job())
+    assert harness.engine.wait([job.id], timeout=10)  # ready: nothing else changes it now
+    state = harness.engine.get(job.id).state
+    assert state is JobState.READY
+    harness.engine.annotate(job.id, blend_path="/p/edit_v02.blend", insert_error="no free channel")
+    now = harness.engine.get(job.id)
+    assert (now.state, now.blend_path, now.insert_error) == (state, "/p/edit_v02.blend", "no free channel")
+    with JobLedger(harness.ledger_path) as fresh:  # what the next session reads
+        assert fresh.get(job.id).blend_path == "/p/edit_v02.blend"
+    with pytest.raises(TypeError, match="Unknown job fields"):
+        harness.engine.annotate(job.id, no_such_field=1)
