@@ -46,6 +46,8 @@ _warm_up_stop = threading.Event()
 _ledger_guard = threading.Lock()  # the warm-up thread and the main thread may both open the ledger
 ledger_loaded = threading.Event()  # set once the ledger is read (by the warm-up thread, normally)
 warm_up_finished = threading.Event()  # the warm-up thread is done (imports, ledger, cleanup)
+resuming = threading.Event()  # a thread is picking up the ledger's unfinished jobs
+resume_finished = threading.Event()  # ... and has done so
 _insert_due = False  # a file was loaded: try every waiting job on the pump's next tick
 _modal_since: float | None = None  # when the pump first saw a modal operator running
 MODAL_WAIT_LIMIT_S = 30.0
@@ -263,10 +265,29 @@ def resume_if_online(*, wait_for_ledger: bool = False) -> list[Job]:
     global _resumed  # noqa: PLW0603
     if _resumed or not bpy.app.online_access:
         return []
-    if not wait_for_ledger and not ledger_loaded.is_set():
+    if wait_for_ledger:
+        _resumed = True
+        return engine().resume_from_ledger()
+    if not ledger_loaded.is_set():
         return []
     _resumed = True
-    return engine().resume_from_ledger()
+    job_engine = engine()  # cheap now: the ledger is already read
+    # Turning every record into a job takes ~0.1 s for 2,000 of them: a thread does it, the
+    # pump applies what it announces (JobReady events) and stays out of the engine meanwhile.
+    resume_finished.clear()
+    resuming.set()
+
+    def resume() -> None:
+        try:
+            job_engine.resume_from_ledger()
+        except Exception as error:  # the jobs stay in the ledger; the next start tries again
+            print(f"VSE Foley: could not resume jobs: {type(error).__name__}: {error}")
+        finally:
+            resuming.clear()
+            resume_finished.set()
+
+    threading.Thread(target=resume, name="foley-resume", daemon=True).start()
+    return []
 
 
 def insertion_blocked_reason() -> str:
@@ -450,7 +471,7 @@ def all_inserted(job_ids: list[str]) -> bool:
 def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     """Apply engine events on the main thread within ``budget_s``; returns how many."""
     global _insert_due  # noqa: PLW0603
-    if _engine is None:
+    if _engine is None or resuming.is_set():  # the resume thread holds the engine for a moment
         return 0
     from ..core.engine import JobCancelled, JobFailed, JobReady, PaidResultKept
 
@@ -477,6 +498,8 @@ def pump_once() -> None:
 
 
 def active_job_count() -> int:
+    if resuming.is_set():
+        return 1  # come back soon, without waiting for the engine's lock
     return _engine.unsettled_count() if _engine is not None else 0
 
 

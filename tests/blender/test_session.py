@@ -406,8 +406,24 @@ def test_start_up_reads_the_ledger_and_cleans_up_off_the_main_thread(fresh_sessi
     assert rt.warm_up_finished.wait(60)
     assert rt.ledger_loaded.is_set()
     assert not old.exists()  # pruned by the warm-up thread
-    rt.resume_if_online()  # the pump's next tick: applies what the thread read
+    waiting = ready_job_in_ledger(rt)
+    assert rt.resume_if_online() == []  # the pump's tick hands the resume to a thread
     assert rt.has_engine()
+    assert rt.resume_finished.wait(30)
+    assert not rt.resuming.is_set()
+    assert rt.engine().get(waiting.id) is not None  # resumed from the ledger by the thread
+
+
+def ready_job_in_ledger(rt: Any) -> Any:
+    """A ready job of an earlier session, written straight into the ledger."""
+    core_jobs, timeline = module("core.jobs"), module("core.timeline")
+    request = module("providers.base").GenerationRequest(PROVIDER, 2.0, prompt="left over")
+    job = core_jobs.Job.create(request, timeline.FrameRange(1, 50), 25, blend_path="/elsewhere/edit.blend",
+                               scene_name="Scene")
+    job.state = core_jobs.JobState.READY
+    job.files = {"audio": "/elsewhere/foley/left_over.wav"}
+    rt.job_ledger().append(job)
+    return job
 
 
 def test_regenerate_is_one_undo_step(extension: Any) -> None:
