@@ -414,8 +414,10 @@ def insert_failure_sentence(job: Job, error: Exception) -> str:
 
 def record_insert_failure(job: Job, error: Exception) -> str:
     """Mark the job with its sentence (kept in the ledger); the pump stops trying until the user acts."""
+    from ..core.jobs import JobState
+
     sentence = insert_failure_sentence(job, error)
-    if has_engine() and engine().get(job.id) is not None:
+    if job.state is JobState.READY:  # Insert Again on a finished job has nothing to wait for
         engine().annotate(job.id, insert_error=sentence)
     return sentence
 

@@ -104,14 +104,14 @@ file that was never saved)"""
             return {"CANCELLED"}
         from ..blender.takes import insert_job
 
-        if job.insert_error and runtime.has_engine() and runtime.engine().get(job.id) is not None:
+        if job.insert_error:
             runtime.engine().annotate(job.id, insert_error="")  # the user acted: try again
         try:
             inserted = insert_job(scene, job, channel=self.channel)
         except Exception as error:  # the half-made strip is already gone; the job keeps the sentence
             self.report({"ERROR"}, runtime.record_insert_failure(job, error))
             return {"CANCELLED"}
-        if job.state is JobState.READY and runtime.has_engine() and runtime.engine().get(job.id) is not None:
+        if job.state is JobState.READY:  # the engine loads a job of an older session from the ledger
             runtime.engine().mark_inserted(job.id, inserted.strip_name)
         self.report({"INFO"}, f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
         return {"FINISHED"}
@@ -130,7 +130,7 @@ class FOLEY_OT_dismiss(_JobOperator, bpy.types.Operator):
             return {"CANCELLED"}
         from ..core.jobs import JobState
 
-        if job.state is not JobState.READY or not runtime.has_engine():
+        if job.state is not JobState.READY:
             self.report({"INFO"}, f"The job is {job.state.value}; there is nothing to dismiss.")
             return {"CANCELLED"}
         runtime.engine().cancel(job.id)  # READY → CANCELLED: nothing is charged, the audio stays
