@@ -68,8 +68,8 @@ def free_channel(scene: Any, frames: FrameRange, above: int,
             return channel
     raise FoleyError(
         f"{NO_FREE_CHANNEL.capitalize()} (no channel above {above} is free, unmuted and unlocked for frames "
-        f"{frames.start}–{frames.end}); the audio is kept: free a channel and use Retry Insert on the job, "
-        "or give Insert a channel."
+        f"{frames.start}–{frames.end}); the audio is kept: free or unlock a channel and use Retry "
+        "Insert on the job, where you can also choose the channel."
     )
 
 

@@ -80,6 +80,23 @@ file that was never saved)"""
         name="Channel", description="Channel for the sound (0 = the lowest free one above the picture)",
         default=0, min=0, max=128)
 
+    def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
+        """Retry Insert after a failure asks for the channel (0 keeps the automatic choice)."""
+        job = runtime.find_job(self.job_id)
+        window_manager = context.window_manager
+        if job is not None and job.insert_error and window_manager is not None:
+            return window_manager.invoke_props_dialog(self, width=360, title="Retry Insert")
+        return self.execute(context)
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        if layout is None:  # Blender sets the layout before it calls draw()
+            return
+        job = runtime.find_job(self.job_id)
+        if job is not None and job.insert_error:
+            layout.label(text=job.insert_error[:90], icon="ERROR")
+        layout.prop(self, "channel")
+
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
