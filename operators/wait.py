@@ -33,6 +33,9 @@ class FOLEY_OT_wait(bpy.types.Operator):
             self.report({"ERROR"}, f"Foley: jobs still running after {self.timeout:g} s; they stay in the "
                                    "ledger and resume next time.")
             return {"CANCELLED"}
+        for job in runtime.engine().ready_to_insert():  # ended, but not on the timeline: say why
+            self.report({"WARNING"}, f"Foley: job {job.id} is ready but not inserted: "
+                                     f"{runtime.not_inserted_reason(job)}")
         return {"FINISHED"}
 
 
