@@ -148,6 +148,10 @@ def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Pat
     return report.path
 
 
+class OwnedElsewhereError(ValueError):
+    """The job belongs to another live Blender process (issue 11): this one must not touch it."""
+
+
 class _ShutdownError(Exception):
     """The engine is shutting down; leave the job as it is (resumable)."""
 
@@ -262,7 +266,10 @@ class JobEngine:
     def cancel(self, job_id: str) -> str:
         """Cancel in any state; returns the sentence to show (it says whether the vendor may charge)."""
         with self._lock:
-            job = self._require(job_id)
+            try:
+                job = self._require(job_id)
+            except OwnedElsewhereError as exc:
+                return str(exc)
             if job.is_chunked:
                 children = [self._jobs[cid] for cid in job.chunk_ids if cid in self._jobs]
                 if job.state == JobState.FAILED:  # a chunk failed: stop the others too
@@ -302,7 +309,7 @@ class JobEngine:
         with self._lock:
             job = self._require(job_id)
             if not self._ownership.claim(job_id):
-                raise ValueError("Another Blender window is running this job; retry it there.")
+                raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
             if job.state != JobState.FAILED:
                 raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
             if job.is_chunked:
@@ -480,7 +487,14 @@ class JobEngine:
     # == bookkeeping (always under self._lock) =============================================
 
     def _require(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id) or self._load(job_id)
+        job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        if not self._ownership.claim(job_id):  # a live Blender window runs it: leave it to that one
+            raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
+        job = self._load(job_id)
+        if job is None or not job.unfinished:
+            self._ownership.release(job_id)  # nothing to run (retry claims it again)
         if job is None:
             raise KeyError(f"No job {job_id} in this session or the ledger.")
         return job
