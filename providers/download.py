@@ -156,9 +156,10 @@ def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threadin
                         "not kept. Use a shorter range."
                     ) from None
                 except SlowAnswerError:
-                    minutes = math.ceil(http.download_deadline_s / 60)
+                    limit = http.download_deadline_s
+                    within = f"{math.ceil(limit / 60)} minutes" if limit >= 120 else f"{limit:g} seconds"
                     raise DownloadError(
-                        f"The {label} result did not arrive within {minutes} minutes (a stalled or very slow "
+                        f"The {label} result did not arrive within {within} (a stalled or very slow "
                         "connection), so it was not kept. Retry downloads it again; the task is finished and paid."
                     ) from None
                 except NetworkError as exc:

@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
@@ -76,6 +76,11 @@ class RefusedRedirectError(NetworkError):
     """A redirect to an address outside the https-or-loopback rule: not followed, not retried."""
 
     retryable = False
+
+
+def path_segment(value: object) -> str:
+    """An id from a vendor, escaped as one URL path segment (``../`` and ``?`` stay inside it)."""
+    return quote(str(value), safe="")
 
 
 def allowed_address(url: str) -> bool:
