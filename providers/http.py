@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
@@ -111,27 +111,83 @@ def safe_url(url: str) -> str:
 
 
 class Redactor:
-    """Replaces every known secret (keys, passwords, issued tokens) and anything JWT-shaped."""
+    """Replaces every known secret (keys, passwords, issued tokens) and anything JWT-shaped.
+
+    A secret is found in any letter case and URL-encoded (``%2F`` or ``%2f``,
+    ``+`` for spaces), because vendors echo what they were sent in odd forms.
+    Every secret added here is also redacted from the extension's log records
+    (``RedactingLogFilter``).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str) -> None:
         if secret and len(secret) >= 4:
             with self._lock:
-                self._secrets.add(secret)
+                if secret not in self._secrets:
+                    self._secrets.add(secret)
+                    self._pattern = None
+            if self is not LOG_REDACTOR:
+                LOG_REDACTOR.add(secret)
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                forms = {form for secret in self._secrets for form in _encoded_forms(secret)}
+                alternatives = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+                self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
+            return self._pattern
 
     def __call__(self, text: object) -> str:
         result = str(text)
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            result = result.replace(secret, "****")
+        pattern = self._compiled()
+        if pattern is not None:
+            result = pattern.sub("****", result)
         result = _JWT_RE.sub("****", result)
         return _AUTH_RE.sub(lambda m: f"{m.group(1)} ****", result)
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """The secret as sent and as a URL would carry it."""
+    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+
+
+#: every secret any provider knows, for log records (a process-wide net under the per-call redaction)
+LOG_REDACTOR = Redactor()
+
+
+class RedactingLogFilter(logging.Filter):
+    """Redacts known secrets from a record's message, arguments and traceback before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to logging's own error report
+            return True
+        record.msg, record.args = LOG_REDACTOR(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = LOG_REDACTOR(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = LOG_REDACTOR(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to every logger of this package's modules (a logger filter sees only its own records)."""
+    package = __name__.rpartition(".")[0]  # ...providers
+    root = package.rpartition(".")[0]
+    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
+               "flexstack", "media")
+    names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingLogFilter) for f in logger.filters):
+            logger.addFilter(RedactingLogFilter())
 
 
 class _QueryStringFilter(logging.Filter):
@@ -147,6 +203,7 @@ class _QueryStringFilter(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_QueryStringFilter())
+install_log_redaction()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Routes (any prefix before them is ignored, so it can stand in for any vendor's b
 ``/redirect-chain`` 302 to ``/redirect-hop`` on this server, which 302s to plain http elsewhere
 ``/redirect-ok``    302 to ``/audio.wav`` on this server (loopback: allowed)
 ``/audio.wav``      a short valid WAV file
+``.../creations``   a Vidu status whose unknown ``state`` echoes the caller's key (upper case, URL-encoded)
 anything else       404 with a small JSON body
 
 Every request's raw path (as sent, before any decoding) is kept in ``paths``.
@@ -21,6 +22,7 @@ import functools
 import gzip
 import http.server
 import io
+import json
 import struct
 import threading
 import time
@@ -161,6 +163,15 @@ class HostileVendor:
 
             def _redirect_ok(self) -> None:
                 self._redirect("/audio.wav")
+
+            def _creations(self) -> None:
+                from urllib.parse import quote
+
+                key = self.headers.get("Authorization", "").partition(" ")[2]
+                state = f"stuck-{key.upper()}-{quote(key, safe='')}"
+                body = json.dumps({"state": state, "err_code": key, "creations": []}).encode()
+                self._head(200, {"Content-Type": "application/json", "Content-Length": str(len(body))})
+                self.wfile.write(body)
 
             def _audio_wav(self) -> None:
                 body = tiny_wav()
