@@ -52,6 +52,7 @@ from ..providers.errors import (
     TimeoutExceededError,
 )
 from . import naming
+from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
@@ -132,8 +133,18 @@ class PollSchedule:
 
 def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Path:
     """Default join: WAV chunks only (numpy); Blender passes an ``aud``-based one for MP3/M4A."""
-    from .conform import AudioFormatError, join_wav_files  # numpy loads only when a join is needed
+    from .conform import AudioFormatError, join_wav_files, read_wav  # numpy loads only for a join
 
+    for child in children:  # a damaged chunk file is named, so Retry fetches that chunk again
+        try:
+            read_wav(child.audio_path)
+        except (AudioFormatError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ChunkAudioError(
+                f"Chunk {child.chunk_index + 1} of {len(children)} could not be joined: {reason} "
+                "Retry downloads that chunk again at no new charge and joins again.",
+                child.id,
+            ) from None
     try:
         report = join_wav_files(
             [child.audio_path for child in children],
@@ -312,7 +323,9 @@ class JobEngine:
                 raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
             if job.state != JobState.FAILED:
                 raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
-            if job.is_chunked:
+            if job.is_chunked and job.extra.get(DAMAGED_CHUNK_KEY) in job.chunk_ids:
+                return self._refetch_damaged_chunk(job)
+            if job.is_chunked:  # a failed join with good chunks is simply joined again below
                 for child_id in list(job.chunk_ids):
                     child = self._jobs.get(child_id) or self._load(child_id)
                     if child is not None and child.state == JobState.FAILED:
@@ -337,6 +350,25 @@ class JobEngine:
             if result.parent_id:
                 self._refresh_parent(result.parent_id)
             return result.copy()
+
+    def _refetch_damaged_chunk(self, parent: Job) -> Job:
+        """Retry of a join that failed on one chunk's file: download that chunk again (free), then join."""
+        damaged = self._jobs.get(parent.extra[DAMAGED_CHUNK_KEY]) or self._load(parent.extra[DAMAGED_CHUNK_KEY])
+        if damaged is None or damaged.task is None:
+            raise ValueError("The damaged chunk has no vendor task to fetch again; generate the range again.")
+        fresh = refetch_chunk(damaged, self._clock())
+        self._ownership.claim(fresh.id)
+        extra = {k: v for k, v in parent.extra.items() if k != DAMAGED_CHUNK_KEY}
+        chunk_ids = [fresh.id if c == damaged.id else c for c in parent.chunk_ids]
+        # the parent first: it must never see the old, damaged set as complete again
+        self._update(parent.id, JobState.GENERATING, error="", error_kind="", progress=None,
+                     chunk_ids=chunk_ids, extra=extra)
+        self._save(fresh, JobChanged)
+        if damaged.state == JobState.READY:
+            self._update(damaged.id, JobState.CANCELLED,
+                         note=f"Its audio file was damaged; it was downloaded again as job {fresh.id}.")
+        self._schedule(fresh.id)
+        return self._jobs[parent.id].copy()
 
     def mark_inserted(self, job_id: str, strip_name: str) -> Job:
         """Called by the main thread after it inserted the strip for a READY job (else TransitionError).
@@ -1104,6 +1136,11 @@ class JobEngine:
                 self._update(
                     parent_id, JobState.READY, files={"audio": str(path)}, warnings=warnings, progress=1.0
                 )
+        except ChunkAudioError as exc:
+            with self._lock:  # remembered, so Retry fetches that chunk instead of joining the same file
+                parent = self._jobs[parent_id]
+                self._update(parent_id, extra={**parent.extra, DAMAGED_CHUNK_KEY: exc.chunk_id})
+            self._fail(parent_id, exc)
         except Exception as exc:
             self._fail(parent_id, exc)
         finally:

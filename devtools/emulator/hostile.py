@@ -9,6 +9,7 @@ Routes (any prefix before them is ignored, so it can stand in for any vendor's b
 ``/redirect-chain`` 302 to ``/redirect-hop`` on this server, which 302s to plain http elsewhere
 ``/redirect-ok``    302 to ``/audio.wav`` on this server (loopback: allowed)
 ``/audio.wav``      a short valid WAV file
+``/files/<name>``   whatever bytes a test put in ``files[name]``
 ``.../creations``   a Vidu status whose unknown ``state`` echoes the caller's key (upper case, URL-encoded)
 anything else       404 with a small JSON body
 
@@ -64,6 +65,7 @@ class HostileVendor:
         self.trickle_length = trickle_length
         self.endless_limit = endless_limit
         self.paths: list[str] = []
+        self.files: dict[str, bytes] = {}  # served as ``/files/<name>`` (audio/mpeg whatever they hold)
         self.on_trickle: Any = None  # called after each trickled byte (a test sets Cancel from here)
         self.bytes_sent: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -119,6 +121,12 @@ class HostileVendor:
                 self.end_headers()
 
             def _not_found(self) -> None:
+                name = self.path.split("?", 1)[0].removeprefix("/files/")
+                if self.path.startswith("/files/") and name in vendor.files:
+                    data = vendor.files[name]
+                    self._head(200, {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
+                    self.wfile.write(data)
+                    return
                 body = b'{"code": 404, "message": "no such task"}'
                 self._head(404, {"Content-Type": "application/json", "Content-Length": str(len(body))})
                 self.wfile.write(body)
