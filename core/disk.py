@@ -19,7 +19,7 @@ UNRECORDED_PREFIX = "Could not record the task:"
 
 
 def unrecorded_warning(sentence: str) -> str:
-    return f"{UNRECORDED_PREFIX} {sentence}. The job keeps running; it is recorded as soon as the disk allows."
+    return f"{UNRECORDED_PREFIX} {sentence}. The job keeps running; it is recorded once the disk allows."
 
 
 def oserror_sentence(exc: OSError) -> str:

@@ -54,10 +54,10 @@ from ..providers.errors import (
 from . import naming
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
+from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
 from .ownership import JobOwnership
-from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
 from .timeline import FrameRange, clip_events
 
 log = logging.getLogger(__name__)
@@ -353,7 +353,8 @@ class JobEngine:
 
     def _refetch_damaged_chunk(self, parent: Job) -> Job:
         """Retry of a join that failed on one chunk's file: download that chunk again (free), then join."""
-        damaged = self._jobs.get(parent.extra[DAMAGED_CHUNK_KEY]) or self._load(parent.extra[DAMAGED_CHUNK_KEY])
+        damaged_id = str(parent.extra[DAMAGED_CHUNK_KEY])
+        damaged = self._jobs.get(damaged_id) or self._load(damaged_id)
         if damaged is None or damaged.task is None:
             raise ValueError("The damaged chunk has no vendor task to fetch again; generate the range again.")
         fresh = refetch_chunk(damaged, self._clock())
@@ -1089,7 +1090,8 @@ class JobEngine:
 
     @staticmethod
     def _audio_stem(directory: Path, job: Job) -> Path:
-        return naming.unique_stem(directory, naming.audio_stem(job.provider_id, job.prompt or job.label, job.id))
+        stem = naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
+        return naming.unique_stem(directory, stem)
 
     def _fail(self, job_id: str, exc: Exception) -> None:
         if self._stop.is_set():

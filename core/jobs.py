@@ -280,7 +280,7 @@ def _type_rule(annotation: str) -> tuple[tuple[type, ...], str]:
             allowed.extend((int, float))
         elif part.startswith("dict"):
             allowed.append(dict)
-            inner = "dict-str" if part == "dict[str, str]" else "dict-float" if part == "dict[str, float]" else ""
+            inner = {"dict[str, str]": "dict-str", "dict[str, float]": "dict-float"}.get(part, "")
         elif part.startswith("list"):
             allowed.append(list)
             inner = "list-str" if part == "list[str]" else ""
@@ -301,7 +301,8 @@ def check_field_types(values: Mapping[str, Any]) -> None:
         elif ok and inner == "list-str":
             ok = all(isinstance(item, str) for item in value)
         if ok and name == "vendor_task" and value is not None:
-            ok = isinstance(value.get("task_id"), str | int) and isinstance(value.get("data", {}), dict | None)
+            ok = isinstance(value.get("task_id"), str | int)
+            ok = ok and isinstance(value.get("data", {}), dict | None)
         if not ok:
             raise ValueError(f"The job field {name!r} has the wrong type ({type(value).__name__}).")
 

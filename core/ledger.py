@@ -69,7 +69,8 @@ def write_problem_sentence(exc: OSError, path: Path) -> str:
 
 
 def _dumps(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True) + "\n").encode("ascii")
+    text = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return (text + "\n").encode("ascii")
 
 
 class JobLedger:

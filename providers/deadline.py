@@ -13,7 +13,9 @@ import contextvars
 import time
 from collections.abc import Iterator
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("foley_request_deadline", default=None)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "foley_request_deadline", default=None
+)
 
 
 @contextlib.contextmanager

@@ -104,7 +104,7 @@ class _TruncatedError(Exception):
     pass
 
 
-def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912 - each check is one rejection
+def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912, PLR0915 - each check is one rejection
     label = http.label
     cap = http.tuning.max_download_bytes
     try:
@@ -160,7 +160,8 @@ def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threadin
                     within = f"{math.ceil(limit / 60)} minutes" if limit >= 120 else f"{limit:g} seconds"
                     raise DownloadError(
                         f"The {label} result did not arrive within {within} (a stalled or very slow "
-                        "connection), so it was not kept. Retry downloads it again; the task is finished and paid."
+                        "connection), so it was not kept. Retry downloads it again; the task is finished and "
+                        "paid."
                     ) from None
                 except NetworkError as exc:
                     raise _TruncatedError(f"connection dropped after {received} bytes") from exc
@@ -188,7 +189,8 @@ def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threadin
     problem = check_decodable(final, fmt)
     if problem:  # kept on disk (it was paid for), but never inserted as a one-frame strip
         raise DownloadError(
-            f"The {label} result is not playable {fmt.upper()} audio: {problem}. The file was kept at {final} "
+            f"The {label} result is not playable {fmt.upper()} audio: {problem}. The file was kept at "
+            f"{final} "
             "but not inserted. Generate again; if it keeps happening, report it to the vendor."
         )
     duration = audio_duration(final, fmt)

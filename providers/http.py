@@ -40,12 +40,11 @@ from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
-_URLLIB3_READ_ERRORS: tuple[type[Exception], ...] = (HTTPError,)
-
 from . import deadline
 from .errors import CancelledError, NetworkError, SubmitUncertainError
 from .settings import HttpTuning, is_loopback_host
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ class RedactingLogFilter(logging.Filter):
 
 
 def install_log_redaction() -> None:
-    """Attach the filter to every logger of this package's modules (a logger filter sees only its own records)."""
+    """Attach the filter to each logger of this package (a logger's filter sees only its own records)."""
     package = __name__.rpartition(".")[0]  # ...providers
     root = package.rpartition(".")[0]
     modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
@@ -336,10 +335,8 @@ class BodyWatchdog:
             if self._done.wait(step):
                 return
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def check(self) -> None:
         """Between reads: the same decision without waiting for the thread."""
@@ -387,7 +384,7 @@ def stream_body(response: requests.Response, label: str, *, end: float, cap: int
                         "Try again later; if it keeps happening, report it to the vendor."
                     )
                 yield data
-        except (requests.RequestException, OSError, ValueError, zlib.error, *_URLLIB3_READ_ERRORS) as exc:
+        except (requests.RequestException, OSError, ValueError, zlib.error, HTTPError) as exc:
             response.close()
             watchdog.check()
             if not watchdog.reason:
@@ -408,8 +405,8 @@ def read_answer(response: requests.Response, label: str, *, end: float, cap: int
                 cancel: threading.Event | None = None) -> bytes:
     """The whole bounded body (``stream_body``), also stored as the response's ``content`` for ``.json()``."""
     body = b"".join(stream_body(response, label, end=end, cap=cap, cancel=cancel))
-    response._content = body  # noqa: SLF001 - what requests itself sets after reading the body
-    response._content_consumed = True  # noqa: SLF001
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
         response.raw.release_conn()
     return body
@@ -553,8 +550,8 @@ class VendorHttp:
             response.close()
             if not allowed_address(target):
                 raise RefusedRedirectError(
-                    f"{self.label} redirected to an address that is not https ({safe_url(target)}), so it was "
-                    "not followed. Try again later; if it keeps happening, report it to the vendor."
+                    f"{self.label} redirected to an address that is not https ({safe_url(target)}), so it "
+                    "was not followed. Try again later; if it keeps happening, report it to the vendor."
                 )
             if urlsplit(target).netloc != urlsplit(url).netloc:  # credentials stay with their host
                 headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
@@ -586,7 +583,8 @@ class VendorHttp:
             with self._new_session() as session:
                 try:
                     response = session.post(
-                        url, headers=dict(headers), json=json, timeout=timeout, stream=True, allow_redirects=False
+                        url, headers=dict(headers), json=json, timeout=timeout, stream=True,
+                        allow_redirects=False,
                     )
                     # read the body now, bounded: a cut, endless or trickling body is also uncertain
                     read_answer(response, self.label, end=time.monotonic() + self.tuning.read_timeout,
@@ -595,8 +593,8 @@ class VendorHttp:
                     log.warning("%s submit to %s: unusable answer (%s)", self.label, safe_url(url),
                                 type(exc).__name__)
                     raise SubmitUncertainError(
-                        f"{self.label} did not send a usable answer to the request that starts the task, so it "
-                        f"is not known whether a paid task was created. Check your {self.label} dashboard "
+                        f"{self.label} did not send a usable answer to the request that starts the task, so "
+                        f"it is not known whether a paid task was created. Check your {self.label} dashboard "
                         "before generating again, to avoid paying twice."
                     ) from None
                 except requests.RequestException as exc:

@@ -34,7 +34,8 @@ def tiny_wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
     frames = int(seconds * rate)
     data = b"\x00\x01" * frames
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -71,8 +72,8 @@ class HostileVendor:
         self._lock = threading.Lock()
         self.bomb = gzip_bomb(bomb_bytes)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="hostile-vendor",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="hostile-vendor", daemon=True)
 
     def __enter__(self) -> HostileVendor:
         self._thread.start()
@@ -84,8 +85,7 @@ class HostileVendor:
 
     @property
     def root(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.root + path
@@ -124,7 +124,8 @@ class HostileVendor:
                 name = self.path.split("?", 1)[0].removeprefix("/files/")
                 if self.path.startswith("/files/") and name in vendor.files:
                     data = vendor.files[name]
-                    self._head(200, {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))})
+                    self._head(200, {"Content-Type": "application/octet-stream",
+                                     "Content-Length": str(len(data))})
                     self.wfile.write(data)
                     return
                 body = b'{"code": 404, "message": "no such task"}'

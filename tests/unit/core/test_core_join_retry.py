@@ -26,7 +26,8 @@ class JoinHarness:
         self.clock = FakeClock()
         self.inserted: list[str] = []
         self.engine = JobEngine(
-            JobLedger(tmp / "jobs.jsonl"), lambda pid: FakeProvider(vendor, TEXT), FakeRenderer(tmp / "clips"),
+            JobLedger(tmp / "jobs.jsonl"), lambda pid: FakeProvider(vendor, TEXT),
+            FakeRenderer(tmp / "clips"),
             lambda job: tmp / "library", provider_info=lambda pid: TEXT, poll_schedule=PollSchedule(),
             clock=self.clock.time, monotonic=self.clock.time, sleep=self.clock.sleep, assemble=assemble,
         )

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from core_fakes import FakeVendor, Harness, make_info
+from core_fakes import FakeClock, FakeProvider, FakeRenderer, FakeVendor, Harness, make_info
 
 from vse_foley.core.engine import JobEngine, JobReady, PollSchedule
 from vse_foley.core.file_lock import FileLock
@@ -21,7 +21,6 @@ from vse_foley.core.ledger import JobLedger
 from vse_foley.core.ownership import JobOwnership
 from vse_foley.core.timeline import FrameRange
 from vse_foley.providers.base import GenerationRequest
-from core_fakes import FakeClock, FakeProvider, FakeRenderer
 
 S = JobState
 TEXT = make_info("fake.text", input="text", max_seconds=30)

@@ -17,8 +17,8 @@ from vse_foley.providers.media import check_decodable, sniff_audio
 
 
 def wav_with(fmt_body: bytes, data: bytes) -> bytes:
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt_body)) + fmt_body + b"data" + struct.pack("<I", len(data))
-    body += data
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt_body)) + fmt_body
+    body += b"data" + struct.pack("<I", len(data)) + data
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
