@@ -191,3 +191,29 @@ def test_jobs_of_a_live_window_on_another_file_are_left_alone_until_it_dies(
     assert emulator.submit_count("vidu") == TAKES  # polled, never resubmitted
     assert served_once_each(emulator) == [1] * TAKES
     rt.TAKEOVER_INTERVAL_S = 5.0
+
+
+@requires_audaspace
+def test_a_job_file_that_cannot_be_written_refuses_generate_before_anything_is_sent(
+        extension: Any, online: None, emulator: VendorEmulator, footage: Path, tmp_path: Path) -> None:
+    rt = runtime()
+    rt.shutdown()
+    saved_edit(tmp_path, footage, "edit.blend")
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "a full disk"
+    ledger = ledger_path()
+    aside = ledger.with_name("jobs.aside.jsonl")
+    if ledger.exists():
+        ledger.rename(aside)
+    ledger.mkdir()  # a folder where the job file should be (the disk-full case is in the unit tests)
+    try:
+        emulator.reset()
+        with pytest.raises(RuntimeError, match="cannot record jobs .* is a folder.*Nothing was sent"):
+            bpy.ops.foley.generate()
+        assert emulator.requests == []
+    finally:
+        rt.shutdown()
+        ledger.rmdir()
+        if aside.exists():
+            aside.rename(ledger)
