@@ -63,7 +63,7 @@ class FileLock:
         if self._fd is not None:
             return True
         for _ in range(20):  # bounded: a holder may delete the file between our open and our lock
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
             try:
                 if not _lock(fd, blocking):
                     os.close(fd)

@@ -42,6 +42,8 @@ from .jobs import Job
 
 log = logging.getLogger(__name__)
 
+#: Windows opens descriptors in text mode unless told otherwise ("\n" would become "\r\n")
+_BINARY = getattr(os, "O_BINARY", 0)
 #: ``os.open``-shaped: tests inject one that fails like a full disk
 Opener = Callable[[str, int, int], int]
 
@@ -233,7 +235,7 @@ class JobLedger:
     def check_writable(self) -> str:
         """"" when a record can be appended now, else the sentence saying why not (nothing is written)."""
         try:
-            fd = self._opener(str(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = self._opener(str(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
             os.close(fd)
             with self._lock:
                 self._file_lock.acquire()
@@ -264,7 +266,7 @@ class JobLedger:
     def _write_line(self, payload: bytes) -> None:
         """Under both locks: one write of the whole line at the end of the file, then fsync."""
         created = not self.path.exists()
-        fd = self._opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = self._opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
         try:
             st = os.fstat(fd)
             if (st.st_ino, st.st_size, st.st_mtime_ns) != self._seen:
