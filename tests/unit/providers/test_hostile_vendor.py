@@ -121,3 +121,13 @@ def test_a_task_id_from_the_vendor_is_one_escaped_path_segment(emu: VendorEmulat
     [poll] = [r for r in emu.requests if r.method == "GET"]
     assert path_segment(HOSTILE_ID) in poll.path
     assert poll.query == {} and "/../" not in poll.path
+
+
+def test_a_status_request_redirected_to_http_elsewhere_fails_at_once_with_a_sentence(bad: HostileVendor,
+                                                                                    http: VendorHttp):
+    from vse_foley.providers.http import RefusedRedirectError
+
+    with pytest.raises(RefusedRedirectError, match="not https") as caught:
+        http.request("GET", bad.url("/redirect-chain"))
+    assert not caught.value.retryable  # the poll loop stops instead of asking again
+    assert bad.paths == ["/redirect-chain", "/redirect-hop"]  # no retries (TUNING allows 3)
