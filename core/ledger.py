@@ -82,7 +82,7 @@ class JobLedger:
         self.path = Path(path)
         self.rejected_path = self.path.with_name(self.path.stem + ".rejected" + self.path.suffix)
         self.owners_folder = self.path.parent / "owners"
-        self._opener = opener
+        self.opener = opener  # public: a test may swap in one that fails like a full disk
         self._lock = threading.Lock()
         self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
         # raw dicts, so records from a newer version survive compaction untouched
@@ -235,7 +235,7 @@ class JobLedger:
     def check_writable(self) -> str:
         """"" when a record can be appended now, else the sentence saying why not (nothing is written)."""
         try:
-            fd = self._opener(str(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+            fd = self.opener(str(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
             os.close(fd)
             with self._lock:
                 self._file_lock.acquire()
@@ -266,7 +266,7 @@ class JobLedger:
     def _write_line(self, payload: bytes) -> None:
         """Under both locks: one write of the whole line at the end of the file, then fsync."""
         created = not self.path.exists()
-        fd = self._opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+        fd = self.opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
         try:
             st = os.fstat(fd)
             if (st.st_ino, st.st_size, st.st_mtime_ns) != self._seen:

@@ -217,3 +217,69 @@ def test_a_job_file_that_cannot_be_written_refuses_generate_before_anything_is_s
         ledger.rmdir()
         if aside.exists():
             aside.rename(ledger)
+
+
+class DiskFullAfterTheIntent:
+    """An ``os.open`` for the ledger that fails with ENOSPC once a paid submit's intent is on disk.
+
+    Reading the file decides it (no timing): the write that follows the
+    ``submitted`` record of ``prompt`` — the one carrying the vendor task id — finds the disk full.
+    """
+
+    def __init__(self, path: Path, prompt: str) -> None:
+        self.path, self.prompt = path, prompt
+        self.full = False
+        self.freed = False  # space was freed: never full again
+        self.refused = 0
+
+    def __call__(self, name: str, flags: int, mode: int = 0o777) -> int:
+        import errno
+
+        if not self.full and not self.freed and self.path.is_file():
+            lines = [json.loads(line) for line in self.path.read_bytes().splitlines() if line.strip()]
+            ours = [r for r in lines if r.get("prompt") == self.prompt]
+            self.full = bool(ours) and ours[-1]["state"] == "submitted" and not ours[-1].get("vendor_task")
+        if self.full and flags & (os.O_WRONLY | os.O_RDWR):
+            self.refused += 1
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return os.open(name, flags, mode)
+
+
+@requires_audaspace
+def test_a_full_disk_after_the_paid_submit_keeps_the_task_and_the_sound_arrives(
+        extension: Any, online: None, emulator: VendorEmulator, footage: Path, tmp_path: Path) -> None:
+    rt = runtime()
+    rt.shutdown()
+    rt.TAKEOVER_INTERVAL_S = 0.0
+    edit = saved_edit(tmp_path, footage, "edit.blend")
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "disk full after submit"
+    emulator.reset()
+    ledger = rt.job_ledger()
+    disk = DiskFullAfterTheIntent(ledger.path, scene.foley.prompt)
+    ledger.opener = disk
+    try:
+        rt.resume_if_online()
+        generation = importlib.import_module(MODULE + ".blender.generation")
+        selection = importlib.import_module(MODULE + ".blender.selection")
+        chosen = selection.choose_range(scene, [], edit.frame_start, edit.frame_end)
+        [job] = generation.enqueue_generation(bpy.context, scene, chosen, ["vidu.text2audio"])
+        assert rt.engine().wait([job.id], timeout=60, pump=rt.pump_once)
+        rt.pump()
+        done = rt.engine().get(job.id)
+        assert disk.refused >= 1 and done is not None and done.state.value == "inserted"
+        assert any("Could not record the task: disk full — free space, then Retry" in w for w in done.warnings)
+        [strip] = foley_strips(bpy.context.scene)  # the paid result arrived and was inserted once
+        assert strip["vse_foley"]["job_id"] == job.id
+        assert emulator.submit_count("vidu") == 1
+        on_disk = type(ledger)(ledger.path).get(job.id)
+        assert on_disk is not None and on_disk.vendor_task is None  # nothing could be written meanwhile
+        disk.full, disk.freed = False, True  # space is free again
+        rt.take_over_orphans()  # the pump's periodic call writes what was kept in memory
+        on_disk = type(ledger)(ledger.path).get(job.id)
+        assert on_disk is not None and on_disk.state.value == "inserted" and on_disk.vendor_task
+        assert not any(w.startswith("Could not record") for w in rt.engine().get(job.id).warnings)
+    finally:
+        ledger.opener = os.open
+        rt.TAKEOVER_INTERVAL_S = 5.0
