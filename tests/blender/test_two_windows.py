@@ -269,7 +269,8 @@ def test_a_full_disk_after_the_paid_submit_keeps_the_task_and_the_sound_arrives(
         rt.pump()
         done = rt.engine().get(job.id)
         assert disk.refused >= 1 and done is not None and done.state.value == "inserted"
-        assert any("Could not record the task: disk full — free space, then Retry" in w for w in done.warnings)
+        sentence = "Could not record the task: disk full — free space, then Retry"
+        assert any(sentence in warning for warning in done.warnings)
         [strip] = foley_strips(bpy.context.scene)  # the paid result arrived and was inserted once
         assert strip["vse_foley"]["job_id"] == job.id
         assert emulator.submit_count("vidu") == 1
