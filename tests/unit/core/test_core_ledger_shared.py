@@ -162,6 +162,8 @@ def test_a_second_engine_on_the_ledger_leaves_live_jobs_alone_and_takes_them_ove
         assert window_b.engine.get(job.id) is None and not window_b.engine.owns(job.id)
         with pytest.raises(ValueError, match="Another Blender window"):
             window_b.engine.retry(job.id)
+        assert "Another Blender window" in window_b.engine.cancel(job.id)
+        assert window_a.engine.get(job.id).state != S.CANCELLED  # type: ignore[union-attr]
         window_a.engine.shutdown()  # A goes away (its locks die with it)
         vendor.finish_all()
         taken = window_b.engine.take_over_orphans()
