@@ -36,6 +36,7 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
     """Validate every request (nothing is sent yet), then queue one job per take."""
     settings = scene.foley
     runtime.refresh_preferences(context)
+    runtime.check_ledger_writable()  # a job that cannot be recorded is refused before spending
     variations = max(1, int(settings.variations))
     plans = [(pid, take) for pid in provider_ids for take in range(variations)]
     requests = []

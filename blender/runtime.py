@@ -216,20 +216,50 @@ def engine() -> JobEngine:
 
             concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
-                            provider_info=provider_info)
+                            provider_info=provider_info, library_dir=lambda: user_dir("library"))
     return _engine
 
 
 def job_ledger() -> JobLedger:
-    """The durable job store in the extension's user folder (read once, then kept in memory)."""
+    """The durable job store in the extension's user folder (read once, then kept in memory).
+
+    Raises FoleyError with a sentence when the user folder cannot hold it (issue 11).
+    """
     global _ledger  # noqa: PLW0603
     with _ledger_guard:
         if _ledger is None:
-            from ..core.ledger import JobLedger
+            from ..core.ledger import JobLedger, write_problem_sentence
 
-            _ledger = JobLedger(user_dir() / "jobs.jsonl")
+            try:
+                _ledger = JobLedger(user_dir() / "jobs.jsonl")
+            except OSError as error:
+                where = Path(error.filename) if isinstance(error.filename, str) else Path("jobs.jsonl")
+                raise FoleyError(f"VSE Foley cannot open its job file: {write_problem_sentence(error, where)}. "
+                                 "Nothing was sent.") from None
         ledger_loaded.set()
         return _ledger
+
+
+def check_ledger_writable() -> None:
+    """Generate calls this before spending: a job that cannot be recorded is refused with a sentence."""
+    ledger = job_ledger()
+    problem = ledger.check_writable()
+    if problem:
+        raise FoleyError(f"VSE Foley cannot record jobs in {ledger.path}: {problem}. Nothing was sent.")
+
+
+#: how often jobs of a Blender window that has quit are looked for (issue 11: two windows)
+TAKEOVER_INTERVAL_S = 5.0
+_next_takeover = 0.0
+
+
+def take_over_orphans() -> list[Job]:
+    """Every few seconds (from the pump timer): resume jobs whose owning Blender process is gone."""
+    global _next_takeover  # noqa: PLW0603
+    if not _resumed or _engine is None or time.monotonic() < _next_takeover:
+        return []
+    _next_takeover = time.monotonic() + TAKEOVER_INTERVAL_S
+    return _engine.take_over_orphans()
 
 
 def history(limit: int = 20) -> list[Job]:
@@ -264,7 +294,7 @@ def resume_if_online(*, wait_for_ledger: bool = False) -> list[Job]:
     """
     global _resumed  # noqa: PLW0603
     if _resumed or not bpy.app.online_access:
-        return []
+        return take_over_orphans() if _resumed and bpy.app.online_access else []
     if wait_for_ledger:
         _resumed = True
         return engine().resume_from_ledger()
@@ -434,6 +464,8 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
     current = engine().get(job.id)
     if current is None or current.state is not JobState.READY or current.insert_error:
         return False  # announced twice (after download and again on resume), or waiting for the user
+    if not engine().owns(job.id):
+        return False  # another Blender window runs it and inserts it (issue 11)
     job = current
     scene = _open_scene_for(job)
     if scene is None or insertion_blocked_reason():

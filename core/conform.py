@@ -77,6 +77,11 @@ def read_wav(path: Path | str) -> PcmAudio:
         chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         body = data[pos + 8 : pos + 8 + size]
         if chunk_id == b"fmt ":
+            if len(body) < 16:  # cut short (a truncated download): a sentence, not a struct error
+                raise AudioFormatError(
+                    f"{Path(path).name} has a format chunk cut short ({len(body)} of 16 bytes); the file is "
+                    "damaged or incomplete."
+                )
             tag, channels, rate = struct.unpack_from("<HHI", body, 0)
             bits = struct.unpack_from("<H", body, 14)[0]
             if tag == _EXTENSIBLE and len(body) >= 26:

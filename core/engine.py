@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..providers.base import GenerationRequest, Provider, ProviderInfo, TaskState, TaskStatus, VendorTask
+from ..providers.deadline import request_deadline
 from ..providers.errors import (
     ConfigError,
     DownloadError,
@@ -51,9 +52,12 @@ from ..providers.errors import (
     TimeoutExceededError,
 )
 from . import naming
+from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
+from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
+from .ownership import JobOwnership
 from .timeline import FrameRange, clip_events
 
 log = logging.getLogger(__name__)
@@ -129,8 +133,18 @@ class PollSchedule:
 
 def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Path:
     """Default join: WAV chunks only (numpy); Blender passes an ``aud``-based one for MP3/M4A."""
-    from .conform import AudioFormatError, join_wav_files  # numpy loads only when a join is needed
+    from .conform import AudioFormatError, join_wav_files, read_wav  # numpy loads only for a join
 
+    for child in children:  # a damaged chunk file is named, so Retry fetches that chunk again
+        try:
+            read_wav(child.audio_path)
+        except (AudioFormatError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ChunkAudioError(
+                f"Chunk {child.chunk_index + 1} of {len(children)} could not be joined: {reason} "
+                "Retry downloads that chunk again at no new charge and joins again.",
+                child.id,
+            ) from None
     try:
         report = join_wav_files(
             [child.audio_path for child in children],
@@ -143,6 +157,10 @@ def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Pat
     except AudioFormatError as exc:
         raise DownloadError(f"The chunks could not be joined: {exc}") from exc
     return report.path
+
+
+class OwnedElsewhereError(ValueError):
+    """The job belongs to another live Blender process (issue 11): this one must not touch it."""
 
 
 class _ShutdownError(Exception):
@@ -174,6 +192,8 @@ class JobEngine:
         sleep: Callable[[float], object] | None = None,
         assemble: Assemble = assemble_wav_chunks,
         overlap_seconds: float = DEFAULT_OVERLAP_S,
+        ownership: JobOwnership | None = None,
+        library_dir: Callable[[], Path] | None = None,
     ) -> None:
         self._ledger = ledger
         self._provider_factory = provider_factory
@@ -187,6 +207,10 @@ class JobEngine:
         self._sleep: Callable[[float], object] = sleep or self._stop.wait
         self._assemble = assemble
         self._overlap = overlap_seconds
+        #: which jobs this process runs; other processes' live jobs are left alone (issue 11)
+        self._ownership = ownership or JobOwnership(ledger.owners_folder)
+        self._library_dir = library_dir  # where audio goes when the job's folder cannot be written
+        self._unrecorded: dict[str, str] = {}  # job id → why its last ledger write failed
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -223,6 +247,8 @@ class JobEngine:
                     self._make_chunk(parent, i, r, len(chunk_ranges)) for i, r in enumerate(chunk_ranges)
                 ]
                 parent.chunk_ids = [child.id for child in children]
+                for owned in (*children, parent):
+                    self._ownership.claim(owned.id)
                 # children first: a kill in between leaves unsent orphans, which resume cancels
                 for child in children:
                     self._save(child, JobChanged)
@@ -230,6 +256,7 @@ class JobEngine:
                 for child in children:
                     self._schedule(child.id)
                 return parent.copy()
+            self._ownership.claim(job.id)
             self._save(job, JobChanged)
             self._schedule(job.id)
             return job.copy()
@@ -250,7 +277,10 @@ class JobEngine:
     def cancel(self, job_id: str) -> str:
         """Cancel in any state; returns the sentence to show (it says whether the vendor may charge)."""
         with self._lock:
-            job = self._require(job_id)
+            try:
+                job = self._require(job_id)
+            except OwnedElsewhereError as exc:
+                return str(exc)
             if job.is_chunked:
                 children = [self._jobs[cid] for cid in job.chunk_ids if cid in self._jobs]
                 if job.state == JobState.FAILED:  # a chunk failed: stop the others too
@@ -289,9 +319,13 @@ class JobEngine:
         """
         with self._lock:
             job = self._require(job_id)
+            if not self._ownership.claim(job_id):
+                raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
             if job.state != JobState.FAILED:
                 raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
-            if job.is_chunked:
+            if job.is_chunked and job.extra.get(DAMAGED_CHUNK_KEY) in job.chunk_ids:
+                return self._refetch_damaged_chunk(job)
+            if job.is_chunked:  # a failed join with good chunks is simply joined again below
                 for child_id in list(job.chunk_ids):
                     child = self._jobs.get(child_id) or self._load(child_id)
                     if child is not None and child.state == JobState.FAILED:
@@ -316,6 +350,26 @@ class JobEngine:
             if result.parent_id:
                 self._refresh_parent(result.parent_id)
             return result.copy()
+
+    def _refetch_damaged_chunk(self, parent: Job) -> Job:
+        """Retry of a join that failed on one chunk's file: download that chunk again (free), then join."""
+        damaged_id = str(parent.extra[DAMAGED_CHUNK_KEY])
+        damaged = self._jobs.get(damaged_id) or self._load(damaged_id)
+        if damaged is None or damaged.task is None:
+            raise ValueError("The damaged chunk has no vendor task to fetch again; generate the range again.")
+        fresh = refetch_chunk(damaged, self._clock())
+        self._ownership.claim(fresh.id)
+        extra = {k: v for k, v in parent.extra.items() if k != DAMAGED_CHUNK_KEY}
+        chunk_ids = [fresh.id if c == damaged.id else c for c in parent.chunk_ids]
+        # the parent first: it must never see the old, damaged set as complete again
+        self._update(parent.id, JobState.GENERATING, error="", error_kind="", progress=None,
+                     chunk_ids=chunk_ids, extra=extra)
+        self._save(fresh, JobChanged)
+        if damaged.state == JobState.READY:
+            self._update(damaged.id, JobState.CANCELLED,
+                         note=f"Its audio file was damaged; it was downloaded again as job {fresh.id}.")
+        self._schedule(fresh.id)
+        return self._jobs[parent.id].copy()
 
     def mark_inserted(self, job_id: str, strip_name: str) -> Job:
         """Called by the main thread after it inserted the strip for a READY job (else TransitionError).
@@ -349,21 +403,52 @@ class JobEngine:
             for known in self._jobs.values():
                 if known.state == JobState.READY and not known.parent_id:
                     self._publish(known, JobReady)
-            resumed: list[Job] = []
-            for job in self._ledger.unfinished():
-                if job.id not in self._jobs:
-                    self._jobs[job.id] = job
-                    resumed.append(job)
-            for job in resumed:
-                for child_id in job.chunk_ids:
-                    if child_id not in self._jobs:
-                        self._load(child_id)
-            for job in resumed:
+            return self._take_over_unowned()
+
+    def take_over_orphans(self) -> list[Job]:
+        """Resume jobs whose owner process has died since we last looked (the pump calls this).
+
+        Jobs another live Blender process owns are skipped and looked at again next time.
+        """
+        with self._lock:
+            return self._take_over_unowned()
+
+    def owns(self, job_id: str) -> bool:
+        """True when this process runs ``job_id`` (only its owner may insert it)."""
+        return self._ownership.owns(job_id)
+
+    def _take_over_unowned(self) -> list[Job]:
+        self._retry_unrecorded()
+        self._ledger.refresh()
+        claimed = [
+            job.id for job in self._ledger.unfinished()
+            if job.id not in self._jobs and self._ownership.claim(job.id)
+        ]
+        if not claimed:
+            return []
+        self._ledger.refresh()  # the dead owner's last records, written before its lock died
+        resumed: list[Job] = []
+        for job_id in claimed:
+            job = self._ledger.get(job_id)
+            if job is None or not job.unfinished:  # finished before its owner died
+                self._ownership.release(job_id)
+                continue
+            self._jobs[job_id] = job
+            resumed.append(job)
+        for job in resumed:
+            for child_id in job.chunk_ids:
+                child = None if child_id in self._jobs else self._ledger.get(child_id)
+                if child is not None and (not child.unfinished or self._ownership.claim(child_id)):
+                    self._jobs[child_id] = child
+        for job in resumed:
+            try:
                 self._resume_one(job)
-            for job in resumed:
-                if job.is_chunked:
-                    self._refresh_parent(job.id)
-            return [self._jobs[job.id].copy() for job in resumed]
+            except Exception:  # one odd record must not stop the others (issue 11)
+                log.exception("Job %s could not be resumed", job.id)
+        for job in resumed:
+            if job.is_chunked:
+                self._refresh_parent(job.id)
+        return [self._jobs[job.id].copy() for job in resumed]
 
     def wait(
         self,
@@ -406,6 +491,7 @@ class JobEngine:
         end = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, end - time.monotonic()))
+        self._ownership.release_all()  # like a process exit: another window may take them over
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -440,7 +526,14 @@ class JobEngine:
     # == bookkeeping (always under self._lock) =============================================
 
     def _require(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id) or self._load(job_id)
+        job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        if not self._ownership.claim(job_id):  # a live Blender window runs it: leave it to that one
+            raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
+        job = self._load(job_id)
+        if job is None or not job.unfinished:
+            self._ownership.release(job_id)  # nothing to run (retry claims it again)
         if job is None:
             raise KeyError(f"No job {job_id} in this session or the ledger.")
         return job
@@ -454,12 +547,39 @@ class JobEngine:
     def _save(self, job: Job, event: Any = None, message: str = "") -> Job:
         """Write to the ledger, then publish; the ledger write comes first, always."""
         with self._lock:
-            self._ledger.append(job)
+            job = self._record(job)
             self._jobs[job.id] = job
             self._publish(job, event, message)
+            if not job.unfinished and job.id not in self._unrecorded:
+                self._ownership.release(job.id)  # finished and on disk: nothing left to own
             if job.parent_id and job.parent_id in self._jobs:
                 self._refresh_parent(job.parent_id)
             return job
+
+    def _record(self, job: Job) -> Job:
+        """Append ``job`` to the ledger; when the disk refuses, keep it in memory with a warning.
+
+        The next save of any job writes its full snapshot again, and
+        ``take_over_orphans`` retries the ones still unwritten, so a full disk
+        after a paid submit costs a warning, never the task id (issue 11).
+        """
+        warnings = [w for w in job.warnings if not w.startswith(UNRECORDED_PREFIX)]
+        if warnings != job.warnings:
+            job = replace(job, warnings=warnings)
+        try:
+            self._ledger.append(job)
+        except OSError as exc:
+            sentence = getattr(exc, "sentence", "") or str(exc)
+            log.warning("Could not record job %s in the ledger: %s", job.id, sentence)
+            self._unrecorded[job.id] = sentence
+            return replace(job, warnings=[*warnings, unrecorded_warning(sentence)])
+        self._unrecorded.pop(job.id, None)
+        return job
+
+    def _retry_unrecorded(self) -> None:
+        for job_id in list(self._unrecorded):
+            if job_id in self._jobs:
+                self._save(self._jobs[job_id], JobChanged)
 
     def _publish(self, job: Job, event: Any, message: str = "") -> None:
         snapshot = job.copy()
@@ -793,6 +913,11 @@ class JobEngine:
             self._check(job_id)
             key = f"vsefoley-{uuid.uuid4().hex}" if provider.supports_recovery else ""
             self._update(job_id, JobState.SUBMITTED, submit_attempted=True, submit_key=key)
+            if job_id in self._unrecorded:  # the intent is not on disk: spend nothing (issue 11)
+                self._update(job_id, JobState.FAILED, submit_attempted=False,
+                             error=f"Could not record the job before sending it: {self._unrecorded[job_id]}. "
+                             "Nothing was sent or charged.", error_kind="LedgerWriteError")
+                raise _AbandonedError
         if key:
             request = replace(request, options={**request.options, "external_task_id": key})
         try:
@@ -887,7 +1012,9 @@ class JobEngine:
         while True:
             self._pause(min(delay, max(0.0, deadline - self._monotonic())))
             try:
-                status: TaskStatus | None = provider.poll(task)
+                # a slow (trickling) answer must not outlive the loop's own deadline
+                with request_deadline(max(0.0, deadline - self._monotonic())):
+                    status: TaskStatus | None = provider.poll(task)
             except FoleyError as exc:
                 if not exc.retryable:
                     raise
@@ -921,13 +1048,17 @@ class JobEngine:
 
     def _download(self, job_id: str, provider: Provider, status: TaskStatus) -> None:
         job = self._snapshot(job_id)
-        directory = Path(self._output_dir_for(job))
-        directory.mkdir(parents=True, exist_ok=True)
-        stem = naming.unique_stem(
-            directory, naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
-        )
+        directory, moved = self._audio_folder(job)
         self._update(job_id, JobState.DOWNLOADING)
-        audio = provider.download(status, stem)
+        try:
+            audio = provider.download(status, self._audio_stem(directory, job))
+        except OSError as exc:  # the folder filled up during the download: once more in the library
+            library = Path(self._library_dir()) if self._library_dir is not None else None
+            if library is None or library == directory or folder_problem(library):
+                raise DownloadError(f"Could not save the result: {oserror_sentence(exc)}") from exc
+            moved = f"The result could not be saved in {directory} ({oserror_sentence(exc)}); it was saved " \
+                f"in the library folder {library} instead."
+            audio = provider.download(status, self._audio_stem(library, job))
         info = {"format": audio.format, "size": audio.size, "duration": audio.duration}
         with self._lock:
             job = self._jobs[job_id]
@@ -940,7 +1071,7 @@ class JobEngine:
                     job_id, files=files, audio_info=info, note=message, event=PaidResultKept, message=message
                 )
                 return
-            warnings = list(job.warnings)
+            warnings = list(job.warnings) + ([moved] if moved else [])
             if audio.duration is not None:
                 from .conform import check_duration  # numpy stays out of registration
 
@@ -951,11 +1082,30 @@ class JobEngine:
                 job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
             )
 
+    def _audio_folder(self, job: Job) -> tuple[Path, str]:
+        """The job's audio folder, or the library folder (with a warning) when it cannot be written."""
+        directory = Path(self._output_dir_for(job))
+        problem = folder_problem(directory)
+        if not problem or self._library_dir is None:
+            return directory, ""  # a failure now is the download's sentence
+        library = Path(self._library_dir())
+        if library == directory or folder_problem(library):
+            return directory, ""
+        return library, f"The audio folder {directory} cannot be used ({problem}); the result was saved in " \
+            f"the library folder {library} instead."
+
+    @staticmethod
+    def _audio_stem(directory: Path, job: Job) -> Path:
+        stem = naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
+        return naming.unique_stem(directory, stem)
+
     def _fail(self, job_id: str, exc: Exception) -> None:
         if self._stop.is_set():
             return  # shutting down: the ledger keeps the job resumable
         if isinstance(exc, FoleyError):
             message = str(exc)
+        elif isinstance(exc, OSError):
+            message = oserror_sentence(exc)
         else:
             log.error("Job %s stopped on an unexpected error", job_id, exc_info=exc)
             message = f"Unexpected error ({type(exc).__name__}: {exc}); the job stopped. Please report this."
@@ -994,6 +1144,11 @@ class JobEngine:
                 self._update(
                     parent_id, JobState.READY, files={"audio": str(path)}, warnings=warnings, progress=1.0
                 )
+        except ChunkAudioError as exc:
+            with self._lock:  # remembered, so Retry fetches that chunk instead of joining the same file
+                parent = self._jobs[parent_id]
+                self._update(parent_id, extra={**parent.extra, DAMAGED_CHUNK_KEY: exc.chunk_id})
+            self._fail(parent_id, exc)
         except Exception as exc:
             self._fail(parent_id, exc)
         finally:

@@ -261,9 +261,54 @@ class Job:
         extra = {k: _clone(v) for k, v in data.items() if k not in known and k != "v"}
         if "id" not in values or "provider_id" not in values:
             raise ValueError("A job record needs an id and a provider_id.")
+        check_field_types(values)
         values["state"] = JobState(values.get("state", JobState.QUEUED.value))
         values.setdefault("request", {})
         return cls(**values, extra=extra)
+
+
+def _type_rule(annotation: str) -> tuple[tuple[type, ...], str]:
+    """(allowed JSON types, element rule) from a field's annotation string."""
+    allowed: list[type] = []
+    inner = ""
+    for part in (p.strip() for p in annotation.split(" | ")):
+        if part == "None":
+            allowed.append(type(None))
+        elif part in ("str", "JobState"):
+            allowed.append(str)
+        elif part == "bool":
+            allowed.append(bool)
+        elif part == "int":
+            allowed.append(int)
+        elif part == "float":
+            allowed.extend((int, float))
+        elif part.startswith("dict"):
+            allowed.append(dict)
+            inner = {"dict[str, str]": "dict-str", "dict[str, float]": "dict-float"}.get(part, "")
+        elif part.startswith("list"):
+            allowed.append(list)
+            inner = "list-str" if part == "list[str]" else ""
+    return tuple(allowed), inner
+
+
+def check_field_types(values: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first field whose JSON type does not match the Job field."""
+    for name, value in values.items():
+        allowed, inner = _FIELD_TYPES[name]
+        if not allowed:  # a type this check does not know: trust it
+            continue
+        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+        if ok and inner == "dict-str":
+            ok = all(isinstance(item, str) for item in value.values())
+        elif ok and inner == "dict-float":
+            ok = all(isinstance(item, int | float) and not isinstance(item, bool) for item in value.values())
+        elif ok and inner == "list-str":
+            ok = all(isinstance(item, str) for item in value)
+        if ok and name == "vendor_task" and value is not None:
+            ok = isinstance(value.get("task_id"), str | int)
+            ok = ok and isinstance(value.get("data", {}), dict | None)
+        if not ok:
+            raise ValueError(f"The job field {name!r} has the wrong type ({type(value).__name__}).")
 
 
 _MUTABLE_FIELDS = (
@@ -285,3 +330,6 @@ def _clone(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_clone(item) for item in value]
     return value
+
+
+_FIELD_TYPES = {spec.name: _type_rule(str(spec.type)) for spec in fields(Job) if spec.name != "extra"}

@@ -1,85 +1,204 @@
-"""A durable job store: JSON lines, one full job snapshot per line.
+"""A durable job store: JSON lines, one full job snapshot per line, shared by every Blender process.
 
-Why this survives a kill at any instant: a record is one ``write`` of a line
-ending in ``\\n``, followed by flush and ``os.fsync`` before ``append`` returns.
-On load, the last complete line per job id wins and a torn last line (no
-newline, or bad JSON) is ignored and cut off, so a kill loses at most the write
-in flight, never an earlier record. ``compact`` writes a temporary file, fsyncs
-it, and swaps it in with ``os.replace`` (atomic on POSIX and Windows).
+Why this survives a kill at any instant: a record is one ``os.write`` of a line
+ending in ``\\n`` on an ``O_APPEND`` descriptor, followed by ``os.fsync`` before
+``append`` returns. On load, the last complete line per job id wins and a torn
+last line (no newline, or bad JSON) is ignored and cut off, so a kill loses at
+most the write in flight, never an earlier record. ``compact`` writes a
+temporary file, fsyncs it, and swaps it in with ``os.replace`` (atomic on POSIX
+and Windows).
 
-One Blender process owns a ledger at a time; a second process appending to the
-same file does not corrupt it (lines are appended whole) but it will not see
-the other's records until it reloads.
+Several processes (two Blender windows on one user folder) share the file:
+
+* every append and every compaction holds an advisory lock on ``jobs.jsonl.lock``
+  (``core.file_lock``), so lines never interleave, and a line torn by a killed
+  writer gets a newline before the next record, so it never glues to it;
+* ``compact`` re-reads the file under that lock and rewrites what it read, so it
+  never drops a record another process appended after our last load;
+* ``refresh`` re-reads the file when another process changed it (cheap when not);
+* which process *runs* a job is decided by ``core.ownership`` (one lock per job).
+
+A record that cannot be read (bad JSON, wrong field types, a torn line glued to
+another) is copied once to ``jobs.rejected.jsonl`` with a warning and skipped;
+every other job still loads. Parseable records stay in the file, so nothing a
+newer version wrote is lost by compaction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from .file_lock import FileLock
 from .jobs import Job
 
 log = logging.getLogger(__name__)
 
+#: Windows opens descriptors in text mode unless told otherwise ("\n" would become "\r\n")
+_BINARY = getattr(os, "O_BINARY", 0)
+#: ``os.open``-shaped: tests inject one that fails like a full disk
+Opener = Callable[[str, int, int], int]
+
+
+class LedgerWriteError(OSError):
+    """The ledger could not be written; ``sentence`` says why and what to do."""
+
+    def __init__(self, cause: OSError, path: Path) -> None:
+        super().__init__(cause.errno, cause.strerror, str(path))
+        self.sentence = write_problem_sentence(cause, path)
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+def write_problem_sentence(exc: OSError, path: Path) -> str:
+    """What went wrong writing ``path``, in words a user can act on."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full — free space, then Retry"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"the folder {path.parent} is read-only — make it writable, then Retry"
+    if exc.errno == errno.EISDIR or path.is_dir():
+        return f"{path} is a folder, not the job file — move it away, then Retry"
+    return f"{exc.strerror or exc} — check {path.parent}, then Retry"
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    text = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return (text + "\n").encode("ascii")
+
 
 class JobLedger:
-    """Append-only, fsync'd job snapshots. Thread-safe."""
+    """Append-only, fsync'd job snapshots. Thread-safe, and safe to share between processes."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, opener: Opener = os.open) -> None:
         self.path = Path(path)
+        self.rejected_path = self.path.with_name(self.path.stem + ".rejected" + self.path.suffix)
+        self.owners_folder = self.path.parent / "owners"
+        self.opener = opener  # public: a test may swap in one that fails like a full disk
         self._lock = threading.Lock()
+        self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
         # raw dicts, so records from a newer version survive compaction untouched
         self._records: dict[str, dict[str, Any]] = {}
-        self._file: IO[bytes] | None = None
+        self._unwritten: set[str] = set()  # ids whose last append failed (kept in memory only)
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime) after our last read/write
+        self._stale = False
+        self._rejected: set[str] | None = None  # digests of lines already set aside
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with self._lock, self._shared_file():
             self._load()
+
+    # -- the cross-process lock ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _shared_file(self) -> Iterator[None]:
+        """Hold the lock file while reading or writing; a folder that cannot hold one is read unlocked."""
+        try:
+            self._file_lock.acquire()
+        except OSError as exc:
+            log.debug("No ledger lock in %s (%s)", self.path.parent, exc)
+        try:
+            yield
+        finally:
+            self._file_lock.release()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     # -- reading ----------------------------------------------------------------------
 
     def _load(self) -> None:
-        self._records.clear()
-        if not self.path.exists():
-            return
+        """Under both locks: read the file; keep in-memory snapshots that could not be written."""
+        fresh = self._read_file()
+        for job_id in self._unwritten:
+            if job_id in self._records:
+                fresh.pop(job_id, None)
+                fresh[job_id] = self._records[job_id]
+        self._records = fresh
+        self._seen = self._stat()
+        self._stale = False
+
+    def _read_file(self) -> dict[str, dict[str, Any]]:
+        records: dict[str, dict[str, Any]] = {}
+        if not self.path.is_file():
+            return records
         data = self.path.read_bytes()
         complete = data.rfind(b"\n") + 1  # bytes up to and including the last newline
         for line in data[:complete].splitlines():
-            record = self._parse(line)
-            if record is not None:
-                self._records.pop(record["id"], None)  # re-insert: order = last write
-                self._records[record["id"]] = record
+            for record in self._parse(line):
+                records.pop(record["id"], None)  # re-insert: order = last write
+                records[record["id"]] = record
         if complete < len(data):
             # a torn write: cut it off so the next append starts on a fresh line
             log.warning("Ignoring a torn last record in %s (%d bytes).", self.path, len(data) - complete)
-            with open(self.path, "r+b") as handle:
+            with contextlib.suppress(OSError), open(self.path, "r+b") as handle:
                 handle.truncate(complete)
                 handle.flush()
                 os.fsync(handle.fileno())
+        return records
 
-    @staticmethod
-    def _parse(line: bytes) -> dict[str, Any] | None:
+    def _parse(self, line: bytes) -> list[dict[str, Any]]:
+        """The record(s) of one line; a torn line glued to the next record yields that record."""
         if not line.strip():
-            return None
+            return []
         try:
             record = json.loads(line)
         except ValueError:
-            log.warning("Ignoring a corrupt ledger line (%d bytes).", len(line))
-            return None
+            salvaged = _salvage(line)
+            self._set_aside(line, "not valid JSON" + (" (the record after the torn part was kept)"
+                                                      if salvaged else ""))
+            return [salvaged] if salvaged is not None else []
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            return None
-        return record
+            self._set_aside(line, "not a job record")
+            return []
+        try:
+            Job.from_dict(record)
+        except (ValueError, TypeError) as exc:  # wrong types, or written by a newer version: keep, don't show
+            self._set_aside(line, str(exc))
+        return [record]
+
+    def _set_aside(self, line: bytes, reason: str) -> None:
+        """Copy an unreadable line to ``jobs.rejected.jsonl`` once, and say so in the log."""
+        digest = hashlib.sha1(line.strip(), usedforsecurity=False).hexdigest()
+        if self._rejected is None:
+            self._rejected = set()
+            with contextlib.suppress(OSError, ValueError):
+                for old in self.rejected_path.read_bytes().splitlines():
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        self._rejected.add(json.loads(old)["sha1"])
+        if digest in self._rejected:
+            return
+        self._rejected.add(digest)
+        log.warning("Set aside an unreadable job record in %s (%s); it is copied to %s.",
+                    self.path.name, reason, self.rejected_path.name)
+        entry = {"sha1": digest, "reason": reason, "line": line.strip().decode("utf-8", "replace")}
+        with contextlib.suppress(OSError), open(self.rejected_path, "ab") as handle:
+            handle.write(_dumps(entry))
 
     def reload(self) -> None:
         """Read the file again (e.g. after another process wrote to it)."""
-        with self._lock:
-            self._close_file()
+        with self._lock, self._shared_file():
             self._load()
+
+    def refresh(self) -> bool:
+        """Reload only when another process changed the file since we last read or wrote it."""
+        with self._lock:
+            if not self._stale and self._stat() == self._seen:
+                return False
+            with self._shared_file():
+                self._load()
+            return True
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -107,46 +226,94 @@ class JobLedger:
             return None
         try:
             return Job.from_dict(record)
-        except (ValueError, TypeError) as exc:  # written by a newer version: keep, don't show
-            log.warning("Skipping job %s the ledger cannot read: %s", record.get("id"), exc)
+        except (ValueError, TypeError) as exc:  # set aside at load (warned there): keep, don't show
+            log.debug("Skipping job %s the ledger cannot read: %s", record.get("id"), exc)
             return None
 
     # -- writing ----------------------------------------------------------------------
 
+    def check_writable(self) -> str:
+        """"" when a record can be appended now, else the sentence saying why not (nothing is written)."""
+        try:
+            fd = self.opener(str(self.path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+            os.close(fd)
+            with self._lock:
+                self._file_lock.acquire()
+                self._file_lock.release()
+        except OSError as exc:
+            return write_problem_sentence(exc, self.path)
+        return ""
+
     def append(self, job: Job) -> None:
-        """Write one snapshot durably; returns only after it is on disk."""
+        """Write one snapshot durably; returns only after it is on disk.
+
+        Raises LedgerWriteError (an OSError with a ``sentence``) when the disk refuses;
+        the snapshot is then kept in memory and written by the next append or compaction.
+        """
         record = job.to_dict()
-        line = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True) + "\n"
-        payload = line.encode("ascii")
+        payload = _dumps(record)
         with self._lock:
-            handle = self._open_file()
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
             self._records.pop(job.id, None)
             self._records[job.id] = record
+            try:
+                with self._shared_file():
+                    self._write_line(payload)
+            except OSError as exc:
+                self._unwritten.add(job.id)
+                raise LedgerWriteError(exc, self.path) from exc
+            self._unwritten.discard(job.id)
+
+    def _write_line(self, payload: bytes) -> None:
+        """Under both locks: one write of the whole line at the end of the file, then fsync."""
+        created = not self.path.exists()
+        fd = self.opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+        try:
+            st = os.fstat(fd)
+            if (st.st_ino, st.st_size, st.st_mtime_ns) != self._seen:
+                self._stale = True  # another process wrote or compacted: refresh() reads it
+            if st.st_size:
+                os.lseek(fd, -1, os.SEEK_END)
+                if os.read(fd, 1) != b"\n":
+                    payload = b"\n" + payload  # a killed writer's torn line stays alone, never glued
+            written = os.write(fd, payload)
+            while written < len(payload):  # a short write (rare); still under the lock, so never interleaved
+                written += os.write(fd, payload[written:])
+            os.fsync(fd)
+            after = os.fstat(fd)
+            if not self._stale:
+                self._seen = (after.st_ino, after.st_size, after.st_mtime_ns)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_directory(self.path.parent)
 
     def compact(self, keep_finished: int | None = None) -> None:
-        """Rewrite the file, one line per job; ``keep_finished`` keeps only that many newest finished."""
-        with self._lock:
+        """Rewrite the file, one line per job; ``keep_finished`` keeps only that many newest finished.
+
+        The file is re-read under the cross-process lock first, so records other
+        processes appended since our last load are kept.
+        """
+        with self._lock, self._shared_file():
+            self._load()
             records = list(self._records.values())
             if keep_finished is not None:
                 records = self._drop_old_finished(records, keep_finished)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "wb") as handle:
-                for record in records:
-                    handle.write(
-                        (
-                            json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
-                            + "\n"
-                        ).encode("ascii")
-                    )
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._close_file()
-            os.replace(tmp, self.path)
+            try:
+                with open(tmp, "wb") as handle:
+                    for record in records:
+                        handle.write(_dumps(record))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
             _fsync_directory(self.path.parent)
             self._records = {record["id"]: record for record in records}
+            self._unwritten.clear()
+            self._seen = self._stat()
 
     def _drop_old_finished(self, records: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
         finished = []
@@ -158,21 +325,7 @@ class JobLedger:
         return [record for record in records if record["id"] not in drop]
 
     def close(self) -> None:
-        with self._lock:
-            self._close_file()
-
-    def _open_file(self) -> IO[bytes]:
-        if self._file is None:
-            created = not self.path.exists()
-            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open between appends
-            if created:
-                _fsync_directory(self.path.parent)
-        return self._file
-
-    def _close_file(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Nothing stays open between appends; kept for callers and ``with``."""
 
     def __enter__(self) -> JobLedger:
         return self
@@ -183,6 +336,24 @@ class JobLedger:
     def extend(self, jobs: Iterable[Job]) -> None:
         for job in jobs:
             self.append(job)
+
+
+def _salvage(line: bytes) -> dict[str, Any] | None:
+    """A whole record at the end of a line whose start is torn (a killed writer's fragment)."""
+    decoder = json.JSONDecoder()
+    text = line.decode("utf-8", "replace").rstrip()
+    start = text.find('{"', 1)
+    for _ in range(256):  # bounded: a line holds few record starts
+        if start < 0:
+            return None
+        try:
+            record, end = decoder.raw_decode(text, start)
+        except ValueError:
+            record, end = None, -1
+        if end == len(text) and isinstance(record, dict) and isinstance(record.get("id"), str):
+            return record
+        start = text.find('{"', start + 1)
+    return None
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -10,34 +10,30 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-
 from .base import AudioFile
-from .errors import CancelledError, DownloadError
-from .http import VendorHttp, safe_url
-from .media import audio_duration, looks_like_text_page, sniff_audio
-from .settings import is_loopback_host
+from .errors import CancelledError, DownloadError, NetworkError
+from .http import AnswerTooLargeError, SlowAnswerError, VendorHttp, allowed_address, safe_url, stream_body
+from .media import audio_duration, check_decodable, looks_like_text_page, sniff_audio
 
 log = logging.getLogger(__name__)
 
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
-_CHUNK = 64 * 1024
 _TRUNCATION_ATTEMPTS = 2  # a cut body is downloaded once more: downloads are free
 
 
 def check_result_url(url: str, label: str) -> None:
     """Only https, or plain http to this computer (the test emulators)."""
+    if allowed_address(url):
+        return
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and is_loopback_host(parts.hostname):
-        return
     raise DownloadError(
         f"{label} returned a result address that is not https ({parts.scheme or 'no'} scheme), so it was not "
         "downloaded. Try again; if it keeps happening, report it to the vendor."
@@ -108,10 +104,16 @@ class _TruncatedError(Exception):
     pass
 
 
-def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912 - each check is one rejection
+def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912, PLR0915 - each check is one rejection
     label = http.label
     cap = http.tuning.max_download_bytes
-    response = http.request("GET", url, stream=True, cancel=cancel)
+    try:
+        response = http.request("GET", url, stream=True, cancel=cancel)
+    except NetworkError as exc:
+        if exc.retryable:
+            raise
+        raise DownloadError(str(exc)) from None  # a refused redirect: a sentence, not a retry
+    end = time.monotonic() + http.download_deadline_s
     with contextlib.closing(response):
         if response.status_code in _EXPIRED_STATUSES:
             raise DownloadError(
@@ -140,23 +142,28 @@ def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threadin
             head = b""
             with os.fdopen(handle, "wb") as out:
                 try:
-                    for chunk in response.iter_content(_CHUNK):
-                        if cancel is not None and cancel.is_set():
-                            raise CancelledError(f"Cancelled while downloading the {label} result.")
+                    # bounded after decompression, within a total deadline; Cancel stops it mid-read
+                    for chunk in stream_body(response, label, end=end, cap=cap, cancel=cancel):
                         received += len(chunk)
-                        if received > cap:
-                            raise DownloadError(
-                                f"The {label} result is larger than the {cap / 1e6:.0f} MB allowed; it was "
-                                "not kept. Use a shorter range."
-                            )
                         if len(head) < 4096:
                             head += chunk[: 4096 - len(head)]
                         out.write(chunk)
-                except (
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.ConnectionError,
-                    requests.exceptions.ContentDecodingError,
-                ) as exc:
+                except CancelledError:
+                    raise CancelledError(f"Cancelled while downloading the {label} result.") from None
+                except AnswerTooLargeError:
+                    raise DownloadError(
+                        f"The {label} result is larger than the {cap / 1e6:.0f} MB allowed; it was "
+                        "not kept. Use a shorter range."
+                    ) from None
+                except SlowAnswerError:
+                    limit = http.download_deadline_s
+                    within = f"{math.ceil(limit / 60)} minutes" if limit >= 120 else f"{limit:g} seconds"
+                    raise DownloadError(
+                        f"The {label} result did not arrive within {within} (a stalled or very slow "
+                        "connection), so it was not kept. Retry downloads it again; the task is finished and "
+                        "paid."
+                    ) from None
+                except NetworkError as exc:
                     raise _TruncatedError(f"connection dropped after {received} bytes") from exc
             if expected is not None and received != expected:
                 raise _TruncatedError(f"{received} of {expected} bytes")
@@ -179,6 +186,13 @@ def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threadin
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise
+    problem = check_decodable(final, fmt)
+    if problem:  # kept on disk (it was paid for), but never inserted as a one-frame strip
+        raise DownloadError(
+            f"The {label} result is not playable {fmt.upper()} audio: {problem}. The file was kept at "
+            f"{final} "
+            "but not inserted. Generate again; if it keeps happening, report it to the vendor."
+        )
     duration = audio_duration(final, fmt)
     log.info(
         "%s result saved to %s (%s, %d bytes, %s s)",

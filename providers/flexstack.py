@@ -35,7 +35,7 @@ from .errors import (
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import json_body, safe_url, uncertain_answer
+from .http import json_body, path_segment, safe_url, uncertain_answer
 from .settings import PREFS_PATH, FlexStackSettings, FoleySettings
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class FlexStackAudioGen(VendorClient):
         return VendorTask(task_id, {"model": payload["configs"]["model"]})
 
     def poll(self, task: VendorTask) -> TaskStatus:
-        response = self._send("GET", f"{self.base_url}/ai/audio_generation/{task.task_id}")
+        response = self._send("GET", f"{self.base_url}/ai/audio_generation/{path_segment(task.task_id)}")
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, Mapping):
             raise flexstack_error(response.status_code, body, self.http.redact, "checking the task")

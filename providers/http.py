@@ -10,26 +10,41 @@ Retry rules (the reason this module exists):
   definite refusal (429 / 503); any other failure after the bytes may have left
   raises ``SubmitUncertainError`` and is never retried here.
 
+Bounds (issue 11): every answer body is read with a size cap counted after
+decompression (``max_answer_bytes``) and within one total read deadline, not a
+per-read timeout, so an endless, gzip-bomb or trickling answer ends; a watchdog
+shuts the socket down at the deadline or on Cancel, so a blocked read returns at
+once. Redirects are followed by hand, each hop checked against the
+https-or-loopback rule; a refused hop is an error at once, never retried. A
+``providers.deadline.request_deadline`` block (the engine's poll loop) shortens
+every limit to the time it has left.
+
 Nothing logged or raised here contains a key, token, JWT or a URL's query string.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import re
+import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 
+from . import deadline
 from .errors import CancelledError, NetworkError, SubmitUncertainError
-from .settings import HttpTuning
+from .settings import HttpTuning, is_loopback_host
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +52,45 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Statuses that prove a submit was refused without creating a task.
 SUBMIT_REFUSED_STATUSES = frozenset({429, 503})
+
+#: the most an API answer may hold after decompression (a poll answer is a few KB)
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+MAX_REDIRECTS = 5
+#: a result file must arrive within this (a 200 MB file at 1 MB/s takes about 3.5 minutes)
+DOWNLOAD_DEADLINE_S = 15 * 60.0
+_READ_SIZE = 16 * 1024
+
+
+class AnswerTooLargeError(NetworkError):
+    """An answer larger than the cap: read no further, and do not ask again at once."""
+
+    retryable = False
+
+
+class SlowAnswerError(NetworkError):
+    """The answer did not arrive whole within its deadline (a stalled or trickling body)."""
+
+
+class RefusedRedirectError(NetworkError):
+    """A redirect to an address outside the https-or-loopback rule: not followed, not retried."""
+
+    retryable = False
+
+
+def path_segment(value: object) -> str:
+    """An id from a vendor, escaped as one URL path segment (``../`` and ``?`` stay inside it)."""
+    return quote(str(value), safe="")
+
+
+def allowed_address(url: str) -> bool:
+    """Only https, or plain http to this computer (the test emulators)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)))
+
 
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 _AUTH_RE = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
@@ -56,27 +110,83 @@ def safe_url(url: str) -> str:
 
 
 class Redactor:
-    """Replaces every known secret (keys, passwords, issued tokens) and anything JWT-shaped."""
+    """Replaces every known secret (keys, passwords, issued tokens) and anything JWT-shaped.
+
+    A secret is found in any letter case and URL-encoded (``%2F`` or ``%2f``,
+    ``+`` for spaces), because vendors echo what they were sent in odd forms.
+    Every secret added here is also redacted from the extension's log records
+    (``RedactingLogFilter``).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str) -> None:
         if secret and len(secret) >= 4:
             with self._lock:
-                self._secrets.add(secret)
+                if secret not in self._secrets:
+                    self._secrets.add(secret)
+                    self._pattern = None
+            if self is not LOG_REDACTOR:
+                LOG_REDACTOR.add(secret)
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                forms = {form for secret in self._secrets for form in _encoded_forms(secret)}
+                alternatives = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+                self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
+            return self._pattern
 
     def __call__(self, text: object) -> str:
         result = str(text)
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            result = result.replace(secret, "****")
+        pattern = self._compiled()
+        if pattern is not None:
+            result = pattern.sub("****", result)
         result = _JWT_RE.sub("****", result)
         return _AUTH_RE.sub(lambda m: f"{m.group(1)} ****", result)
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    """The secret as sent and as a URL would carry it."""
+    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+
+
+#: every secret any provider knows, for log records (a process-wide net under the per-call redaction)
+LOG_REDACTOR = Redactor()
+
+
+class RedactingLogFilter(logging.Filter):
+    """Redacts known secrets from a record's message, arguments and traceback before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to logging's own error report
+            return True
+        record.msg, record.args = LOG_REDACTOR(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = LOG_REDACTOR(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = LOG_REDACTOR(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to each logger of this package (a logger's filter sees only its own records)."""
+    package = __name__.rpartition(".")[0]  # ...providers
+    root = package.rpartition(".")[0]
+    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
+               "flexstack", "media")
+    names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingLogFilter) for f in logger.filters):
+            logger.addFilter(RedactingLogFilter())
 
 
 class _QueryStringFilter(logging.Filter):
@@ -92,6 +202,7 @@ class _QueryStringFilter(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_QueryStringFilter())
+install_log_redaction()
 
 
 @dataclass(frozen=True)
@@ -182,6 +293,125 @@ def _describe(exc: BaseException) -> str:
 ResponseCheck = Callable[[requests.Response], bool]
 
 
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response (http.client's file object), or None."""
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+class BodyWatchdog:
+    """Shuts the response's socket down at ``end`` or when ``cancel`` is set.
+
+    A read blocked in ``recv`` then returns at once, so neither a stalled vendor
+    nor a trickling one outlives its deadline, and Cancel stops a transfer mid-way.
+    ``reason`` says why it fired ("deadline" / "cancel"), "" when it did not.
+    """
+
+    def __init__(self, response: requests.Response, end: float, cancel: threading.Event | None) -> None:
+        self._sock = _socket_of(response)
+        self._end = end
+        self._cancel = cancel
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reason = ""
+
+    def __enter__(self) -> BodyWatchdog:
+        if self._sock is not None:
+            self._thread = threading.Thread(target=self._watch, name="foley-body-watchdog", daemon=True)
+            self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while True:
+            left = self._end - time.monotonic()
+            if self._cancel is not None and self._cancel.is_set():
+                self.reason = "cancel"
+                break
+            if left <= 0:
+                self.reason = "deadline"
+                break
+            step = left if self._cancel is None else min(left, 0.05)
+            if self._done.wait(step):
+                return
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        """Between reads: the same decision without waiting for the thread."""
+        if self._cancel is not None and self._cancel.is_set():
+            self.reason = self.reason or "cancel"
+        elif time.monotonic() >= self._end:
+            self.reason = self.reason or "deadline"
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def stream_body(response: requests.Response, label: str, *, end: float, cap: int,
+                cancel: threading.Event | None = None) -> Iterator[bytes]:
+    """The body of a streamed response in pieces: at most ``cap`` bytes after decompression, before ``end``.
+
+    The body is decompressed here (gzip/deflate, ``max_length`` bounded), so a
+    small compressed bomb never expands past the cap. Raises AnswerTooLargeError,
+    SlowAnswerError (deadline), CancelledError, or NetworkError (connection dropped).
+    """
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    decoder = zlib.decompressobj(32 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip", "deflate") else None
+    reader = getattr(response.raw, "read1", None) or response.raw.read
+    size = 0
+    with BodyWatchdog(response, end, cancel) as watchdog:
+        try:
+            while True:
+                watchdog.check()
+                if watchdog.reason:
+                    break
+                data = reader(_READ_SIZE, decode_content=False)
+                if not data:
+                    if decoder is not None:
+                        yield decoder.flush()
+                    return
+                if decoder is not None:
+                    data = decoder.decompress(data, cap + 1 - size)
+                size += len(data)
+                if size > cap:
+                    response.close()
+                    raise AnswerTooLargeError(
+                        f"{label} sent an answer larger than {cap / (1024 * 1024):.0f} MB; it was not read. "
+                        "Try again later; if it keeps happening, report it to the vendor."
+                    )
+                yield data
+        except (requests.RequestException, OSError, ValueError, zlib.error, HTTPError) as exc:
+            response.close()
+            watchdog.check()
+            if not watchdog.reason:
+                raise NetworkError(
+                    f"The connection to {label} dropped while its answer was read ({type(exc).__name__}). "
+                    "Check the internet connection and try again."
+                ) from None
+    response.close()
+    if watchdog.reason == "cancel":
+        raise CancelledError(f"Cancelled while receiving from {label}.")
+    raise SlowAnswerError(
+        f"{label} did not send its whole answer in time (a stalled or very slow connection). "
+        "It is asked again later."
+    )
+
+
+def read_answer(response: requests.Response, label: str, *, end: float, cap: int = MAX_ANSWER_BYTES,
+                cancel: threading.Event | None = None) -> bytes:
+    """The whole bounded body (``stream_body``), also stored as the response's ``content`` for ``.json()``."""
+    body = b"".join(stream_body(response, label, end=end, cap=cap, cancel=cancel))
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]
+    with contextlib.suppress(Exception):
+        response.raw.release_conn()
+    return body
+
+
 class VendorHttp:
     """The HTTP client of one provider instance (thread-safe enough for one job at a time)."""
 
@@ -190,6 +420,8 @@ class VendorHttp:
         self.tuning = tuning
         self.redact = Redactor(secrets)
         self.session = self._new_session()
+        self.max_answer_bytes = MAX_ANSWER_BYTES
+        self.download_deadline_s = DOWNLOAD_DEADLINE_S  # a whole result file, however it trickles
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -199,6 +431,7 @@ class VendorHttp:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = "vse-foley (Blender VSE add-on)"
+        session.headers["Accept-Encoding"] = "gzip, deflate"  # the encodings read_answer can bound
         return session
 
     def close(self) -> None:
@@ -243,22 +476,27 @@ class VendorHttp:
         Returns the last response, whatever its status; raises NetworkError when unreachable.
         """
         should_retry = retry_response or (lambda r: r.status_code in RETRY_STATUSES)
-        timeout = (self.tuning.connect_timeout, read_timeout or self.tuning.read_timeout)
+        per_read = read_timeout or self.tuning.read_timeout
+        outer_end = time.monotonic() + deadline.remaining(float("inf"))  # the poll loop's time left
         attempts = self.tuning.retries + 1
         for attempt in range(attempts):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"Cancelled before contacting {self.label}.")
+            left = outer_end - time.monotonic()
+            if left <= 0:
+                raise SlowAnswerError(f"{self.label} did not answer in time; it is asked again later.")
+            timeout = (min(self.tuning.connect_timeout, left), min(per_read, left))
             try:
-                response = self.session.request(
+                response = self._send(
+                    self.session,
                     method,
                     url,
                     headers=dict(headers or {}),
                     params=params,
+                    timeout=timeout,
                     json=json,
                     data=data,
                     files=files() if callable(files) else files,
-                    stream=stream,
-                    timeout=timeout,
                 )
             except requests.RequestException as exc:
                 what = _describe(exc)
@@ -279,6 +517,9 @@ class VendorHttp:
                 self._sleep(self._delay(attempt, None), cancel)
                 continue
             log.debug("%s %s %s -> HTTP %d", self.label, method, safe_url(url), response.status_code)
+            if not stream:  # the body within one read timeout in total, never more than the cap
+                end = min(outer_end, time.monotonic() + per_read)
+                read_answer(response, self.label, end=end, cap=self.max_answer_bytes, cancel=cancel)
             if attempt + 1 < attempts and should_retry(response):
                 delay = self._delay(attempt, response)
                 log.info(
@@ -289,10 +530,36 @@ class VendorHttp:
                     delay,
                 )
                 response.close()
-                self._sleep(delay, cancel)
+                self._sleep(min(delay, max(0.0, outer_end - time.monotonic())), cancel)
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self, session: requests.Session, method: str, url: str, *, headers: dict[str, str],
+        params: Mapping[str, Any] | None = None, **options: Any,
+    ) -> requests.Response:
+        """Send, following redirects by hand: every hop must keep the https-or-loopback rule."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = session.request(
+                method, url, headers=headers, params=params, stream=True, allow_redirects=False, **options
+            )
+            if not response.is_redirect or method not in ("GET", "HEAD"):
+                return response
+            target = urljoin(response.url or url, response.headers.get("Location", ""))
+            response.close()
+            if not allowed_address(target):
+                raise RefusedRedirectError(
+                    f"{self.label} redirected to an address that is not https ({safe_url(target)}), so it "
+                    "was not followed. Try again later; if it keeps happening, report it to the vendor."
+                )
+            if urlsplit(target).netloc != urlsplit(url).netloc:  # credentials stay with their host
+                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+            url, params = target, None
+        raise RefusedRedirectError(
+            f"{self.label} redirected more than {MAX_REDIRECTS} times, so the address was not followed. "
+            "Try again later; if it keeps happening, report it to the vendor."
+        )
 
     def submit(
         self,
@@ -315,8 +582,21 @@ class VendorHttp:
             # A fresh connection: a stale pooled one could drop after the bytes left.
             with self._new_session() as session:
                 try:
-                    response = session.post(url, headers=dict(headers), json=json, timeout=timeout)
-                    response.content  # noqa: B018 - read the body now: a cut body is also uncertain
+                    response = session.post(
+                        url, headers=dict(headers), json=json, timeout=timeout, stream=True,
+                        allow_redirects=False,
+                    )
+                    # read the body now, bounded: a cut, endless or trickling body is also uncertain
+                    read_answer(response, self.label, end=time.monotonic() + self.tuning.read_timeout,
+                                cap=self.max_answer_bytes)
+                except NetworkError as exc:
+                    log.warning("%s submit to %s: unusable answer (%s)", self.label, safe_url(url),
+                                type(exc).__name__)
+                    raise SubmitUncertainError(
+                        f"{self.label} did not send a usable answer to the request that starts the task, so "
+                        f"it is not known whether a paid task was created. Check your {self.label} dashboard "
+                        "before generating again, to avoid paying twice."
+                    ) from None
                 except requests.RequestException as exc:
                     what = _describe(exc)
                     if _refused(exc):

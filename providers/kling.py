@@ -36,7 +36,7 @@ from .errors import (
     VendorUnavailableError,
 )
 from .hosts import UploadHost, select_upload_host
-from .http import json_body, safe_url
+from .http import json_body, path_segment, safe_url
 from .settings import PREFS_PATH, FoleySettings
 
 log = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ class KlingVideoToAudio(VendorClient):
         return None
 
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
-        response = self._call("GET", f"{self.base_url}{PATH}/{external_task_id}")
+        response = self._call("GET", f"{self.base_url}{PATH}/{path_segment(external_task_id)}")
         body = json_body(response)
         code = _code(body)
         if response.status_code == 404 or code in (1202, 1203):
@@ -393,7 +393,7 @@ class KlingVideoToAudio(VendorClient):
         return VendorTask(task_id, {"external_task_id": external_task_id}) if task_id else None
 
     def poll(self, task: VendorTask) -> TaskStatus:
-        response = self._call("GET", f"{self.base_url}{PATH}/{task.task_id}")
+        response = self._call("GET", f"{self.base_url}{PATH}/{path_segment(task.task_id)}")
         body = json_body(response)
         if response.status_code != 200 or _code(body) != 0:
             raise kling_error(response.status_code, body, self.http.redact, "checking the task")

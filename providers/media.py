@@ -305,3 +305,73 @@ def audio_duration(path: str | Path, fmt: str) -> float | None:  # noqa: PLR0911
     except (OSError, struct.error, ZeroDivisionError):
         return None
     return None
+
+
+def _wav_problem(path: Path) -> str:  # noqa: PLR0911 - one sentence per defect
+    with path.open("rb") as stream:
+        stream.seek(12)
+        rate = channels = block = 0
+        for _ in range(64):  # bounded: a WAV file has a handful of chunks
+            header = stream.read(8)
+            if len(header) < 8:
+                return "it has no audio data chunk" if rate else "it has no format chunk"
+            kind, size = struct.unpack("<4sI", header)
+            if kind == b"fmt ":
+                fmt = stream.read(size)
+                if len(fmt) < 16:
+                    return f"its format chunk is cut short ({len(fmt)} of 16 bytes)"
+                _tag, channels, rate, _byte_rate, block = struct.unpack("<HHIIH", fmt[:14])
+                if not rate:
+                    return "its sample rate is 0"
+                if not channels or not block:
+                    return "it declares no channels"
+                if size % 2:
+                    stream.seek(1, 1)
+            elif kind == b"data":
+                if not rate:
+                    return "its audio data comes before any format chunk"
+                here = stream.tell()
+                available = stream.seek(0, 2) - here
+                if size not in (0, 0xFFFFFFFF):
+                    available = min(available, size)
+                return "" if available >= block else "it holds no audio samples (a header only)"
+            else:
+                stream.seek(size + (size % 2), 1)
+    return "it has too many chunks to be a sound file"
+
+
+def _mp3_problem(path: Path) -> str:
+    with path.open("rb") as stream:
+        data = stream.read(10)
+        offset = 0
+        if data[:3] == b"ID3" and len(data) == 10:
+            offset = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+        stream.seek(offset)
+        block = stream.read(65536)
+    for index in range(max(0, min(len(block) - 4, 8192))):
+        header = _mp3_header(block, index)
+        # two frames in a row: one sync word in garbage is chance, two are audio
+        if header is not None and _mp3_header(block, index + header[3]) is not None:
+            return ""
+    return "it has no MPEG audio frames"
+
+
+def check_decodable(path: str | Path, fmt: str) -> str:
+    """"" when the file holds audio a player can decode, else why not (rate 0, header only, garbage).
+
+    Sniffing the first bytes says what a file claims to be; this reads far enough
+    to see it really has samples, so a broken result is a failed job with a
+    sentence, never a one-frame strip (issue 11).
+    """
+    path = Path(path)
+    try:
+        if fmt == "wav":
+            return _wav_problem(path)
+        if fmt == "mp3":
+            return _mp3_problem(path)
+        duration = audio_duration(path, fmt)
+    except (OSError, struct.error, ValueError) as exc:
+        return f"it cannot be read ({exc})"
+    if duration is None or duration <= 0:
+        return "its header gives no playable length (no samples or no audio track)"
+    return ""

@@ -28,7 +28,7 @@ from .errors import (
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import json_body, safe_url, uncertain_answer
+from .http import json_body, path_segment, safe_url, uncertain_answer
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class ViduAudio(VendorClient):
     def poll(self, task: VendorTask) -> TaskStatus:
         response = self.http.request(
             "GET",
-            f"{self.base_url}/ent/v2/tasks/{task.task_id}/creations",
+            f"{self.base_url}/ent/v2/tasks/{path_segment(task.task_id)}/creations",
             headers=self._headers(),
             retry_response=_retry_poll,
         )

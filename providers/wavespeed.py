@@ -33,7 +33,7 @@ from .errors import (
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost
-from .http import json_body, safe_url, uncertain_answer
+from .http import json_body, path_segment, safe_url, uncertain_answer
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class WaveSpeedModel(VendorClient):
         key = self.ws.require_key()
         url = str(task.data.get("get_url") or "")
         if not self._same_origin(url):
-            url = f"{self.base_url}/api/v3/predictions/{task.task_id}/result"
+            url = f"{self.base_url}/api/v3/predictions/{path_segment(task.task_id)}/result"
         response = self.http.request(
             "GET", url, headers={"Authorization": f"Bearer {key}"}, retry_response=_retry_poll
         )

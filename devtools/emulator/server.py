@@ -208,6 +208,7 @@ class VendorEmulator:
         self._tasks: dict[str, TaskRecord] = {}
         self._files: dict[str, StoredFile] = {}
         self._submits: dict[str, int] = dict.fromkeys(VENDORS, 0)
+        self._downloads: dict[str, int] = {}  # harden (issue 11): result files served whole, by name
         self._apis: dict[str, VendorApi] = {
             "wavespeed": WaveSpeedApi(self),
             "kling": KlingApi(self),
@@ -321,6 +322,17 @@ class VendorEmulator:
         with self._lock:
             return self._submits.get(vendor, 0)
 
+    # -- download counter (issue 11: two windows download each result once) ----------------
+
+    def download_counts(self) -> dict[str, int]:
+        """How often each result file was served whole (200), by file name."""
+        with self._lock:
+            return dict(self._downloads)
+
+    def download_count(self) -> int:
+        with self._lock:
+            return sum(self._downloads.values())
+
     def reset(self) -> None:
         """Forget requests, faults, tasks, files and tokens; settings and the port stay."""
         with self._lock:
@@ -329,6 +341,7 @@ class VendorEmulator:
             self._tasks.clear()
             self._files.clear()
             self._submits = dict.fromkeys(VENDORS, 0)
+            self._downloads = {}
             for api in self._apis.values():
                 api.reset()
 
@@ -605,6 +618,10 @@ class VendorEmulator:
         truncate = self.take_fault(ex.vendor, "truncate_download", ex.kind)
         if truncate is not None:
             reply.truncate_to = int(truncate.params.get("keep", len(stored.data) // 2))
+        elif ex.method == "GET":
+            name = ex.path[len("/files/") :]
+            with self._lock:
+                self._downloads[name] = self._downloads.get(name, 0) + 1
         return reply
 
     def _write(self, handler: _Handler, reply: Reply) -> None:

@@ -1,0 +1,347 @@
+"""Issue 11, items 1–3: one ledger for many processes, a disk that refuses, records that cannot be read."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from core_fakes import FakeClock, FakeProvider, FakeRenderer, FakeVendor, Harness, make_info
+
+from vse_foley.core.engine import JobEngine, JobReady, PollSchedule
+from vse_foley.core.file_lock import FileLock
+from vse_foley.core.jobs import Job, JobState
+from vse_foley.core.ledger import JobLedger
+from vse_foley.core.ownership import JobOwnership
+from vse_foley.core.timeline import FrameRange
+from vse_foley.providers.base import GenerationRequest
+
+S = JobState
+TEXT = make_info("fake.text", input="text", max_seconds=30)
+INFOS = {TEXT.id: TEXT}
+
+
+def new_job(prompt: str = "rain", created: float = 1.0) -> Job:
+    request = GenerationRequest("fake.text", 4.0, prompt=prompt)
+    return Job.create(request, FrameRange(1, 100), Fraction(25), blend_path="/p/edit.blend",
+                      scene_name="Scene", now=created)
+
+
+# -- many processes, one file ---------------------------------------------------------------------
+
+WRITER = r"""
+import sys
+from fractions import Fraction
+from vse_foley.core.jobs import Job
+from vse_foley.core.ledger import JobLedger
+from vse_foley.core.timeline import FrameRange
+from vse_foley.providers.base import GenerationRequest
+
+path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ledger = JobLedger(path)
+jobs = [Job.create(GenerationRequest("fake.text", 2.0, prompt=name + "x" * 2000), FrameRange(1, 50),
+                   Fraction(25), label=f"{name}-{i}") for i in range(2)]
+for n in range(1, count + 1):
+    for job in jobs:
+        job.progress = float(n)
+        ledger.append(job)
+    if n % 15 == 0:
+        ledger.compact()  # compaction by one process while the others append
+print(" ".join(job.id for job in jobs), flush=True)
+"""
+
+
+def test_several_processes_append_and_compact_without_a_broken_line_or_a_lost_record(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    with JobLedger(path) as first:  # a record no writer process loaded before it started
+        foreign = new_job("foreign")
+        first.append(foreign)
+    count = 100
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{i}", str(count)],
+                         stdout=subprocess.PIPE, text=True)
+        for i in range(4)
+    ]
+    ids = []
+    for writer in writers:
+        out, _ = writer.communicate(timeout=120)
+        assert writer.returncode == 0
+        ids += out.split()
+    lines = path.read_bytes().splitlines()
+    assert all(isinstance(json.loads(line), dict) for line in lines)  # no torn or glued line
+    ledger = JobLedger(path)
+    jobs = {job.id: job for job in ledger.jobs()}
+    assert set(jobs) == {*ids, foreign.id}  # nothing dropped by another process's compaction
+    assert all(jobs[job_id].progress == float(count) for job_id in ids)  # every last snapshot kept
+    assert not ledger.rejected_path.exists()
+
+
+def test_compact_keeps_records_appended_by_another_ledger_after_our_load(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    window_a, window_b = JobLedger(path), JobLedger(path)
+    ours, theirs = new_job("ours", 1.0), new_job("theirs", 2.0)
+    window_a.append(ours)
+    window_b.append(theirs)  # A never loaded it
+    ours.state = S.FAILED
+    window_a.append(ours)
+    window_a.compact(keep_finished=5)
+    assert {job.id for job in JobLedger(path).jobs()} == {ours.id, theirs.id}
+    assert window_b.refresh() and window_b.get(ours.id) == ours  # B sees A's writes when it looks
+
+
+def test_a_torn_line_of_a_killed_writer_never_glues_to_the_next_record(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    a, b = new_job("a"), new_job("b")
+    with JobLedger(path) as ledger:
+        ledger.append(a)
+        with open(path, "ab") as handle:  # another process died in the middle of its write
+            handle.write(b'{"id":"dead","provider_id":"fake.te')
+        ledger.append(b)
+    reloaded = JobLedger(path)
+    assert {job.id for job in reloaded.jobs()} == {a.id, b.id}
+    assert reloaded.rejected_path.exists()  # the fragment is set aside, not silently lost
+
+
+# -- which process owns a job ---------------------------------------------------------------------
+
+HOLDER = r"""
+import sys
+from vse_foley.core.ownership import JobOwnership
+owners = JobOwnership(sys.argv[1])
+assert owners.claim("job1")
+print("held", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_job_of_a_live_process_is_not_taken_and_exactly_one_survivor_takes_it_after_its_death(
+    tmp_path: Path,
+):
+    folder = tmp_path / "owners"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    survivors = [JobOwnership(folder) for _ in range(3)]
+    assert [s.claim("job1") for s in survivors] == [False, False, False]
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert [s.claim("job1") for s in survivors] == [True, False, False]
+    survivors[0].release("job1")
+    assert not (folder / "job1.lock").exists()
+    assert survivors[1].claim("job1")  # a released job can be owned again
+
+
+def test_file_lock_excludes_a_second_holder_until_released(tmp_path: Path):
+    first, second = FileLock(tmp_path / "x.lock"), FileLock(tmp_path / "x.lock")
+    assert first.acquire(blocking=False) and not second.acquire(blocking=False)
+    first.release(delete=True)
+    assert second.acquire(blocking=False)
+    second.release()
+
+
+def test_a_second_engine_on_the_ledger_leaves_live_jobs_alone_and_takes_them_over_after_shutdown(
+    tmp_path: Path,
+):
+    vendor = FakeVendor(polls_until_done=10_000)
+    ledger_path = tmp_path / "jobs.jsonl"
+    window_a = Harness(tmp_path / "a", vendor, INFOS, ledger_path=ledger_path)
+    window_b = Harness(tmp_path / "b", vendor, INFOS, ledger_path=ledger_path)
+    try:
+        job = window_a.engine.enqueue(new_job())
+        assert window_a.engine.owns(job.id)
+        # wait until A has the vendor task on disk
+        assert _wait_for(lambda: (window_a.engine.get(job.id) or job).task is not None)
+        assert window_b.engine.resume_from_ledger() == []  # A lives: B does not touch it
+        assert window_b.engine.get(job.id) is None and not window_b.engine.owns(job.id)
+        with pytest.raises(ValueError, match="Another Blender window"):
+            window_b.engine.retry(job.id)
+        assert "Another Blender window" in window_b.engine.cancel(job.id)
+        assert window_a.engine.get(job.id).state != S.CANCELLED  # type: ignore[union-attr]
+        window_a.engine.shutdown()  # A goes away (its locks die with it)
+        vendor.finish_all()
+        taken = window_b.engine.take_over_orphans()
+        assert [j.id for j in taken] == [job.id] and window_b.engine.owns(job.id)
+        assert window_b.wait()
+        assert window_b.inserted == [job.id]
+        assert vendor.submits == 1 and vendor.downloads == 1
+        assert window_b.engine.take_over_orphans() == []
+    finally:
+        window_a.close()
+        window_b.close()
+
+
+def _wait_for(predicate, limit: int = 5000) -> bool:
+    import time
+
+    for _ in range(limit):  # bounded
+        if predicate():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+# -- a bad record is skipped -----------------------------------------------------------------------
+
+
+def test_records_with_wrong_types_are_set_aside_and_every_other_job_still_resumes(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    good = [new_job("one", 1.0), new_job("two", 2.0)]
+    with JobLedger(path) as ledger:
+        ledger.extend(good)
+    bad_types = {**good[0].to_dict(), "id": "badtypes", "created_at": "yesterday", "frame_start": "1"}
+    bad_files = {**good[0].to_dict(), "id": "badfiles", "files": {"audio": 3}}
+    glued = json.dumps(good[1].to_dict())[:40] + json.dumps({**good[0].to_dict(), "id": "afterglue"})
+    with open(path, "ab") as handle:
+        handle.write((json.dumps(bad_types) + "\n" + json.dumps(bad_files) + "\n" + glued + "\n").encode())
+    vendor = FakeVendor(polls_until_done=0)
+    h = Harness(tmp_path / "h", vendor, INFOS, ledger_path=path)
+    try:
+        resumed = h.engine.resume_from_ledger()
+        assert {j.id for j in resumed} == {good[0].id, good[1].id, "afterglue"}
+        assert h.wait()
+        assert sorted(h.inserted) == sorted(j.id for j in resumed)
+    finally:
+        h.close()
+    rejected = [json.loads(line) for line in h.ledger.rejected_path.read_bytes().splitlines()]
+    assert len(rejected) == 3
+    assert any("'created_at'" in r["reason"] or "'frame_start'" in r["reason"] for r in rejected)
+    assert any("'files'" in r["reason"] for r in rejected)
+    JobLedger(path)  # loading again does not copy them twice
+    assert len(h.ledger.rejected_path.read_bytes().splitlines()) == 3
+
+
+def test_from_dict_names_the_wrong_field():
+    record = new_job().to_dict()
+    with pytest.raises(ValueError, match="'warnings'"):
+        Job.from_dict({**record, "warnings": "oops"})
+    with pytest.raises(ValueError, match="'vendor_task'"):
+        Job.from_dict({**record, "vendor_task": {"task_id": ["x"]}})
+    assert Job.from_dict(record) == Job.from_dict(json.loads(json.dumps(record)))
+
+
+# -- a disk that refuses ---------------------------------------------------------------------------
+
+
+class SwitchableDisk:
+    """An ``os.open`` that fails like a full disk while ``full`` is set."""
+
+    def __init__(self) -> None:
+        self.full = False
+        self.refused = 0
+
+    def __call__(self, path: str, flags: int, mode: int = 0o777) -> int:
+        if self.full and flags & (os.O_WRONLY | os.O_RDWR):
+            self.refused += 1
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return os.open(path, flags, mode)
+
+
+class DiskHarness:
+    """An engine on a ledger whose writes fail on demand, with a recording pump."""
+
+    def __init__(self, tmp: Path, vendor: FakeVendor, out: Path | None = None) -> None:
+        self.disk = SwitchableDisk()
+        self.ledger = JobLedger(tmp / "jobs.jsonl", opener=self.disk)
+        self.clock = FakeClock()
+        self.inserted: list[str] = []
+        self.library = tmp / "library"
+        self.engine = JobEngine(
+            self.ledger, lambda pid: FakeProvider(vendor, INFOS[pid]), FakeRenderer(tmp / "clips"),
+            lambda job: out or self.library, poll_schedule=PollSchedule(), clock=self.clock.time,
+            monotonic=self.clock.time, sleep=self.clock.sleep, library_dir=lambda: self.library,
+        )
+
+    def pump(self) -> None:
+        for event in self.engine.drain(0.05):
+            if isinstance(event, JobReady):
+                self.inserted.append(event.job.id)
+                self.engine.mark_inserted(event.job.id, "strip")
+
+    def wait(self) -> bool:
+        return self.engine.wait(timeout=5, pump=self.pump, interval=0.002)
+
+
+def test_a_full_disk_after_the_paid_submit_keeps_the_task_id_and_the_job_keeps_polling(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=3)
+    h = DiskHarness(tmp_path, vendor)
+    seen: list[list[str]] = []
+    vendor.hooks["submit"] = lambda _c: setattr(h.disk, "full", True)
+    vendor.hooks["poll"] = lambda c: seen.append(list(h.engine.get(job.id).warnings))  # type: ignore[union-attr]
+    vendor.hooks["download"] = lambda _c: setattr(h.disk, "full", False)  # space was freed
+    try:
+        job = h.engine.enqueue(new_job())
+        assert h.wait()
+        done = h.engine.get(job.id)
+        assert done is not None and done.state == S.INSERTED and h.inserted == [job.id]
+        assert vendor.submits == 1 and vendor.downloads == 1 and h.disk.refused >= 1
+        assert any("Could not record the task: disk full — free space, then Retry" in w
+                   for warnings in seen for w in warnings)
+        assert not any(w.startswith("Could not record") for w in done.warnings)  # written since
+        on_disk = JobLedger(h.ledger.path).get(job.id)
+        assert on_disk is not None and on_disk.task is not None and on_disk.state == S.INSERTED
+    finally:
+        h.engine.shutdown()
+
+
+def test_a_ledger_that_cannot_record_the_intent_sends_nothing(tmp_path: Path):
+    vendor = FakeVendor()
+    h = DiskHarness(tmp_path, vendor)
+    h.disk.full = True
+    try:
+        assert "disk full" in h.ledger.check_writable()
+        job = h.engine.enqueue(new_job())
+        assert h.wait()
+        failed = h.engine.get(job.id)
+        assert failed is not None and failed.state == S.FAILED
+        assert "Nothing was sent or charged" in failed.error and vendor.submits == 0
+    finally:
+        h.engine.shutdown()
+
+
+def test_a_ledger_path_that_is_a_folder_is_a_sentence(tmp_path: Path):
+    (tmp_path / "jobs.jsonl").mkdir()
+    ledger = JobLedger(tmp_path / "jobs.jsonl")
+    assert "is a folder" in ledger.check_writable()
+
+
+def test_an_audio_folder_that_cannot_be_written_falls_back_to_the_library(tmp_path: Path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the audio folder should be")
+    vendor = FakeVendor(polls_until_done=0)
+    h = DiskHarness(tmp_path, vendor, out=blocked)
+    try:
+        job = h.engine.enqueue(new_job())
+        assert h.wait()
+        done = h.engine.get(job.id)
+        assert done is not None and done.state == S.INSERTED
+        assert Path(done.audio_path).parent == h.library
+        assert any("saved in the library folder" in w for w in done.warnings)
+    finally:
+        h.engine.shutdown()
+
+
+def test_a_disk_full_during_the_download_tries_the_library_then_says_so(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=0)
+    out = tmp_path / "out"
+    h = DiskHarness(tmp_path, vendor, out=out)
+
+    def full(context):
+        raise OSError(errno.ENOSPC, "No space left on device", str(context["dest_stem"]))
+
+    vendor.hooks["download"] = full
+    try:
+        job = h.engine.enqueue(new_job())
+        assert h.wait()
+        failed = h.engine.get(job.id)
+        assert failed is not None and failed.state == S.FAILED
+        assert "disk full" in failed.error and "Retry checks it again without a new charge" in failed.error
+        assert "Please report" not in failed.error
+    finally:
+        h.engine.shutdown()
