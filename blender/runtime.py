@@ -234,8 +234,9 @@ def job_ledger() -> JobLedger:
                 _ledger = JobLedger(user_dir() / "jobs.jsonl")
             except OSError as error:
                 where = Path(error.filename) if isinstance(error.filename, str) else Path("jobs.jsonl")
-                raise FoleyError(f"VSE Foley cannot open its job file: {write_problem_sentence(error, where)}. "
-                                 "Nothing was sent.") from None
+                problem = write_problem_sentence(error, where)
+                message = f"VSE Foley cannot open its job file: {problem}. Nothing was sent."
+                raise FoleyError(message) from None
         ledger_loaded.set()
         return _ledger
 

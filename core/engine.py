@@ -417,6 +417,15 @@ class JobEngine:
         """True when this process runs ``job_id`` (only its owner may insert it)."""
         return self._ownership.owns(job_id)
 
+    def adopt(self, job_id: str) -> Job:
+        """The job, loaded from the ledger and owned by this process if nobody live owns it.
+
+        For actions of the user on a job of the history (Insert): raises
+        ``OwnedElsewhereError`` (a sentence) while another Blender window runs it.
+        """
+        with self._lock:
+            return self._require(job_id).copy()
+
     def _take_over_unowned(self) -> list[Job]:
         self._retry_unrecorded()
         self._ledger.refresh()
@@ -540,6 +549,9 @@ class JobEngine:
 
     def _load(self, job_id: str) -> Job | None:
         job = self._ledger.get(job_id)
+        if job is None:
+            self._ledger.refresh()  # another Blender window may have recorded it since we read the file
+            job = self._ledger.get(job_id)
         if job is not None:
             self._jobs[job_id] = job
         return job

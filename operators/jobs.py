@@ -68,6 +68,32 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+def _insertion_target(context: bpy.types.Context, job: Job) -> tuple[Any, str]:
+    """The scene to insert ``job`` into, or None and the sentence that says why not."""
+    from .. import compat
+    from ..blender.edit_identity import scene_of_job
+    from ..core.engine import OwnedElsewhereError
+    from ..core.jobs import JobState
+
+    if job.state not in (JobState.READY, JobState.INSERTED, JobState.CANCELLED) or not job.audio_path:
+        return None, f"Job {job.id} has no audio yet ({job.state.value})."
+    scene = scene_of_job(job)
+    if scene is None and job.blend_path and job.blend_path != bpy.data.filepath \
+            and Path(job.blend_path).is_file():
+        where = f"{job.blend_path} (scene '{job.scene_name}')"
+        return None, f"Open {where} to insert this sound where it belongs."
+    if scene is None:  # its file was never saved, or its scene is gone: the user places it here
+        scene = compat.sequencer_scene(context)
+    if scene is None:
+        return None, "Open a scene in the Video Sequencer to insert this sound into."
+    if job.state is JobState.READY:  # only the window that owns a ready job inserts it (issue 11)
+        try:
+            runtime.engine().adopt(job.id)
+        except OwnedElsewhereError as error:
+            return None, str(error)
+    return scene, ""
+
+
 class FOLEY_OT_insert(_JobOperator, bpy.types.Operator):
     """Insert this job's sound strip into the scene it was made for (or the open scene, for a job of a
 file that was never saved)"""
@@ -101,26 +127,13 @@ file that was never saved)"""
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
-        from .. import compat
-        from ..blender.edit_identity import scene_of_job
+        from ..blender.takes import insert_job
         from ..core.jobs import JobState
 
-        if job.state not in (JobState.READY, JobState.INSERTED, JobState.CANCELLED) or not job.audio_path:
-            self.report({"ERROR"}, f"Job {job.id} has no audio yet ({job.state.value}).")
-            return {"CANCELLED"}
-        scene = scene_of_job(job)
-        if scene is None and job.blend_path and job.blend_path != bpy.data.filepath \
-                and Path(job.blend_path).is_file():
-            self.report({"ERROR"}, f"Open {job.blend_path} (scene '{job.scene_name}') "
-                                   "to insert this sound where it belongs.")
-            return {"CANCELLED"}
-        if scene is None:  # its file was never saved, or its scene is gone: the user places it here
-            scene = compat.sequencer_scene(context)
+        scene, refusal = _insertion_target(context, job)
         if scene is None:
-            self.report({"ERROR"}, "Open a scene in the Video Sequencer to insert this sound into.")
+            self.report({"ERROR"}, refusal)
             return {"CANCELLED"}
-        from ..blender.takes import insert_job
-
         if job.insert_error:
             runtime.engine().annotate(job.id, insert_error="")  # the user acted: try again
         try:

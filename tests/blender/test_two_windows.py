@@ -173,7 +173,7 @@ def test_jobs_of_a_live_window_on_another_file_are_left_alone_until_it_dies(
             time.sleep(0.05)
         else:
             pytest.fail("the other window never recorded its vendor tasks")
-        rt.resume_if_online()
+        rt.resume_if_online(wait_for_ledger=True)  # a script resumes here; the pump uses a thread
         rt.take_over_orphans()
         assert not [j for j in rt.engine().jobs() if j.prompt == PROMPT_DEAD]  # it lives: hands off
     finally:
@@ -186,6 +186,7 @@ def test_jobs_of_a_live_window_on_another_file_are_left_alone_until_it_dies(
     rt.pump()
     assert not foley_strips(bpy.context.scene)  # not this file: they wait as ready
     bpy.ops.wm.open_mainfile(filepath=first)
+    rt.pump()  # the pump's next tick after a load inserts (never load_post itself)
     strips = foley_strips(bpy.context.scene)
     assert sorted(s["vse_foley"]["job_id"] for s in strips) == sorted(with_task)
     assert emulator.submit_count("vidu") == TAKES  # polled, never resubmitted
@@ -260,7 +261,7 @@ def test_a_full_disk_after_the_paid_submit_keeps_the_task_and_the_sound_arrives(
     disk = DiskFullAfterTheIntent(ledger.path, scene.foley.prompt)
     ledger.opener = disk
     try:
-        rt.resume_if_online()
+        rt.resume_if_online(wait_for_ledger=True)  # a script resumes here; the pump uses a thread
         generation = importlib.import_module(MODULE + ".blender.generation")
         selection = importlib.import_module(MODULE + ".blender.selection")
         chosen = selection.choose_range(scene, [], edit.frame_start, edit.frame_end)

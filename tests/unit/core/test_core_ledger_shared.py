@@ -345,3 +345,26 @@ def test_a_disk_full_during_the_download_tries_the_library_then_says_so(tmp_path
         assert "Please report" not in failed.error
     finally:
         h.engine.shutdown()
+
+
+def test_a_ready_job_of_a_live_window_cannot_be_adopted_by_another_until_it_dies(tmp_path: Path):
+    """Insert by hand in a second window must not take a ready sound its owner will insert."""
+    vendor = FakeVendor(polls_until_done=1)
+    ledger_path = tmp_path / "jobs.jsonl"
+    window_a = Harness(tmp_path / "a", vendor, INFOS, ledger_path=ledger_path)
+    window_b = Harness(tmp_path / "b", vendor, INFOS, ledger_path=ledger_path)
+    try:
+        job = window_a.engine.enqueue(new_job())
+        assert window_a.engine.wait([job.id], timeout=30)  # no pump: it stays ready, not inserted
+        assert window_a.engine.get(job.id).state == S.READY  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="Another Blender window"):
+            window_b.engine.adopt(job.id)
+        assert not window_b.engine.owns(job.id)
+        window_a.engine.shutdown()
+        adopted = window_b.engine.adopt(job.id)
+        assert adopted.state == S.READY and window_b.engine.owns(job.id)
+        window_b.engine.mark_inserted(job.id, "strip")
+        assert window_b.engine.get(job.id).state == S.INSERTED  # type: ignore[union-attr]
+    finally:
+        window_a.close()
+        window_b.close()
