@@ -112,10 +112,23 @@ def remove_strip(scene: Any, strip: Any) -> None:
 
 # --- rendering -----------------------------------------------------------------
 
+def has_media_type() -> bool:
+    """5.0 added ``ImageFormatSettings.media_type`` (it must be 'VIDEO' before 'FFMPEG')."""
+    import bpy
+
+    return bool(bpy.app.version >= (5, 0, 0))
+
+
+def output_format_attributes() -> tuple[str, ...]:
+    """The image-format settings a clip render changes, in the order to save them
+    (restored in reverse: media_type before file_format, as 5.0+ requires)."""
+    return ("color_mode", "file_format", "media_type") if has_media_type() else ("color_mode", "file_format")
+
+
 def use_ffmpeg_output(render: Any) -> None:
     """Switch the output to FFmpeg video (5.0+ wants media_type='VIDEO' first)."""
     settings = render.image_settings
-    if hasattr(settings, "media_type"):
+    if has_media_type():
         settings.media_type = "VIDEO"
     settings.file_format = "FFMPEG"
 

@@ -40,6 +40,7 @@ class ClipSpec:
     short_side: int
     output_dir: str
     stem: str
+    min_short_side: int = 0  # the provider's preferred input: the clip is never smaller
 
 
 def prepare_clip_source(scene_name: str, work_dir: Path) -> str:
@@ -60,6 +61,7 @@ def render_command(spec: ClipSpec) -> list[str]:
         "short_side": spec.short_side,
         "output_dir": spec.output_dir,
         "stem": spec.stem,
+        "min_short_side": spec.min_short_side,
         "package_parent": str(PACKAGE_DIR.parent),
         "package": PACKAGE_DIR.name,
     }

@@ -111,8 +111,8 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
         raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned "
                          "up); generate the sound again.")
     blend_copy, short_side = source
-    short_side = max(short_side, provider_info(job.provider_id).min_short_side)
-    identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}"
+    preferred = provider_info(job.provider_id).min_short_side  # the clip is never smaller than this
+    identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}|{preferred}"
     key = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
     folder = user_dir("clips", key)
     done = folder / "clip.json"  # written only after a complete render
@@ -122,7 +122,8 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
             if cached.is_file():
                 return str(cached)
         spec = ClipSpec(blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
-                        frame_end=job.frame_end, short_side=short_side, output_dir=str(folder), stem="clip")
+                        frame_end=job.frame_end, short_side=short_side, output_dir=str(folder), stem="clip",
+                        min_short_side=preferred)
         result = render_clip_in_subprocess(render_command(spec), cancel)
         done.write_text(json.dumps(result))
         return str(result["path"])
