@@ -26,10 +26,36 @@ def all_strips(editor: Any) -> Iterable[Any]:
     return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
 
 
+NO_SEQUENCER_SCENE = "Choose a sequencer scene in the Sequencer header."
+
+
 def sequencer_scene(context: Any) -> Any:
-    """The scene the sequencer edits: ``context.sequencer_scene`` on 5.0+ when set."""
-    scene = getattr(context, "sequencer_scene", None)
-    return scene if scene is not None else context.scene
+    """The scene the Sequencer shows and edits; None when a 5.x workspace has none.
+
+    4.x: ``context.scene``. 5.0+: the workspace's sequencer scene
+    (``context.sequencer_scene``), which may differ from the window's scene and
+    may be None: then the editor sees no strips and we must not fall back to the
+    window's scene (it may be a 3D scene; rendering it gives the camera view).
+    Only without a window at all (``blender -b``: no workspace, so no sequencer
+    scene) is ``context.scene`` the scene a script chose.
+    """
+    if not hasattr(context, "sequencer_scene"):  # 4.x has no separate sequencer scene
+        return context.scene
+    scene = context.sequencer_scene
+    if scene is not None:
+        return scene
+    if getattr(context, "window", None) is None:
+        return context.scene
+    return None
+
+
+def sequencer_scene_problem(context: Any) -> str:
+    """Why there is no scene to generate for ("" when there is one)."""
+    if sequencer_scene(context) is not None:
+        return ""
+    if hasattr(context, "sequencer_scene"):
+        return NO_SEQUENCER_SCENE
+    return "Open a scene in the Video Sequencer first."
 
 
 def selected_strips(context: Any) -> list[Any]:

@@ -40,7 +40,7 @@ class FOLEY_OT_generate(bpy.types.Operator):
             return False
         scene = compat.sequencer_scene(context)
         if scene is None or not hasattr(scene, "foley"):
-            cls.poll_message_set("Open a scene in the Video Sequencer first.")
+            cls.poll_message_set(compat.sequencer_scene_problem(context) or "Open a scene in the Video Sequencer first.")
             return False
         return True
 

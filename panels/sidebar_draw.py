@@ -70,7 +70,8 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
     if not online_access():
         blockers.append(Blocker("offline", f"Online access is off. Turn on {ONLINE_ACCESS_PATH}."))
     if scene is None or settings is None:
-        blockers.append(Blocker("scene", "Open a scene in the Video Sequencer first."))
+        problem = compat.sequencer_scene_problem(context) or "Open a scene in the Video Sequencer first."
+        blockers.append(Blocker("scene", problem))
         return blockers
     try:
         info = provider_info(settings.provider)
@@ -120,9 +121,7 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     """Provider, its fields, the range, takes, cost, and the Generate button with its reasons."""
     width = chars_for(context)
     scene, settings = foley_settings(context)
-    if settings is None:
-        draw_wrapped(layout, "Open a scene in the Video Sequencer to generate sound.", icon="INFO",
-                     width=width)
+    if settings is None:  # the blocker says why (5.x: no sequencer scene chosen)
         _draw_blockers(layout, generate_blockers(context, scene, settings, None), width)
         return
     layout.prop(settings, "provider", text="")
