@@ -26,7 +26,8 @@ class ClipSize:
     resolution_y: int
 
 
-def even_clip_size(resolution_x: int, resolution_y: int, short_side: int, min_short_side: int = 0) -> ClipSize:
+def even_clip_size(resolution_x: int, resolution_y: int, short_side: int,
+                   min_short_side: int = 0) -> ClipSize:
     """A size with even dimensions whose short side is close to ``short_side``, never below it
     when the scene allows, and never below ``min_short_side`` (the provider's preferred input).
 

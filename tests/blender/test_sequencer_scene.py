@@ -55,8 +55,8 @@ def test_sequencer_scene_on_4x_is_the_context_scene(extension: Any) -> None:
 
 
 @five_only
-def test_sequencer_scene_none_disables_generate_with_a_sentence(extension: Any, online: None,
-                                                              emulator: VendorEmulator, footage: Path) -> None:
+def test_sequencer_scene_none_disables_generate_with_a_sentence(
+        extension: Any, online: None, emulator: VendorEmulator, footage: Path) -> None:
     compat = module("compat")
     window_scene = window_scene_with_a_camera()
     build_edit(footage, fps=25, width=320, height=180, start_frame=1)  # strips in the window's scene
