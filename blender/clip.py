@@ -44,10 +44,23 @@ class ClipSpec:
 
 
 def prepare_clip_source(scene_name: str, work_dir: Path) -> str:
-    """Write a copy of the open file for the render process (main thread, fast)."""
+    """Write what the scene needs to render into a .blend for the render process (main thread, fast).
+
+    ``bpy.data.libraries.write`` is Blender's partial writer (``BKE_blendfile_write_partial``,
+    blendfile.cc): it writes the scene and every data-block it references (scene strips' scenes,
+    sounds, fonts, images, packed data included) and nothing else. Unlike
+    ``save_as_mainfile(copy=True)`` (``wm_file_write``, wm_files.cc) it runs no save handlers of
+    other add-ons, reports nothing in the status bar, writes no thumbnail and never auto-packs
+    the live file. ``ABSOLUTE`` rebases every ``//`` path on the open file's folder, so movies,
+    image sequences and sounds resolve wherever the copy lives.
+    """
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is None:
+        raise FoleyError(f"The scene '{scene_name}' is not in the open file any more.")
     work_dir.mkdir(parents=True, exist_ok=True)
     copy_path = work_dir / "source.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(copy_path), copy=True, compress=False, relative_remap=True)
+    # Blender writes to "<path>@" and renames it when complete: a reader never sees half a file.
+    bpy.data.libraries.write(str(copy_path), {scene}, path_remap="ABSOLUTE", compress=False)
     return str(copy_path)
 
 
