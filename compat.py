@@ -136,6 +136,14 @@ def remove_strip(scene: Any, strip: Any) -> None:
 
 
 
+def action_fcurves(action: Any) -> list[Any]:
+    """Every F-curve of an action: ``action.fcurves`` before 5.0; layered actions' channel bags after."""
+    if hasattr(action, "fcurves"):
+        return list(action.fcurves)
+    return [curve for layer in action.layers for strip in layer.strips
+            for bag in strip.channelbags for curve in bag.fcurves]
+
+
 # --- rendering -----------------------------------------------------------------
 
 def has_media_type() -> bool:

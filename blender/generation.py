@@ -24,7 +24,7 @@ from ..core.request_plan import question as request_question
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
 from . import runtime
-from .clip import prepare_clip_source
+from .clip import shared_clip_source
 from .insert import source_channel
 from .render_settings import DEFAULT_SHORT_SIDE
 from .request_builder import build_request
@@ -93,7 +93,8 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
     group_id = new_job_id() if len(plans) > 1 else ""
     blend_copy = ""
     if any(provider_info(pid).needs_video for pid in provider_ids):
-        blend_copy = prepare_clip_source(scene.name, runtime.user_dir("sources", group_id or new_job_id()))
+        # One copy per state of the edit: later Generates reuse it until the edit changes (11.8).
+        blend_copy = shared_clip_source(scene, runtime.user_dir("sources"), group_id or new_job_id())
     prefs = preferences.addon_preferences(context)
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
     engine = runtime.engine()

@@ -129,8 +129,13 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
         return str(result["path"])
 
 
-def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> int:
-    """Delete old copies of edits and old clips no unfinished job needs; returns how many folders."""
+def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600, keep_sources: int = 20) -> int:
+    """Delete work files no unfinished job needs; returns how many folders.
+
+    Copies of edits (``sources/``, shared by the jobs of one state of an edit) go when unused for
+    ``older_than_s`` or beyond the ``keep_sources`` most recently used; clips when older than
+    ``older_than_s`` (a clip is rendered again from its copy if needed).
+    """
     import shutil
 
     keep = set()
@@ -140,10 +145,15 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> 
             keep.add(Path(source).parent)
     removed = 0
     cutoff = time.time() - older_than_s
-    for folder in (*user_dir("sources").iterdir(), *user_dir("clips").iterdir()):
-        if folder.is_dir() and folder not in keep and folder.stat().st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+    for kind, most in (("sources", keep_sources), ("clips", None)):
+        folders = [folder for folder in user_dir(kind).iterdir() if folder.is_dir()]
+        folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)  # most recently used first
+        for rank, folder in enumerate(folders):
+            if folder in keep:
+                continue
+            if folder.stat().st_mtime < cutoff or (most is not None and rank >= most):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
     return removed
 
 
