@@ -189,3 +189,21 @@ def test_regenerate_asks_for_the_strips_own_range(extension: Any) -> None:
     assert bpy.types.FOLEY_OT_regenerate.invoke(operator, context, None) == {"RUNNING_MODAL"}
     [asked] = context.window_manager.asked
     assert "39 paid calls" in asked["message"] and not operator.executed
+
+
+def test_the_dialog_shows_the_question_above_its_button(extension: Any) -> None:
+    """The shortcut and right-click dialog: its OK button is the answer, so it must show the count."""
+    from test_ui import Recorder, assert_valid
+
+    scene = text_scene(6)
+    recorder = Recorder()
+    operator = SimpleNamespace(layout=recorder, providers="", frame_start=0, frame_end=0)
+    bpy.types.FOLEY_OT_generate.draw(operator, invoke_context(scene))
+    assert_valid(recorder)
+    text = recorder.all_text()
+    assert "39 paid calls" in text and "price unknown" in text
+    scene.frame_end = 25 * 8
+    small = Recorder()
+    bpy.types.FOLEY_OT_generate.draw(SimpleNamespace(layout=small, providers="", frame_start=0, frame_end=0),
+                                     invoke_context(scene))
+    assert "paid calls" not in small.all_text()
