@@ -86,6 +86,8 @@ def _properties_of(struct: Any) -> tuple[tuple[str, str, bool], ...]:
         cached = tuple((prop.identifier, prop.type, bool(getattr(prop, "is_array", False)))
                        for prop in rna.properties
                        if prop.identifier not in _SKIPPED_PROPERTIES
+                       # deprecated names are aliases of current ones (5.2: frame_final_* for handles)
+                       and not getattr(prop, "is_deprecated", False)
                        and (not prop.is_readonly or prop.type in ("POINTER", "COLLECTION")))
         _PROPERTY_LISTS[rna.identifier] = cached
     return cached

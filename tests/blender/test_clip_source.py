@@ -91,7 +91,8 @@ def edit_with_every_kind_of_media(root: Path, footage: Path, *, sound: bool) -> 
     picture.pixels[:] = [0.25, 0.5, 0.75, 1.0] * 64
     picture.pack()
     world = bpy.data.worlds.new("Inner world")
-    world.use_nodes = True
+    if world.node_tree is None:  # 4.x makes the tree on use_nodes (deprecated in 5.0, which always has one)
+        world.use_nodes = True
     node = world.node_tree.nodes.new("ShaderNodeTexEnvironment")
     node.image = picture
     inner.world = world
