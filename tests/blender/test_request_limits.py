@@ -207,3 +207,26 @@ def test_the_dialog_shows_the_question_above_its_button(extension: Any) -> None:
     bpy.types.FOLEY_OT_generate.draw(SimpleNamespace(layout=small, providers="", frame_start=0, frame_end=0),
                                      invoke_context(scene))
     assert "paid calls" not in small.all_text()
+
+
+def test_the_sidebar_says_a_large_request_will_ask_first(extension: Any) -> None:
+    from test_ui import Recorder, assert_valid
+
+    scene = text_scene(6)
+    recorder = Recorder()
+    module("panels.sidebar_draw").draw_generate_panel(recorder, invoke_context(scene,
+                                                                               region=SimpleNamespace(width=320)))
+    assert_valid(recorder)
+    text = recorder.all_text()
+    assert "39 paid calls (39 chunks × 1 take) is above your limit of 12: you will be asked first." in text
+
+
+def test_the_request_preference_is_drawn(extension: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rna_keymap_ui
+    from test_ui import Recorder
+
+    monkeypatch.setattr(rna_keymap_ui, "_indented_layout", lambda layout, level: layout.column())
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    recorder = Recorder()
+    module("panels.preferences_ui").draw_preferences(prefs, bpy.context, recorder)
+    assert "ask_above_requests" in {call.args[1] for call in recorder.props()}
