@@ -39,7 +39,9 @@ def sequencer_scene(context: Any) -> Any:
     Only without a window at all (``blender -b``: no workspace, so no sequencer
     scene) is ``context.scene`` the scene a script chose.
     """
-    if not hasattr(context, "sequencer_scene"):  # 4.x has no separate sequencer scene
+    # 4.x has no such member; 5.x has none without a window either (``blender -b``, or a
+    # ``temp_override(window=None)``): then ``context.scene`` is the scene the script chose.
+    if not hasattr(context, "sequencer_scene"):
         return context.scene
     scene = context.sequencer_scene
     if scene is not None:

@@ -55,6 +55,18 @@ def test_sequencer_scene_on_4x_is_the_context_scene(extension: Any) -> None:
 
 
 @five_only
+def test_sequencer_scene_without_a_window_is_the_scripts_scene(extension: Any) -> None:
+    """``blender -b`` has no window, so no workspace and no sequencer scene (the context has
+    no such member then): a script's ``context.scene`` is the scene it means."""
+    scene = bpy.context.scene
+    bpy.context.workspace.sequencer_scene = bpy.data.scenes.new("Edit")
+    with bpy.context.temp_override(window=None):
+        assert not hasattr(bpy.context, "sequencer_scene")
+        assert module("compat").sequencer_scene(bpy.context) == scene
+    assert module("compat").sequencer_scene(bpy.context).name == "Edit"  # with the window: the Sequencer's
+
+
+@five_only
 def test_sequencer_scene_none_disables_generate_with_a_sentence(
         extension: Any, online: None, emulator: VendorEmulator, footage: Path) -> None:
     compat = module("compat")
