@@ -26,10 +26,38 @@ def all_strips(editor: Any) -> Iterable[Any]:
     return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
 
 
+NO_SEQUENCER_SCENE = "Choose a sequencer scene in the Sequencer header."
+
+
 def sequencer_scene(context: Any) -> Any:
-    """The scene the sequencer edits: ``context.sequencer_scene`` on 5.0+ when set."""
-    scene = getattr(context, "sequencer_scene", None)
-    return scene if scene is not None else context.scene
+    """The scene the Sequencer shows and edits; None when a 5.x workspace has none.
+
+    4.x: ``context.scene``. 5.0+: the workspace's sequencer scene
+    (``context.sequencer_scene``), which may differ from the window's scene and
+    may be None: then the editor sees no strips and we must not fall back to the
+    window's scene (it may be a 3D scene; rendering it gives the camera view).
+    Only without a window at all (``blender -b``: no workspace, so no sequencer
+    scene) is ``context.scene`` the scene a script chose.
+    """
+    # 4.x has no such member; 5.x has none without a window either (``blender -b``, or a
+    # ``temp_override(window=None)``): then ``context.scene`` is the scene the script chose.
+    if not hasattr(context, "sequencer_scene"):
+        return context.scene
+    scene = context.sequencer_scene
+    if scene is not None:
+        return scene
+    if getattr(context, "window", None) is None:
+        return context.scene
+    return None
+
+
+def sequencer_scene_problem(context: Any) -> str:
+    """Why there is no scene to generate for ("" when there is one)."""
+    if sequencer_scene(context) is not None:
+        return ""
+    if hasattr(context, "sequencer_scene"):
+        return NO_SEQUENCER_SCENE
+    return "Open a scene in the Video Sequencer first."
 
 
 def selected_strips(context: Any) -> list[Any]:
@@ -110,12 +138,33 @@ def remove_strip(scene: Any, strip: Any) -> None:
 
 
 
+def action_fcurves(action: Any) -> list[Any]:
+    """Every F-curve of an action: ``action.fcurves`` before 5.0; layered actions' channel bags after."""
+    if hasattr(action, "fcurves"):
+        return list(action.fcurves)
+    return [curve for layer in action.layers for strip in layer.strips
+            for bag in strip.channelbags for curve in bag.fcurves]
+
+
 # --- rendering -----------------------------------------------------------------
+
+def has_media_type() -> bool:
+    """5.0 added ``ImageFormatSettings.media_type`` (it must be 'VIDEO' before 'FFMPEG')."""
+    import bpy
+
+    return bool(bpy.app.version >= (5, 0, 0))
+
+
+def output_format_attributes() -> tuple[str, ...]:
+    """The image-format settings a clip render changes, in the order to save them
+    (restored in reverse: media_type before file_format, as 5.0+ requires)."""
+    return ("color_mode", "file_format", "media_type") if has_media_type() else ("color_mode", "file_format")
+
 
 def use_ffmpeg_output(render: Any) -> None:
     """Switch the output to FFmpeg video (5.0+ wants media_type='VIDEO' first)."""
     settings = render.image_settings
-    if hasattr(settings, "media_type"):
+    if has_media_type():
         settings.media_type = "VIDEO"
     settings.file_format = "FFMPEG"
 

@@ -66,6 +66,12 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
     confirm_cost_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
         name="Confirm above", description="Ask before a request estimated above this (USD); 0 never asks",
         default=1.0, min=0.0, soft_max=50.0, precision=2)
+    ask_above_requests: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Ask above requests",
+        description="Ask before one Generate makes more paid calls than this (chunks × takes × providers), "
+                    "even when the price is unknown; scripts are refused above it unless they raise "
+                    "scene.foley.max_requests",
+        default=12, min=1, max=1000)
 
     def draw(self, context: bpy.types.Context) -> None:
         from .panels.preferences_ui import draw_preferences

@@ -102,6 +102,11 @@ def _annotations() -> dict[str, Any]:
         "variations": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Variations", description="Takes to generate; each lands on its own channel, muted but one",
             default=1, min=1, max=4),
+        "max_requests": bpy.props.IntProperty(  # type: ignore[func-returns-value]
+            name="Max requests (scripts)",
+            description="The most paid calls (chunks × takes × providers) a script's Generate may make; "
+                        "0 uses the Ask above requests preference. Interactive Generate asks instead",
+            default=0, min=0, max=100000),
         "fade_frames": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Fade frames", description="Volume fade in and out on inserted strips (0 = none)",
             default=2, min=0, max=48),

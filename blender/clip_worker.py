@@ -25,7 +25,8 @@ def render(args: dict[str, Any]) -> dict[str, Any]:
     scene = bpy.data.scenes.get(args["scene_name"])
     if scene is None:
         raise RuntimeError(f"The scene '{args['scene_name']}' is not in the file any more.")
-    size = even_clip_size(scene.render.resolution_x, scene.render.resolution_y, int(args["short_side"]))
+    size = even_clip_size(scene.render.resolution_x, scene.render.resolution_y, int(args["short_side"]),
+                          int(args.get("min_short_side", 0)))
     output_dir = Path(args["output_dir"])
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = str(output_dir / args["stem"])

@@ -12,10 +12,19 @@ from .. import preferences
 from ..core.chunks import chunk_limits, needs_chunks, plan_chunks
 from ..core.cost import estimate_cost
 from ..core.jobs import Job, new_job_id
+from ..core.request_plan import (
+    DEFAULT_ASK_ABOVE_REQUESTS,
+    RequestPlan,
+    needs_question,
+    plan_requests,
+    script_limit,
+    script_refusal,
+)
+from ..core.request_plan import question as request_question
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
 from . import runtime
-from .clip import prepare_clip_source
+from .clip import shared_clip_source
 from .edit_identity import edit_id_for
 from .insert import source_channel
 from .render_settings import DEFAULT_SHORT_SIDE
@@ -32,10 +41,40 @@ def requested_providers(text: str, default: str) -> list[str]:
     return ids
 
 
-def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_ids: list[str]) -> list[Job]:
-    """Validate every request (nothing is sent yet), then queue one job per take."""
+def request_plan(scene: Any, chosen: ChosenRange, provider_ids: list[str]) -> RequestPlan:
+    """The paid calls this Generate makes: chunks × takes × providers (the engine's chunking)."""
+    infos = [provider_info(pid) for pid in provider_ids]
+    return plan_requests(infos, chosen.frames, chosen.fps, takes=max(1, int(scene.foley.variations)))
+
+
+def ask_above_requests(context: Any) -> int:
+    prefs = preferences.addon_preferences(context)
+    return int(prefs.ask_above_requests) if prefs is not None else DEFAULT_ASK_ABOVE_REQUESTS
+
+
+def check_request_count(context: Any, scene: Any, plan: RequestPlan, *, confirmed: bool) -> None:
+    """Raise a sentence before anything is spent: a range beyond the hard cap of chunks always; for a
+    script (``confirmed`` False), more calls than ``scene.foley.max_requests`` (0: the preference)."""
+    too_long = plan.too_long()
+    if too_long:
+        raise FoleyError(too_long)
+    if not confirmed:
+        limit = script_limit(int(scene.foley.max_requests), ask_above_requests(context))
+        refusal = script_refusal(plan, limit)
+        if refusal:
+            raise FoleyError(refusal)
+
+
+def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_ids: list[str], *,
+                       confirmed: bool = False) -> list[Job]:
+    """Validate every request (nothing is sent yet), then queue one job per take.
+
+    ``confirmed``: the editor saw the request count and price and said yes (the
+    interactive paths); otherwise it is a script, held to ``scene.foley.max_requests``.
+    """
     settings = scene.foley
     runtime.refresh_preferences(context)
+    check_request_count(context, scene, request_plan(scene, chosen, provider_ids), confirmed=confirmed)
     runtime.check_ledger_writable()  # a job that cannot be recorded is refused before spending
     variations = max(1, int(settings.variations))
     plans = [(pid, take) for pid in provider_ids for take in range(variations)]
@@ -56,7 +95,8 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
     group_id = new_job_id() if len(plans) > 1 else ""
     blend_copy = ""
     if any(provider_info(pid).needs_video for pid in provider_ids):
-        blend_copy = prepare_clip_source(scene.name, runtime.user_dir("sources", group_id or new_job_id()))
+        # One copy per state of the edit: later Generates reuse it until the edit changes (11.8).
+        blend_copy = shared_clip_source(scene, runtime.user_dir("sources"), group_id or new_job_id())
     prefs = preferences.addon_preferences(context)
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
     engine = runtime.engine()
@@ -93,6 +133,35 @@ def cost_above_threshold(context: Any, scene: Any, providers: str, frame_start: 
     if estimate.total is None or estimate.total <= prefs.confirm_cost_above:
         return ""
     return estimate.text
+
+
+def confirmation_question(context: Any, scene: Any, providers: str, frame_start: int, frame_end: int) -> str:
+    """What an interactive Generate must ask before it spends ("" when it may just run).
+
+    Asked when the request makes more calls than the *Ask above requests*
+    preference (even at an unknown price) or costs more than *Confirm above*.
+    Invalid input gives "" too: execute reports it as a sentence.
+    """
+    if scene is None:
+        return ""
+    from .. import compat
+
+    try:
+        ids = requested_providers(providers, scene.foley.provider)
+        chosen = choose_range(scene, compat.selected_strips(context), frame_start, frame_end)
+    except (FoleyError, ValueError):
+        return ""
+    plan = request_plan(scene, chosen, ids)
+    if plan.too_long():
+        return ""  # refused by execute with its sentence, nothing to confirm
+    estimate = estimate_cost([provider_info(pid) for pid in ids], chosen.seconds,
+                             variations=scene.foley.variations)
+    prefs = preferences.addon_preferences(context)
+    cost_limit = float(prefs.confirm_cost_above) if prefs is not None else 0.0
+    too_costly = estimate.total is not None and cost_limit > 0 and estimate.total > cost_limit
+    if not too_costly and not needs_question(plan, ask_above_requests(context)):
+        return ""
+    return request_question(plan, estimate.price_text)
 
 
 def wait_in_background(jobs: list[Job]) -> tuple[list[tuple[str, str]], bool]:

@@ -6,6 +6,7 @@ touched, even on error (Blender Studio's kitsu add-on does the same).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,27 +26,37 @@ class ClipSize:
     resolution_y: int
 
 
-def even_clip_size(resolution_x: int, resolution_y: int, short_side: int) -> ClipSize:
-    """A size with even dimensions whose short side is close to ``short_side``.
+def even_clip_size(resolution_x: int, resolution_y: int, short_side: int,
+                   min_short_side: int = 0) -> ClipSize:
+    """A size with even dimensions whose short side is close to ``short_side``, never below it
+    when the scene allows, and never below ``min_short_side`` (the provider's preferred input).
 
     FFmpeg refuses odd sizes, and Blender truncates ``resolution * percentage / 100``,
     so prefer a percentage that gives even numbers and keeps the scene's own
-    resolution (the sequencer lays strips out in render pixels). Never upscale.
+    resolution (the sequencer lays strips out in render pixels). The preference
+    never upscales the scene; the provider's minimum does when the scene is smaller.
     """
     short = min(resolution_x, resolution_y)
-    target = max(1, min(100, round(100 * short_side / short))) if short else 100
-    for delta in range(0, 15):
-        for percentage in (target - delta, target + delta):
-            if not 1 <= percentage <= 100:
-                continue
-            width = resolution_x * percentage // 100
-            height = resolution_y * percentage // 100
-            if width >= 2 and height >= 2 and width % 2 == 0 and height % 2 == 0:
-                return ClipSize(percentage, width, height, resolution_x, resolution_y)
-    # No clean percentage: round the resolution itself to even numbers at 100 %.
-    scale = target / 100
-    width = max(2, int(resolution_x * scale) // 2 * 2)
-    height = max(2, int(resolution_y * scale) // 2 * 2)
+    if short <= 0:
+        return ClipSize(100, max(2, resolution_x // 2 * 2), max(2, resolution_y // 2 * 2),
+                        resolution_x, resolution_y)
+    wanted = max(min(short_side, short), min_short_side)
+    start = math.ceil(100 * wanted / short)  # the smallest percentage that reaches ``wanted``
+    may_upscale = min_short_side > short  # only the provider's minimum upscales, never the preference
+    # Upward first (reaching ``wanted``), then slightly below it while the provider's minimum holds.
+    for percentage in (*range(start, start + 15), *range(start - 1, start - 15, -1)):
+        if percentage < 1 or (percentage > 100 and not may_upscale):
+            continue
+        width = resolution_x * percentage // 100
+        height = resolution_y * percentage // 100
+        if min(width, height) < min_short_side:
+            continue
+        if width >= 2 and height >= 2 and width % 2 == 0 and height % 2 == 0:
+            return ClipSize(percentage, width, height, resolution_x, resolution_y)
+    # No clean percentage: round the resolution itself up to even numbers at 100 %.
+    scale = max(wanted, min_short_side) / short
+    width = max(2, math.ceil(resolution_x * scale / 2) * 2)
+    height = max(2, math.ceil(resolution_y * scale / 2) * 2)
     return ClipSize(100, width, height, width, height)
 
 
@@ -56,12 +67,15 @@ def _path_get(root: Any, path: str) -> Any:
     return root, attr
 
 
-@contextmanager
-def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: ClipSize,
-                         filepath: str) -> Iterator[None]:
-    """Temporarily configure ``scene`` to render [frame_start, frame_end] as our clip."""
+def clip_settings(scene: Any, frame_start: int, frame_end: int, size: ClipSize,
+                  filepath: str) -> list[tuple[str, Any]]:
+    """Every setting a clip render changes, by its real RNA path (scene-relative).
+
+    No name is optional: one that a Blender version lacks raises AttributeError
+    (and fails the suite on that version) instead of being skipped silently.
+    """
     render = scene.render
-    wanted: list[tuple[str, Any]] = [
+    return [
         ("frame_start", frame_start),
         ("frame_end", frame_end),
         ("frame_step", 1),
@@ -78,23 +92,36 @@ def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: Cli
         ("render.ffmpeg.codec", "H264"),
         ("render.ffmpeg.constant_rate_factor", "LOW"),
         ("render.ffmpeg.ffmpeg_preset", "REALTIME"),
-        ("render.ffmpeg.gop_size", max(1, round(render.fps / render.fps_base))),
+        # A keyframe every second, so a vendor can seek; the RNA name is ``gopsize``.
+        ("render.ffmpeg.gopsize", max(1, round(render.fps / render.fps_base))),
+        # ``max_b_frames`` is read only while ``use_max_b_frames`` is on (rna_scene.cc).
+        ("render.ffmpeg.use_max_b_frames", True),
         ("render.ffmpeg.max_b_frames", 0),
         ("render.ffmpeg.audio_codec", "NONE"),
     ]
+
+
+@contextmanager
+def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: ClipSize,
+                         filepath: str) -> Iterator[None]:
+    """Temporarily configure ``scene`` to render [frame_start, frame_end] as our clip."""
+    render = scene.render
     # Read every value before changing anything: switching to FFmpeg resets the codec settings.
     settings = render.image_settings
     saved: list[tuple[Any, str, Any]] = [
         (settings, attr, getattr(settings, attr))
         # Restored in reverse: media_type before file_format, as 5.0+ requires.
-        for attr in ("color_mode", "file_format", "media_type") if hasattr(settings, attr)
+        for attr in compat.output_format_attributes()
     ]
     targets = []
-    for path, value in wanted:
+    for path, value in clip_settings(scene, frame_start, frame_end, size, filepath):
         owner, attr = _path_get(scene, path)
-        if hasattr(owner, attr):  # a setting this Blender version may not have
-            saved.append((owner, attr, getattr(owner, attr)))
-            targets.append((owner, attr, value))
+        before = getattr(owner, attr)  # AttributeError: a name this version lacks (a test fails)
+        # An enum whose stored value has no item reads as "" (5.0, ffmpeg_preset of a new scene) and
+        # cannot be written back; it is set for the clip but left as Blender reads it afterwards.
+        if before != "" or owner.bl_rna.properties[attr].type != "ENUM":
+            saved.append((owner, attr, before))
+        targets.append((owner, attr, value))
     try:
         compat.use_ffmpeg_output(render)
         settings.color_mode = "RGB"

@@ -126,8 +126,8 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
         raise FoleyError("The copy of the edit this job renders from is gone (the work files were cleaned "
                          "up); generate the sound again.")
     blend_copy, short_side = source
-    short_side = max(short_side, provider_info(job.provider_id).min_short_side)
-    identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}"
+    preferred = provider_info(job.provider_id).min_short_side  # the clip is never smaller than this
+    identity = f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}|{preferred}"
     key = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
     folder = user_dir("clips", key)
     done = folder / "clip.json"  # written only after a complete render
@@ -137,14 +137,20 @@ def _render_clip(job: Job, cancel: threading.Event) -> str:
             if cached.is_file():
                 return str(cached)
         spec = ClipSpec(blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
-                        frame_end=job.frame_end, short_side=short_side, output_dir=str(folder), stem="clip")
+                        frame_end=job.frame_end, short_side=short_side, output_dir=str(folder), stem="clip",
+                        min_short_side=preferred)
         result = render_clip_in_subprocess(render_command(spec), cancel)
         done.write_text(json.dumps(result))
         return str(result["path"])
 
 
-def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> int:
-    """Delete old copies of edits and old clips no unfinished job needs; returns how many folders."""
+def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600, keep_sources: int = 20) -> int:
+    """Delete work files no unfinished job needs; returns how many folders.
+
+    Copies of edits (``sources/``, shared by the jobs of one state of an edit) go when unused for
+    ``older_than_s`` or beyond the ``keep_sources`` most recently used; clips when older than
+    ``older_than_s`` (a clip is rendered again from its copy if needed).
+    """
     import shutil
 
     keep = set()
@@ -154,10 +160,15 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600) -> 
             keep.add(Path(source).parent)
     removed = 0
     cutoff = time.time() - older_than_s
-    for folder in (*user_dir("sources").iterdir(), *user_dir("clips").iterdir()):
-        if folder.is_dir() and folder not in keep and folder.stat().st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+    for kind, most in (("sources", keep_sources), ("clips", None)):
+        folders = [folder for folder in user_dir(kind).iterdir() if folder.is_dir()]
+        folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)  # most recently used first
+        for rank, folder in enumerate(folders):
+            if folder in keep:
+                continue
+            if folder.stat().st_mtime < cutoff or (most is not None and rank >= most):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
     return removed
 
 

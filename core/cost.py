@@ -31,6 +31,11 @@ class CostEstimate:
     per_provider: tuple[ProviderCost, ...]
     text: str  # what the UI shows next to Generate
 
+    @property
+    def price_text(self) -> str:
+        """"≈ $1.20" when the whole price is known, else ""."""
+        return f"≈ {_money(self.total, self.currency)}" if self.total is not None else ""
+
 
 def _money(amount: float, currency: str) -> str:
     return f"${amount:.2f}" if currency == "USD" else f"{amount:.2f} {currency}"

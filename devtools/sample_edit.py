@@ -74,6 +74,9 @@ def build_edit(footage: Path, *, fps: float = 25, width: int = 640, height: int 
     assert scene is not None, "no current scene to build the edit in"
     if bpy.context.window is not None and scene_name:
         bpy.context.window.scene = scene
+        workspace = bpy.context.workspace
+        if workspace is not None and hasattr(workspace, "sequencer_scene"):  # 5.x: the Sequencer shows it too
+            workspace.sequencer_scene = scene
     set_fps(scene, fps)
     scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100

@@ -32,6 +32,10 @@ class FOLEY_OT_generate(bpy.types.Operator):
         default="", options={"SKIP_SAVE"})
     show_dialog: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Ask", default=False, options={"SKIP_SAVE", "HIDDEN"})
+    # Set by invoke once the editor has seen the request count and price (the question, or the
+    # dialog that shows them). Without it, execute is a script's call: held to scene.foley.max_requests.
+    confirmed: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Confirmed", default=False, options={"SKIP_SAVE", "HIDDEN"})
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -40,22 +44,26 @@ class FOLEY_OT_generate(bpy.types.Operator):
             return False
         scene = compat.sequencer_scene(context)
         if scene is None or not hasattr(scene, "foley"):
-            cls.poll_message_set("Open a scene in the Video Sequencer first.")
+            cls.poll_message_set(compat.sequencer_scene_problem(context))
             return False
         return True
 
     def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
-        from ..blender.generation import cost_above_threshold
+        """Every interactive path (button, Generate With…, shortcut and right-click dialog) comes here."""
+        from ..blender.generation import confirmation_question
 
         window_manager = context.window_manager
+        self.confirmed = True
         if self.show_dialog and window_manager is not None:
+            # The dialog draws the request count and price next to its button (see draw): it is the question.
             return window_manager.invoke_props_dialog(self, width=420)
-        expensive = cost_above_threshold(context, compat.sequencer_scene(context), self.providers,
+        question = confirmation_question(context, compat.sequencer_scene(context), self.providers,
                                          self.frame_start, self.frame_end)
-        if expensive and window_manager is not None:
-            return window_manager.invoke_confirm(
-                self, event, title="Generate Sound?", message=f"{expensive} (above your confirmation limit).",
-                confirm_text="Generate")
+        if question and window_manager is not None:
+            # On confirm Blender calls execute on this same operator (wm_operator_confirm ->
+            # WM_operator_call_ex in wm_operators.cc), so ``confirmed`` is still set there.
+            return window_manager.invoke_confirm(self, event, title="Generate Sound?", message=question,
+                                                 confirm_text="Generate")
         return self.execute(context)
 
     def draw(self, context: bpy.types.Context) -> None:
@@ -74,6 +82,13 @@ class FOLEY_OT_generate(bpy.types.Operator):
         except ValueError:
             chosen = None
         draw_provider_fields(layout, settings, settings.provider, chosen)
+        from ..blender.generation import confirmation_question
+
+        question = confirmation_question(context, scene, self.providers, self.frame_start, self.frame_end)
+        if question:  # the dialog's OK button is the answer to this question
+            from ..panels.wrapping import draw_wrapped
+
+            draw_wrapped(layout, question, icon="ERROR", width=60, alert=True)
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         from ..blender.generation import enqueue_generation, requested_providers, wait_in_background
@@ -87,7 +102,7 @@ class FOLEY_OT_generate(bpy.types.Operator):
         try:
             provider_ids = requested_providers(self.providers, scene.foley.provider)
             chosen = choose_range(scene, compat.selected_strips(context), self.frame_start, self.frame_end)
-            jobs = enqueue_generation(context, scene, chosen, provider_ids)
+            jobs = enqueue_generation(context, scene, chosen, provider_ids, confirmed=self.confirmed)
         except (FoleyError, ValueError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import bpy
 
 from .. import compat
@@ -19,6 +21,8 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
 
     new_seed: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="New seed", description="Pick a new random seed (off: the stored seed again)", default=True)
+    confirmed: bpy.props.BoolProperty(  # type: ignore[valid-type]  # set by invoke, as foley.generate's
+        name="Confirmed", default=False, options={"SKIP_SAVE", "HIDDEN"})
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -26,6 +30,21 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
             cls.poll_message_set("Make a sound strip made by VSE Foley the active strip.")
             return False
         return bool(bpy.types.FOLEY_OT_generate.poll(context))  # type: ignore[attr-defined]
+
+    def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
+        """The panel button and the right-click entries: ask first, like Generate, when the request is
+        large or costly (computed from the strip's metadata, before any setting is changed)."""
+        from ..blender.generation import confirmation_question
+
+        meta = foley_strip(context)[METADATA_KEY]
+        scene = compat.sequencer_scene(context)
+        self.confirmed = True
+        question = confirmation_question(context, scene, str(meta["provider"]), int(meta["frame_start"]),
+                                         int(meta["frame_end"]))
+        if question and context.window_manager is not None:
+            return context.window_manager.invoke_confirm(self, event, title="Regenerate Sound?",
+                                                         message=question, confirm_text="Regenerate")
+        return self.execute(context)
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         import json
@@ -42,7 +61,7 @@ class FOLEY_OT_regenerate(bpy.types.Operator):
                 setattr(settings, name, value)
         # bpy.ops.foley exists only once our operators are registered; the stubs know Blender's own.
         return bpy.ops.foley.generate(  # type: ignore[attr-defined]
-            frame_start=int(meta["frame_start"]), frame_end=int(meta["frame_end"]))
+            frame_start=int(meta["frame_start"]), frame_end=int(meta["frame_end"]), confirmed=self.confirmed)
 
 
 classes = (FOLEY_OT_regenerate,)

@@ -19,6 +19,7 @@ from ..blender.selection import ChosenRange, choose_range
 from ..blender.strip_metadata import METADATA_KEY, foley_strip
 from ..core.cost import CostEstimate, estimate_cost
 from ..core.jobs import Job, JobState
+from ..core.request_plan import DEFAULT_ASK_ABOVE_REQUESTS, RequestPlan, needs_question, plan_requests
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
@@ -42,7 +43,7 @@ MAX_RESULTS_SHOWN = 10
 
 @dataclass(frozen=True)
 class Blocker:
-    """One reason Generate cannot run. ``kind``: offline, scene, key or input."""
+    """One reason Generate cannot run. ``kind``: offline, scene, key, input or requests."""
 
     kind: str
     text: str
@@ -70,7 +71,8 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
     if not online_access():
         blockers.append(Blocker("offline", f"Online access is off. Turn on {ONLINE_ACCESS_PATH}."))
     if scene is None or settings is None:
-        blockers.append(Blocker("scene", "Open a scene in the Video Sequencer first."))
+        problem = compat.sequencer_scene_problem(context) or "Open a scene in the Video Sequencer first."
+        blockers.append(Blocker("scene", problem))
         return blockers
     try:
         info = provider_info(settings.provider)
@@ -81,6 +83,9 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
     if missing:
         blockers.append(Blocker("key", missing))
     blockers += [Blocker("input", problem) for problem in range_problems(info, chosen, settings)]
+    plan = request_plan(info, chosen, settings)
+    if plan is not None and plan.too_long():
+        blockers.append(Blocker("requests", plan.too_long()))
     return blockers
 
 
@@ -120,9 +125,7 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     """Provider, its fields, the range, takes, cost, and the Generate button with its reasons."""
     width = chars_for(context)
     scene, settings = foley_settings(context)
-    if settings is None:
-        draw_wrapped(layout, "Open a scene in the Video Sequencer to generate sound.", icon="INFO",
-                     width=width)
+    if settings is None:  # the blocker says why (5.x: no sequencer scene chosen)
         _draw_blockers(layout, generate_blockers(context, scene, settings, None), width)
         return
     layout.prop(settings, "provider", text="")
@@ -160,15 +163,30 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     others.menu("FOLEY_MT_generate_with", text="", icon="DOWNARROW_HLT")
 
 
+def request_plan(info: ProviderInfo, chosen: ChosenRange | None, settings: Any) -> RequestPlan | None:
+    """The paid calls Generate would make now (the same count the question and scripts use)."""
+    if chosen is None:
+        return None
+    variations = max(1, int(getattr(settings, "variations", 1)))
+    return plan_requests([info], chosen.frames, chosen.fps, takes=variations)
+
+
 def _draw_cost(layout: Any, context: Any, info: ProviderInfo, chosen: ChosenRange | None, settings: Any,
                width: int) -> None:
     estimate = cost_estimate(info, chosen, settings)
-    if estimate is None:
+    plan = request_plan(info, chosen, settings)
+    if estimate is None or plan is None:
         return
     draw_wrapped(layout, f"Estimated cost: {estimate.text}", icon="FUND", width=width)
+    if plan.too_long():
+        return  # a blocker says why, next to the button
     prefs = preferences.addon_preferences(context)
     threshold = float(getattr(prefs, "confirm_cost_above", 0.0) or 0.0)
-    if estimate.total is not None and threshold > 0 and estimate.total > threshold:
+    ask_above = int(getattr(prefs, "ask_above_requests", DEFAULT_ASK_ABOVE_REQUESTS))
+    if needs_question(plan, ask_above):
+        sentence = f"{plan.describe()} is above your limit of {ask_above}: you will be asked first."
+        draw_wrapped(layout, sentence, icon="INFO", width=width)
+    elif estimate.total is not None and threshold > 0 and estimate.total > threshold:
         draw_wrapped(layout, f"Above your confirmation limit (${threshold:.2f}): you will be asked first.",
                      icon="INFO", width=width)
 
@@ -184,7 +202,7 @@ def _draw_blockers(layout: Any, blockers: list[Blocker], width: int) -> None:
         draw_wrapped(box, f"Turn on {ONLINE_ACCESS_PATH}.", width=width)
         box.operator("screen.userpref_show", text="Open Preferences", icon="PREFERENCES").section = "SYSTEM"
     for blocker in blockers:
-        if blocker.kind in ("scene", "key"):
+        if blocker.kind in ("scene", "key", "requests"):
             draw_wrapped(box, blocker.text, icon="ERROR", width=width, alert=True)
     if "key" in kinds:
         box.operator("preferences.addon_show", text="Set Up Keys", icon="PREFERENCES").module = ROOT_PACKAGE

@@ -75,7 +75,7 @@ class ProviderInfo:
     best_seconds: float | None = None
     takes_seed: bool = True
     default_concurrency: int = 3
-    min_short_side: int = 0  # pixels the rendered clip needs at least
+    min_short_side: int = 0  # the preferred input's short side in pixels: the clip is never smaller
     price: PriceEstimate | None = None
 
     @property

@@ -2,7 +2,10 @@
 
 Limits here mirror the vendor documents (../shared/vendors.md): the vendor
 modules enforce the same numbers in their pydantic models before any request.
-Prices are ``None`` where no list price is confirmed.
+Prices are ``None`` where no list price is confirmed. ``min_short_side`` is a
+provider's preferred input size (short side in pixels; the clip is never
+smaller): MMAudio's 384 px; the other vendors document none, so the Clip size
+preference decides.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         best_seconds=8.0,
         takes_seed=False,
         default_concurrency=3,
-        min_short_side=384,
+        min_short_side=384,  # its CLIP encoder reads 384 px frames (vendors.md, model facts)
     ),
     ProviderInfo(
         id="wavespeed.hunyuan-video-foley",

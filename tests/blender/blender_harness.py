@@ -33,6 +33,14 @@ def handles(strip: Any) -> tuple[int, int]:
     return int(strip.frame_final_start), int(strip.frame_final_end)
 
 
+def show_in_sequencer(scene: Any) -> None:
+    """5.x: make ``scene`` the workspace's sequencer scene, as picking it in the Sequencer
+    header does (the home file has none; 4.x files opened in 5.x get their scene)."""
+    workspace = bpy.context.workspace
+    if workspace is not None and hasattr(workspace, "sequencer_scene"):
+        workspace.sequencer_scene = scene
+
+
 def enabled_modules() -> set[str]:
     return {addon.module for addon in bpy.context.preferences.addons}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bpy
 import pytest
-from blender_harness import MODULE, enabled_modules
+from blender_harness import MODULE, enabled_modules, show_in_sequencer
 
 from devtools.emulator import VendorEmulator
 from devtools.extension_install import build_zip, disable, install_zip
@@ -37,6 +37,7 @@ def extension(installed_extension: str) -> Iterator[object]:
     import importlib
 
     bpy.ops.wm.read_homefile(use_empty=True)
+    show_in_sequencer(bpy.context.scene)
     yield importlib.import_module(installed_extension)
 
 
