@@ -12,8 +12,10 @@ soon as submit returns, ``downloading`` before the download, the audio path
 together with ``ready``). So after a kill, ``resume_from_ledger`` knows exactly
 what may have happened: a job with a vendor task is polled (never resubmitted);
 a job whose submit may have left without an answer is looked up by the
-provider's ``recover_submit`` when it has one, otherwise failed with a sentence
-that says where to check; anything earlier is simply queued again.
+provider's ``recover_submit`` when it has one (``core/submit_recovery.py``: for
+several minutes, and again at each start while it is not found), otherwise
+failed with a sentence that says where to check; it is never sent again.
+Anything earlier is simply queued again.
 
 Cancel: before submit it stops the job; after submit the vendor task cannot be
 recalled, so the job is cancelled (never inserted) but still polled and its
@@ -49,8 +51,10 @@ from ..providers.errors import (
     FoleyError,
     SubmitUncertainError,
     TimeoutExceededError,
+    proves_no_task,
 )
-from . import naming
+from ..providers.recovery import reason_of
+from . import naming, submit_recovery
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
@@ -281,9 +285,9 @@ class JobEngine:
         Failed before submit: the same job is queued again. Failed after the
         vendor accepted it (timeout, lost connection, download error): the same
         vendor task is polled again, at no new charge. An unanswered submit with
-        a lookup key (Kling): the same job looks the task up first, and fails
-        with "nothing was charged" if the vendor has none (a second retry sends
-        it). Failed at the vendor, or an unanswered submit that cannot be looked
+        a lookup key (Kling): the same job looks the task up again and never
+        sends it (not found: it fails again with *may have been charged*).
+        Failed at the vendor, or an unanswered submit that cannot be looked
         up: a NEW job linked by ``retry_of`` (a new paid call). A chunked parent
         retries its failed chunks.
         """
@@ -348,6 +352,13 @@ class JobEngine:
                 if job.id not in self._jobs:
                     self._jobs[job.id] = job
                     resumed.append(job)
+            now = self._clock()
+            for job in self._ledger.history():  # lost submits not found yet: look again, never resend
+                if job.id not in self._jobs and submit_recovery.keeps_looking(job, now):
+                    self._jobs[job.id] = job
+                    resumed.append(job)
+                    if job.parent_id and job.parent_id not in self._jobs:
+                        self._load(job.parent_id)
             for job in resumed:
                 for child_id in job.chunk_ids:
                     if child_id not in self._jobs:
@@ -587,6 +598,10 @@ class JobEngine:
         return message
 
     def _resume_one(self, job: Job) -> None:
+        if submit_recovery.keeps_looking(job, self._clock()):
+            self._update(job.id, JobState.SUBMITTED, error="", error_kind="", progress=None)
+            self._schedule(job.id)
+            return
         if job.state == JobState.READY:
             if not job.parent_id:
                 self._publish(job, JobReady)  # the pump inserts it if its file and scene are open
@@ -791,83 +806,59 @@ class JobEngine:
             request = replace(request, options={**request.options, "external_task_id": key})
         try:
             task = provider.submit(request, clip_url)
-        except SubmitUncertainError as exc:
-            # the provider already looked for the task where it can; its sentence says what to check
-            found = self._lookup_submitted(provider, request, exc.external_task_id or key)
-            if found is None:
-                raise
-            task = found
-        except FoleyError as exc:
-            # the vendor refused it: nothing was created, so Retry may send it again
-            self._update(
-                job_id,
-                JobState.FAILED,
-                submit_attempted=False,
-                keep_result=False,
-                error=str(exc),
-                error_kind=type(exc).__name__,
-            )
-            raise _AbandonedError from exc
-        except Exception as exc:  # no answer we understand: it may have arrived
-            log.exception("Submit of job %s raised", job_id)
-            found = self._lookup_submitted(provider, request, key)
-            if found is None:
-                raise SubmitUncertainError(
-                    self._uncertain_sentence(
-                        provider.info, f"The request to {provider.info.label} failed ({exc})"
-                    )
-                ) from exc
-            task = found
+        except Exception as exc:
+            if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
+                # a lost or unreadable answer: the task may exist; look for it, never send again
+                if not isinstance(exc, FoleyError):
+                    log.exception("Submit of job %s raised", job_id)
+                found_key = str(getattr(exc, "external_task_id", "") or key)
+                task = self._find_lost_submit(job_id, provider, request, found_key, exc)
+            else:
+                # the vendor refused it as a whole: nothing was created, so Retry may send it again
+                self._update(
+                    job_id,
+                    JobState.FAILED,
+                    submit_attempted=False,
+                    keep_result=False,
+                    error=str(exc),
+                    error_kind=type(exc).__name__,
+                )
+                raise _AbandonedError from exc
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
 
-    @staticmethod
-    def _uncertain_sentence(info: ProviderInfo, reason: str) -> str:
-        return (
-            f"{reason.rstrip('.')}. The request may have reached {info.label} and may be charged; "
-            f"it was not sent again. Check the task list in your {info.vendor} account before retrying."
-        )
+    def _find_lost_submit(
+        self, job_id: str, provider: Provider, request: GenerationRequest, key: str, error: BaseException
+    ) -> VendorTask:
+        """Look for the task of an unanswered submit by its key (core/submit_recovery.py)."""
+        label = provider.info.label
 
-    @staticmethod
-    def _lookup_submitted(provider: Provider, request: GenerationRequest, key: str) -> VendorTask | None:
-        """The task an unanswered submit created, when the provider can look it up by ``key``."""
-        recover = getattr(provider, "recover_submit", None)
-        if not key or not callable(recover):
-            return None
-        try:
-            task = recover(request, key)
-        except Exception:
-            log.warning("Looking up an unanswered submit failed", exc_info=True)
-            return None
-        return task if isinstance(task, VendorTask) else None
-
-    def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
-        """Resume of a submit that may have left: look it up by its key, never send it again."""
-        job = self._snapshot(job_id)
-        info = provider.info
-        stopped = f"Blender stopped while the request was being sent to {info.label}"
-        if not (provider.supports_recovery and job.submit_key):
-            raise SubmitUncertainError(self._uncertain_sentence(info, stopped))
-        recover = getattr(provider, "recover_submit", None)
-        try:
-            task = recover(request, job.submit_key) if callable(recover) else None
-        except FoleyError as exc:
-            raise SubmitUncertainError(
-                f"{stopped}, and looking it up failed ({exc}). It was not sent again; check the task "
-                f"list in your {info.vendor} account (task id {job.submit_key}) before retrying."
-            ) from exc
-        if task is None:
-            # the vendor has no task under our key: nothing was created, so Retry may send it
+        def missed(lookups: int, waited: float) -> None:
             self._update(
                 job_id,
-                JobState.FAILED,
-                submit_attempted=False,
-                keep_result=False,
-                error=f"{stopped}; {info.label} has no task for it, so nothing was charged. "
-                "Retry sends it again.",
-                error_kind=SubmitUncertainError.__name__,
+                note=f"{label} lost the answer; the task has not shown up yet under its id {key} "
+                f"({lookups} lookups in {waited:.0f} s). Still looking; it is never sent again.",
             )
-            raise _AbandonedError
+
+        task = submit_recovery.lost_submit_task(
+            provider,
+            request,
+            key if provider.supports_recovery else "",
+            reason_of(error, label),
+            sleep=self._pause,
+            on_miss=missed,
+        )
+        self._update(job_id, note=f"{label} task {task.task_id} was found by its id {key}; it was not sent again.")
+        return task
+
+    def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
+        """Resume or Retry of a submit that may have left: look it up by its key, never send it again."""
+        job = self._snapshot(job_id)
+        reason = (
+            f"Blender stopped while the request was being sent to {provider.info.label}, or its answer "
+            "was lost"
+        )
+        task = self._find_lost_submit(job_id, provider, request, job.submit_key, SubmitUncertainError(reason))
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
 
