@@ -99,3 +99,24 @@ def generate(provider: Provider, request: GenerationRequest, dest_stem: Path, **
     kwargs.setdefault("deadline_s", 20.0)
     kwargs.setdefault("sleep", LookupClock().sleep)
     return run_generation(provider, request, dest_stem, **kwargs)
+
+
+class EngineClock:
+    """Wall and monotonic time for a JobEngine that moves only when a worker sleeps.
+
+    ``real`` is the token real pause per sleep (other threads and the emulator run meanwhile);
+    a test of a lag measured in real seconds raises it.
+    """
+
+    def __init__(self, real: float = 0.0005) -> None:
+        self.now = 1_800_000_000.0
+        self.real = real
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        time.sleep(min(seconds, self.real))
