@@ -352,13 +352,7 @@ class JobEngine:
                 if job.id not in self._jobs:
                     self._jobs[job.id] = job
                     resumed.append(job)
-            now = self._clock()
-            for job in self._ledger.history():  # lost submits not found yet: look again, never resend
-                if job.id not in self._jobs and submit_recovery.keeps_looking(job, now):
-                    self._jobs[job.id] = job
-                    resumed.append(job)
-                    if job.parent_id and job.parent_id not in self._jobs:
-                        self._load(job.parent_id)
+            resumed += self._load_lost_submits()
             for job in resumed:
                 for child_id in job.chunk_ids:
                     if child_id not in self._jobs:
@@ -369,6 +363,18 @@ class JobEngine:
                 if job.is_chunked:
                     self._refresh_parent(job.id)
             return [self._jobs[job.id].copy() for job in resumed]
+
+    def _load_lost_submits(self) -> list[Job]:
+        """Failed jobs whose lost submit is still looked for at start-up (never resent)."""
+        now = self._clock()
+        loaded: list[Job] = []
+        for job in self._ledger.history():
+            if job.id not in self._jobs and submit_recovery.keeps_looking(job, now):
+                self._jobs[job.id] = job
+                loaded.append(job)
+                if job.parent_id and job.parent_id not in self._jobs:
+                    self._load(job.parent_id)
+        return loaded
 
     def wait(
         self,
@@ -848,7 +854,7 @@ class JobEngine:
             sleep=self._pause,
             on_miss=missed,
         )
-        self._update(job_id, note=f"{label} task {task.task_id} was found by its id {key}; it was not sent again.")
+        self._update(job_id, note=f"{label} task {task.task_id} was found by its id {key}; not sent again.")
         return task
 
     def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..providers.base import GenerationRequest, Provider, VendorTask
 from ..providers.errors import SubmitUncertainError
-from ..providers.recovery import can_look_up, find_lost_task, may_have_been_charged, reason_of, schedule_for
+from ..providers.recovery import can_look_up, find_lost_task, may_have_been_charged, schedule_for
 from .jobs import Job, JobState
 
 log = logging.getLogger(__name__)

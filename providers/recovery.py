@@ -99,7 +99,13 @@ def find_lost_task(
                 return None
             task = None
         if task is not None:
-            log.info("%s task %s found by its id %s after %d lookups", provider.info.label, task.task_id, key, number)
+            log.info(
+                "%s task %s found by its id %s after %d lookups",
+                provider.info.label,
+                task.task_id,
+                key,
+                number,
+            )
             return task
         if on_miss is not None:
             on_miss(number, waited)
@@ -133,7 +139,8 @@ def may_have_been_charged(
     else:
         message = (
             f"{what}. The request may have reached {info.label}, so a paid task may have been charged (or "
-            f"may be charged when it finishes); it was not sent again, because {info.label} offers no way to look a task up by an id we chose. Check {where} "
-            "before generating again, to avoid paying twice (Retry sends it again as a new, paid task)."
+            f"may be charged when it finishes); it was not sent again, because {info.label} offers no way "
+            f"to look a task up by an id we chose. Check {where} before generating again, to avoid "
+            "paying twice (Retry sends it again as a new, paid task)."
         )
     return SubmitUncertainError(message, external_task_id=key or None)

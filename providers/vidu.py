@@ -28,7 +28,7 @@ from .errors import (
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import answer_lost, json_body, safe_url, task_gone, uncertain_answer, unavailable_refusal
+from .http import answer_lost, json_body, safe_url, task_gone, unavailable_refusal, uncertain_answer
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from .errors import (
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost
-from .http import answer_lost, json_body, safe_url, task_gone, uncertain_answer, unavailable_refusal
+from .http import answer_lost, json_body, safe_url, task_gone, unavailable_refusal, uncertain_answer
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def task_error_code(body: Mapping[str, Any], data: Mapping[str, Any]) -> int | N
             return value
         if isinstance(value, str) and value.strip().isdigit() and value.strip() != "200":
             return int(value)
-    text = error if isinstance(error, str) else first_str(error, "message") if isinstance(error, Mapping) else ""
+    text = error if isinstance(error, str) else first_str(error, "message")
     match = _CODE_IN_TEXT.search(text or "")
     return int(match.group(1)) if match else None
 
@@ -260,9 +260,10 @@ class WaveSpeedModel(VendorClient):
         data = body.get("data") if isinstance(body, Mapping) else None
         task_id = first_str(data, "id")
         code = body.get("code", 200) if isinstance(body, Mapping) else None
+        server_code = isinstance(code, int) and 5000 <= code < 6000 and code != 5003  # 5003: unavailable
         if response.status_code == 200 and task_id and code in (200, 5004):
             pass  # 5004 "sync mode timed out" with data: the task exists and is processing
-        elif answer_lost(response.status_code) or (isinstance(code, int) and 5000 <= code < 6000 and code != 5003):
+        elif answer_lost(response.status_code) or server_code:
             raise uncertain_answer("WaveSpeed", response.status_code)
         elif response.status_code == 503 or code == 5003:
             raise unavailable_refusal("WaveSpeed")

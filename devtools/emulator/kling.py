@@ -175,10 +175,8 @@ class KlingApi(VendorApi):
         wanted = ex.match["id"] if ex.match else ""
         task = self.emu.find_task("kling", wanted)
         if task is None:
-            task = next(
-                (t for t in self.emu.vendor_tasks("kling") if t.external_task_id and t.external_task_id == wanted),
-                None,
-            )
+            same_id = (t for t in self.emu.vendor_tasks("kling") if t.external_task_id == wanted)
+            task = next(same_id, None) if wanted else None
             if task is not None and self._lagging(task):
                 task = None  # the lookup index has not caught up with the create yet
         if task is None:
@@ -196,8 +194,11 @@ class KlingApi(VendorApi):
             return _error(400, 1201, "Invalid parameters: pageNum must be 1-1000 and pageSize 1-500")
         if self.emu.kling_page_size_cap is not None:
             size = min(size, self.emu.kling_page_size_cap)
+        visible = (
+            t for t in self.emu.vendor_tasks("kling") if not (t.extra.get("lag_in_list") and self._lagging(t))
+        )
         tasks = sorted(
-            (t for t in self.emu.vendor_tasks("kling") if not (t.extra.get("lag_in_list") and self._lagging(t))),
+            visible,
             key=lambda t: t.created_at,
             reverse=True,
         )

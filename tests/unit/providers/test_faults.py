@@ -155,7 +155,7 @@ def test_kling_slow_submit_answer_is_recovered_not_resent(provider, clip, emu, t
     emu.inject("kling", "slow", on="submit", delay=0.4)
     created = provider("kling.video-to-audio", tuning=replace(FAST, read_timeout=0.15, recover_delay=0.05))
     request = request_for("kling.video-to-audio", clip(5.0), 5.0)
-    audio = generate(created, request, tmp_path / "take", sleep=time.sleep)  # real waits: the answer lands late
+    audio = generate(created, request, tmp_path / "take", sleep=time.sleep)  # real waits: it lands late
     assert audio.path.exists()
     assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1  # found, never resent
 

@@ -54,8 +54,15 @@ ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0
 class EngineRun:
     """A JobEngine on a ledger file with the real providers pointed at the emulator."""
 
-    def __init__(self, emu: VendorEmulator, tmp: Path, *, ledger: Path | None = None, real: float = 0.0005,
-                 tuning: HttpTuning = FAST) -> None:
+    def __init__(
+        self,
+        emu: VendorEmulator,
+        tmp: Path,
+        *,
+        ledger: Path | None = None,
+        real: float = 0.0005,
+        tuning: HttpTuning = FAST,
+    ) -> None:
         self.emu = emu
         tmp.mkdir(parents=True, exist_ok=True)
         self.clip = make_mp4(tmp / "clip.mp4", 5.0)
@@ -173,7 +180,11 @@ def test_kling_task_found_only_after_n_lookups(emu, run):
     final = run.finish(run.job("kling.video-to-audio"))
     assert final.state == S.READY, final.error
     assert_exactly_one_task(emu, "kling")
-    lookups = [r for r in emu.requests if r.kind in ("poll", "list") and final.submit_key in (r.path, r.path.rsplit("/", 1)[-1])]
+    lookups = [
+        r
+        for r in emu.requests
+        if r.kind in ("poll", "list") and final.submit_key in (r.path, r.path.rsplit("/", 1)[-1])
+    ]
     assert lookups, "looked up by the external id"
     assert sum(run.clock.slept) > 0  # waited between lookups (the injected clock)
 
@@ -195,7 +206,12 @@ def test_kling_task_found_only_in_the_list_on_a_later_page(emu, run):
     emu.kling_page_size_cap = 2
     for number in range(5):  # newer tasks of the same account push ours to page 3
         emu.create_task(
-            "kling", f"other-{number}", "video-to-audio", {}, 5.0, created_at=4_000_000_000.0 + number,
+            "kling",
+            f"other-{number}",
+            "video-to-audio",
+            {},
+            5.0,
+            created_at=4_000_000_000.0 + number,
             external_task_id=f"someone-else-{number}",
             extra={"clip_bytes": b"", "clip_url": "", "parent_video_id": str(number)},
         )
@@ -214,7 +230,9 @@ def test_kling_never_found_ends_as_may_have_been_charged_with_the_external_id(em
     emu.inject("kling", "lookup_lag", lookups=10**6)
     final = run.finish(run.job("kling.video-to-audio"))
     assert_may_have_been_charged(final, "kling")
-    assert final.submit_key and final.submit_key in final.error and "Kling AI developer console" in final.error
+    assert (
+        final.submit_key and final.submit_key in final.error and "Kling AI developer console" in final.error
+    )
     assert_exactly_one_task(emu, "kling")
     assert sum(run.clock.slept) >= 300 - 1  # looked for about five minutes (injected clock)
 
