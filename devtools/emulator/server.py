@@ -331,6 +331,11 @@ class VendorEmulator:
         with self._lock:
             return self._submits.get(vendor, 0)
 
+    def forget_task(self, task_id: str) -> None:
+        """The vendor no longer has the task (expired or deleted): its queries answer 404."""
+        with self._lock:
+            self._tasks.pop(task_id, None)
+
     def tasks_created(self, vendor: str) -> int:
         """Paid tasks the vendor ACCOUNT made, answered or not (``EmulatorKeys`` holds one
         credential, so one account, per vendor): what the account would be billed for."""
