@@ -372,8 +372,10 @@ class JobEngine:
             if job.id not in self._jobs and submit_recovery.keeps_looking(job, now):
                 self._jobs[job.id] = job
                 loaded.append(job)
-                if job.parent_id and job.parent_id not in self._jobs:
-                    self._load(job.parent_id)
+                parent = self._jobs.get(job.parent_id) or self._load(job.parent_id) if job.parent_id else None
+                for sibling in parent.chunk_ids if parent is not None else ():
+                    if sibling not in self._jobs:  # the parent is derived from all its chunks
+                        self._load(sibling)
         return loaded
 
     def wait(

@@ -72,7 +72,7 @@ class EngineRun:
         self.engine = JobEngine(
             self.ledger,
             lambda pid: create_provider(pid, {}, emu.environ(), tuning=tuning),
-            lambda job, abort: str(self.clip),
+            lambda job, abort: str(make_mp4(tmp / f"clip-{job.id}.mp4", float(job.seconds))),
             lambda job: tmp / "library",
             provider_info=provider_info,
             poll_schedule=ENGINE_POLLS,
@@ -81,9 +81,8 @@ class EngineRun:
             sleep=self.clock.sleep,
         )
 
-    def job(self, provider_id: str) -> Job:
+    def job(self, provider_id: str, frames: FrameRange = FrameRange(1, 125)) -> Job:  # 5 s
         fps = Fraction(25)
-        frames = FrameRange(1, 125)  # 5 s
         request = GenerationRequest(provider_id, float(frames.seconds(fps)), prompt="footsteps on gravel")
         return self.engine.enqueue(Job.create(request, frames, fps, blend_path="/p/e.blend", scene_name="S"))
 
@@ -309,6 +308,34 @@ def test_shutdown_while_looking_then_restart_keeps_looking(emu, tmp_path):
         final = second.finish(job)
         assert final.state == S.READY, final.error
         assert_exactly_one_task(emu, "kling")
+    finally:
+        second.close()
+
+
+def test_a_long_range_whose_chunk_lost_its_answer_is_joined_after_restart(emu, tmp_path):
+    # 30 s on Kling (3-20 s) runs as chunks; the first chunk's answer is lost and its task lags.
+    emu.inject("kling", "lose_submit_answer", status=500)
+    emu.inject("kling", "lookup_lag", lookups=10**6)
+    first = EngineRun(emu, tmp_path)
+    parent = first.job("kling.video-to-audio", FrameRange(1, 750))
+    assert first.engine.wait([parent.id], timeout=60)
+    failed = first.engine.get(parent.id)
+    assert failed is not None and failed.state == S.FAILED and "may have been charged" in failed.error
+    chunks = len(failed.chunk_ids)
+    assert chunks >= 2 and emu.tasks_created("kling") == chunks
+    first.close()
+    for task in emu.vendor_tasks("kling"):
+        task.extra["hidden_lookups"] = 0
+    second = EngineRun(emu, tmp_path / "after", ledger=first.ledger_path)
+    second.clock.now = first.clock.now + 60
+    try:
+        second.engine.resume_from_ledger()
+        assert second.engine.wait([parent.id], timeout=60)
+        joined = second.engine.get(parent.id)
+        assert joined is not None and joined.state == S.READY and Path(joined.audio_path).is_file(), (
+            joined.error
+        )
+        assert emu.tasks_created("kling") == chunks and submits_sent(emu, "kling") == chunks  # none resent
     finally:
         second.close()
 
