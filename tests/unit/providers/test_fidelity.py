@@ -26,7 +26,7 @@ from vse_foley.core.ledger import JobLedger
 from vse_foley.core.timeline import FrameRange
 from vse_foley.providers import create_provider, provider_info
 from vse_foley.providers.base import GenerationRequest
-from vse_foley.providers.errors import InputError, ModerationError, TaskGoneError
+from vse_foley.providers.errors import AuthError, InputError, ModerationError, TaskGoneError
 from vse_foley.providers.kling import MAX_CLIP_BYTES
 
 # -- Kling clip length and size ---------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_flexstack_refresh_sends_the_bearer_token_like_the_sdk(emu, provider, tm
     created = provider("flexstack.audiogen")
     emu.flexstack_token_ttl = 0.0  # the login's token is expired on arrival: the first call refreshes
     try:
-        with pytest.raises(Exception):  # every refreshed token is expired too; what matters is the refresh
+        with pytest.raises(AuthError):  # every refreshed token is expired too; what matters is the refresh
             generate(created, request_for("flexstack.audiogen", duration=2.0), tmp_path / "t")
     finally:
         emu.flexstack_token_ttl = 3600.0

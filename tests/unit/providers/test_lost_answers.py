@@ -48,6 +48,7 @@ BY_VENDOR = {
 }
 #: lose_submit_answer statuses: 500, 504, and 0 = the connection closes with no answer.
 LOST = {"http_500": 500, "http_504": 504, "closed": 0}
+FIVE_SECONDS = FrameRange(1, 125)  # at 25 fps
 ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0)
 
 
@@ -81,7 +82,7 @@ class EngineRun:
             sleep=self.clock.sleep,
         )
 
-    def job(self, provider_id: str, frames: FrameRange = FrameRange(1, 125)) -> Job:  # 5 s
+    def job(self, provider_id: str, frames: FrameRange = FIVE_SECONDS) -> Job:
         fps = Fraction(25)
         request = GenerationRequest(provider_id, float(frames.seconds(fps)), prompt="footsteps on gravel")
         return self.engine.enqueue(Job.create(request, frames, fps, blend_path="/p/e.blend", scene_name="S"))
