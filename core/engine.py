@@ -841,22 +841,30 @@ class JobEngine:
         """Look for the task of an unanswered submit by its key (core/submit_recovery.py)."""
         label = provider.info.label
 
+        def say(note: str) -> None:
+            with self._lock:  # a cancelled job keeps its own note (it says the result is still fetched)
+                if self._jobs[job_id].state != JobState.CANCELLED:
+                    self._update(job_id, note=note)
+
         def missed(lookups: int, waited: float) -> None:
-            self._update(
-                job_id,
-                note=f"{label} lost the answer; the task has not shown up yet under its id {key} "
-                f"({lookups} lookups in {waited:.0f} s). Still looking; it is never sent again.",
+            say(
+                f"{label} lost the answer; the task has not shown up yet under its id {key} "
+                f"({lookups} lookups in {waited:.0f} s). Still looking; it is never sent again."
             )
 
-        task = submit_recovery.lost_submit_task(
-            provider,
-            request,
-            key if provider.supports_recovery else "",
-            reason_of(error, label),
-            sleep=self._pause,
-            on_miss=missed,
-        )
-        self._update(job_id, note=f"{label} task {task.task_id} was found by its id {key}; not sent again.")
+        try:
+            task = submit_recovery.lost_submit_task(
+                provider,
+                request,
+                key if provider.supports_recovery else "",
+                reason_of(error, label),
+                sleep=self._pause,
+                on_miss=missed,
+            )
+        except SubmitUncertainError:
+            say("")  # the error says it all
+            raise
+        say(f"{label} task {task.task_id} was found by its id {key}; it was not sent again.")
         return task
 
     def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:

@@ -263,6 +263,30 @@ def test_retry_of_a_may_have_been_charged_kling_job_looks_again_and_never_sends(
     assert_exactly_one_task(emu, "kling")
 
 
+def _until_looking(run: EngineRun, job: Job) -> Job:
+    for _ in range(5000):  # bounded: until the worker reports a miss
+        looking = run.engine.get(job.id)
+        if looking is not None and "Still looking" in looking.note:
+            return looking
+        run.engine.wait([job.id], timeout=0.01)
+    raise AssertionError("the job never reported that it is looking")
+
+
+def test_cancel_while_looking_still_fetches_the_paid_result_and_keeps_its_note(emu, run):
+    emu.inject("kling", "lose_submit_answer", status=500)
+    emu.inject("kling", "lookup_lag", lookups=10**6)
+    job = run.job("kling.video-to-audio")
+    _until_looking(run, job)
+    message = run.engine.cancel(job.id)
+    assert "may already have arrived" in message
+    for task in emu.vendor_tasks("kling"):
+        task.extra["hidden_lookups"] = 0
+    final = run.finish(job)
+    assert final.state == S.CANCELLED and Path(final.audio_path).is_file()  # paid: kept in the library
+    assert final.note.startswith("Cancelled") and "Still looking" not in final.note
+    assert_exactly_one_task(emu, "kling")
+
+
 # -- resume from the ledger --------------------------------------------------------------------------
 
 
@@ -293,13 +317,7 @@ def test_shutdown_while_looking_then_restart_keeps_looking(emu, tmp_path):
     emu.inject("kling", "lookup_lag", lookups=10**6)
     first = EngineRun(emu, tmp_path)
     job = first.job("kling.video-to-audio")
-    looking = first.engine.get(job.id)
-    for _ in range(5000):  # bounded: until the worker reports a miss
-        looking = first.engine.get(job.id)
-        if looking is not None and "Still looking" in looking.note:
-            break
-        first.engine.wait([job.id], timeout=0.01)
-    assert looking is not None and "Still looking" in looking.note
+    _until_looking(first, job)
     first.close()  # Blender quits mid-lookup: the job stays "submitted" in the ledger
     for task in emu.vendor_tasks("kling"):
         task.extra["hidden_lookups"] = 0
