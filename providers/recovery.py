@@ -98,6 +98,9 @@ def find_lost_task(
             if not exc.retryable:
                 return None
             task = None
+        except Exception:  # an answer we cannot read is a miss, not the end of the search
+            log.warning("Looking up %s task %s raised", provider.info.label, key, exc_info=True)
+            task = None
         if task is not None:
             log.info(
                 "%s task %s found by its id %s after %d lookups",

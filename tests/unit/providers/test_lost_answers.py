@@ -26,9 +26,11 @@ from vse_foley.core.jobs import Job, JobState
 from vse_foley.core.ledger import JobLedger
 from vse_foley.core.timeline import FrameRange
 from vse_foley.providers import create_provider, provider_info
-from vse_foley.providers.base import GenerationRequest
+from vse_foley.providers.base import GenerationRequest, VendorTask
 from vse_foley.providers.errors import (
+    AuthError,
     CreditsError,
+    NetworkError,
     RateLimitError,
     ServiceUnavailableError,
     SubmitUncertainError,
@@ -36,6 +38,7 @@ from vse_foley.providers.errors import (
     VendorUnavailableError,
     proves_no_task,
 )
+from vse_foley.providers.recovery import LookupSchedule, find_lost_task
 from vse_foley.providers.settings import HttpTuning
 
 S = JobState
@@ -376,3 +379,47 @@ def test_a_long_range_whose_chunk_lost_its_answer_is_joined_after_restart(emu, t
 )
 def test_only_a_refusal_proves_that_no_task_exists(error, proves):
     assert proves_no_task(error) is proves
+
+
+# -- the lookup schedule and its loop ----------------------------------------------------------------
+
+
+def test_the_default_schedule_looks_for_about_five_minutes_with_backoff():
+    delays = list(LookupSchedule().delays())
+    assert delays[:5] == [2.0, 4.0, 8.0, 16.0, 30.0] and max(delays) == 30.0
+    assert 300 <= sum(delays) < 330 and len(delays) == 13
+    assert list(LookupSchedule(window=0).delays()) == [2.0]  # always at least one look
+
+
+class _Answers:
+    """A provider whose lookups answer from a script: a task, None, or an exception."""
+
+    info = provider_info("kling.video-to-audio")
+    supports_recovery = True
+    lookup_schedule = LookupSchedule(first=1.0, factor=1.0, maximum=1.0, window=5.0)
+
+    def __init__(self, *answers: object) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def recover_submit(self, request: GenerationRequest, key: str) -> VendorTask | None:
+        self.calls += 1
+        answer = self.answers.pop(0) if self.answers else None
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+
+def test_the_loop_survives_retryable_and_unreadable_answers_and_stops_on_credentials():
+    request = GenerationRequest("kling.video-to-audio", 5.0)
+    found = VendorTask("t-1")
+    flaky = _Answers(None, NetworkError("x"), ValueError("odd JSON"), found)
+    waits: list[float] = []
+    assert find_lost_task(flaky, request, "k", sleep=waits.append) is found  # type: ignore[arg-type]
+    assert flaky.calls == 4 and waits == [1.0] * 4
+    locked_out = _Answers(AuthError("bad key"), found)
+    assert find_lost_task(locked_out, request, "k", sleep=waits.append) is None  # type: ignore[arg-type]
+    assert locked_out.calls == 1
+    never = _Answers()
+    assert find_lost_task(never, request, "k", sleep=waits.append) is None  # type: ignore[arg-type]
+    assert never.calls == 5  # the whole window, then it gives up (the caller says "may have been charged")
