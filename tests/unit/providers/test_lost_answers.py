@@ -49,8 +49,8 @@ BY_VENDOR = {
     "vidu": "vidu.text2audio",
     "flexstack": "flexstack.audiogen",
 }
-#: lose_submit_answer statuses: 500, 504, and 0 = the connection closes with no answer.
-LOST = {"http_500": 500, "http_504": 504, "closed": 0}
+#: lose_submit_answer statuses: 500, 502 (a gateway page), 504, and 0 = closed with no answer.
+LOST = {"http_500": 500, "http_502": 502, "http_504": 504, "closed": 0}
 FIVE_SECONDS = FrameRange(1, 125)  # at 25 fps
 ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0)
 
