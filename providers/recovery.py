@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: Where a user can see the tasks an account made, per vendor (the sentence names it).
 WHERE_TO_CHECK: dict[str, str] = {
-    "kling": "the task list of the Kling AI developer console (API ▸ task history / resource pack usage)",
+    "kling": "the Kling AI developer console (its API task list and resource-pack usage)",
     "wavespeed": "the prediction history of your WaveSpeed dashboard (wavespeed.ai)",
     "vidu": "the task and credit history of your Vidu platform account (platform.vidu.com)",
     "flexstack": "the task history of your FlexStack account",
