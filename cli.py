@@ -40,8 +40,10 @@ write x.mp3), and an existing file is never overwritten: _2, _3... is appended.
 The path actually written is printed as the last line on stdout.
 
 Exit status: 0 written; 1 failed (the reason is on stderr); 2 wrong arguments;
-3 the task may have been started and charged but no answer came back (check the
-vendor's dashboard before running again); 130 interrupted.
+3 the task may have been charged: the answer to the request that starts it was
+lost and it was never sent again (direct Kling looks it up by its external_task_id
+for about five minutes first; the sentence names that id and where to check);
+130 interrupted.
 """
 
 

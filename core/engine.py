@@ -12,8 +12,10 @@ soon as submit returns, ``downloading`` before the download, the audio path
 together with ``ready``). So after a kill, ``resume_from_ledger`` knows exactly
 what may have happened: a job with a vendor task is polled (never resubmitted);
 a job whose submit may have left without an answer is looked up by the
-provider's ``recover_submit`` when it has one, otherwise failed with a sentence
-that says where to check; anything earlier is simply queued again.
+provider's ``recover_submit`` when it has one (``core/submit_recovery.py``: for
+several minutes, and again at each start while it is not found), otherwise
+failed with a sentence that says where to check; it is never sent again.
+Anything earlier is simply queued again.
 
 Cancel: before submit it stops the job; after submit the vendor task cannot be
 recalled, so the job is cancelled (never inserted) but still polled and its
@@ -50,8 +52,10 @@ from ..providers.errors import (
     FoleyError,
     SubmitUncertainError,
     TimeoutExceededError,
+    proves_no_task,
 )
-from . import naming
+from ..providers.recovery import reason_of
+from . import naming, submit_recovery
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
@@ -311,9 +315,9 @@ class JobEngine:
         Failed before submit: the same job is queued again. Failed after the
         vendor accepted it (timeout, lost connection, download error): the same
         vendor task is polled again, at no new charge. An unanswered submit with
-        a lookup key (Kling): the same job looks the task up first, and fails
-        with "nothing was charged" if the vendor has none (a second retry sends
-        it). Failed at the vendor, or an unanswered submit that cannot be looked
+        a lookup key (Kling): the same job looks the task up again and never
+        sends it (not found: it fails again with *may have been charged*).
+        Failed at the vendor, or an unanswered submit that cannot be looked
         up: a NEW job linked by ``retry_of`` (a new paid call). A chunked parent
         retries its failed chunks.
         """
@@ -433,9 +437,8 @@ class JobEngine:
             job.id for job in self._ledger.unfinished()
             if job.id not in self._jobs and self._ownership.claim(job.id)
         ]
-        if not claimed:
-            return []
-        self._ledger.refresh()  # the dead owner's last records, written before its lock died
+        if claimed:
+            self._ledger.refresh()  # the dead owner's last records, written before its lock died
         resumed: list[Job] = []
         for job_id in claimed:
             job = self._ledger.get(job_id)
@@ -444,6 +447,9 @@ class JobEngine:
                 continue
             self._jobs[job_id] = job
             resumed.append(job)
+        resumed += self._load_lost_submits()  # failed, but their submit is still looked for
+        if not resumed:
+            return []
         for job in resumed:
             for child_id in job.chunk_ids:
                 child = None if child_id in self._jobs else self._ledger.get(child_id)
@@ -458,6 +464,21 @@ class JobEngine:
             if job.is_chunked:
                 self._refresh_parent(job.id)
         return [self._jobs[job.id].copy() for job in resumed]
+
+    def _load_lost_submits(self) -> list[Job]:
+        """Failed jobs whose lost submit is still looked for at start-up (never resent)."""
+        now = self._clock()
+        loaded: list[Job] = []
+        for job in self._ledger.history():
+            if (job.id not in self._jobs and submit_recovery.keeps_looking(job, now)
+                    and self._ownership.claim(job.id)):  # one Blender window looks for it
+                self._jobs[job.id] = job
+                loaded.append(job)
+                parent = self._jobs.get(job.parent_id) or self._load(job.parent_id) if job.parent_id else None
+                for sibling in parent.chunk_ids if parent is not None else ():
+                    if sibling not in self._jobs:  # the parent is derived from all its chunks
+                        self._load(sibling)
+        return loaded
 
     def wait(
         self,
@@ -725,6 +746,10 @@ class JobEngine:
         return message
 
     def _resume_one(self, job: Job) -> None:
+        if submit_recovery.keeps_looking(job, self._clock()):
+            self._update(job.id, JobState.SUBMITTED, error="", error_kind="", progress=None)
+            self._schedule(job.id)
+            return
         if job.state == JobState.READY:
             if not job.parent_id:
                 self._publish(job, JobReady)  # the pump inserts it if its file and scene are open
@@ -934,83 +959,67 @@ class JobEngine:
             request = replace(request, options={**request.options, "external_task_id": key})
         try:
             task = provider.submit(request, clip_url)
-        except SubmitUncertainError as exc:
-            # the provider already looked for the task where it can; its sentence says what to check
-            found = self._lookup_submitted(provider, request, exc.external_task_id or key)
-            if found is None:
-                raise
-            task = found
-        except FoleyError as exc:
-            # the vendor refused it: nothing was created, so Retry may send it again
-            self._update(
-                job_id,
-                JobState.FAILED,
-                submit_attempted=False,
-                keep_result=False,
-                error=str(exc),
-                error_kind=type(exc).__name__,
-            )
-            raise _AbandonedError from exc
-        except Exception as exc:  # no answer we understand: it may have arrived
-            log.exception("Submit of job %s raised", job_id)
-            found = self._lookup_submitted(provider, request, key)
-            if found is None:
-                raise SubmitUncertainError(
-                    self._uncertain_sentence(
-                        provider.info, f"The request to {provider.info.label} failed ({exc})"
-                    )
-                ) from exc
-            task = found
+        except Exception as exc:
+            if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
+                # a lost or unreadable answer: the task may exist; look for it, never send again
+                if not isinstance(exc, FoleyError):
+                    log.exception("Submit of job %s raised", job_id)
+                found_key = str(getattr(exc, "external_task_id", "") or key)
+                task = self._find_lost_submit(job_id, provider, request, found_key, exc)
+            else:
+                # the vendor refused it as a whole: nothing was created, so Retry may send it again
+                self._update(
+                    job_id,
+                    JobState.FAILED,
+                    submit_attempted=False,
+                    keep_result=False,
+                    error=str(exc),
+                    error_kind=type(exc).__name__,
+                )
+                raise _AbandonedError from exc
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
 
-    @staticmethod
-    def _uncertain_sentence(info: ProviderInfo, reason: str) -> str:
-        return (
-            f"{reason.rstrip('.')}. The request may have reached {info.label} and may be charged; "
-            f"it was not sent again. Check the task list in your {info.vendor} account before retrying."
-        )
+    def _find_lost_submit(
+        self, job_id: str, provider: Provider, request: GenerationRequest, key: str, error: BaseException
+    ) -> VendorTask:
+        """Look for the task of an unanswered submit by its key (core/submit_recovery.py)."""
+        label = provider.info.label
 
-    @staticmethod
-    def _lookup_submitted(provider: Provider, request: GenerationRequest, key: str) -> VendorTask | None:
-        """The task an unanswered submit created, when the provider can look it up by ``key``."""
-        recover = getattr(provider, "recover_submit", None)
-        if not key or not callable(recover):
-            return None
+        def say(note: str) -> None:
+            with self._lock:  # a cancelled job keeps its own note (it says the result is still fetched)
+                if self._jobs[job_id].state != JobState.CANCELLED:
+                    self._update(job_id, note=note)
+
+        def missed(lookups: int, waited: float) -> None:
+            say(
+                f"{label} lost the answer; the task has not shown up yet under its id {key} "
+                f"({lookups} lookups in {waited:.0f} s). Still looking; it is never sent again."
+            )
+
         try:
-            task = recover(request, key)
-        except Exception:
-            log.warning("Looking up an unanswered submit failed", exc_info=True)
-            return None
-        return task if isinstance(task, VendorTask) else None
+            task = submit_recovery.lost_submit_task(
+                provider,
+                request,
+                key if provider.supports_recovery else "",
+                reason_of(error, label),
+                sleep=self._pause,
+                on_miss=missed,
+            )
+        except SubmitUncertainError:
+            say("")  # the error says it all
+            raise
+        say(f"{label} task {task.task_id} was found by its id {key}; it was not sent again.")
+        return task
 
     def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
-        """Resume of a submit that may have left: look it up by its key, never send it again."""
+        """Resume or Retry of a submit that may have left: look it up by its key, never send it again."""
         job = self._snapshot(job_id)
-        info = provider.info
-        stopped = f"Blender stopped while the request was being sent to {info.label}"
-        if not (provider.supports_recovery and job.submit_key):
-            raise SubmitUncertainError(self._uncertain_sentence(info, stopped))
-        recover = getattr(provider, "recover_submit", None)
-        try:
-            task = recover(request, job.submit_key) if callable(recover) else None
-        except FoleyError as exc:
-            raise SubmitUncertainError(
-                f"{stopped}, and looking it up failed ({exc}). It was not sent again; check the task "
-                f"list in your {info.vendor} account (task id {job.submit_key}) before retrying."
-            ) from exc
-        if task is None:
-            # the vendor has no task under our key: nothing was created, so Retry may send it
-            self._update(
-                job_id,
-                JobState.FAILED,
-                submit_attempted=False,
-                keep_result=False,
-                error=f"{stopped}; {info.label} has no task for it, so nothing was charged. "
-                "Retry sends it again.",
-                error_kind=SubmitUncertainError.__name__,
-            )
-            raise _AbandonedError
+        reason = (
+            f"Blender stopped while the request was being sent to {provider.info.label}, or its answer "
+            "was lost"
+        )
+        task = self._find_lost_submit(job_id, provider, request, job.submit_key, SubmitUncertainError(reason))
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
 

@@ -201,12 +201,12 @@ class Provider(ABC):
         """Fetch the result to ``dest_stem`` + the sniffed extension; never overwrite."""
 
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
-        """After a SubmitUncertainError: find the task the unanswered submit may have created.
+        """After a SubmitUncertainError: one look for the task the unanswered submit may have created.
 
-        Returns the task when the vendor has it, else None. Only when
-        ``supports_recovery`` is True (Kling ``external_task_id``) does None mean
-        "the vendor has no such task"; otherwise it means "cannot tell" and the
-        submit must not be re-sent without asking the user.
+        Returns the task when the vendor shows it, else None. None never proves that
+        no task exists (a vendor may lag): callers look again on a schedule
+        (``providers.recovery.find_lost_task``) and never re-send the submit.
+        Only a provider with ``supports_recovery`` (Kling ``external_task_id``) can look.
         """
         return None
 

@@ -142,13 +142,34 @@ class VendorClient(Provider):
             )
         return clip
 
-    def check_clip_length(self, clip: ClipInfo | None, minimum: float, maximum: float) -> None:
-        """The clip's own length (from its header) must fit too, when the header gives one."""
-        if clip is None or clip.duration is None:
+    def check_clip_length(
+        self,
+        clip: ClipInfo | None,
+        minimum: float,
+        maximum: float,
+        *,
+        tolerance: float = 0.05,
+        required: bool = False,
+    ) -> None:
+        """The clip's own length (from its header) must fit too.
+
+        ``required``: a clip whose header gives no length is refused (the vendor measures it).
+        """
+        if clip is None:
             return
-        if not minimum - 0.05 <= clip.duration <= maximum + 0.05:
+        if clip.duration is None:
+            if required:
+                raise InputError(
+                    f"The length of the clip {clip.path.name} cannot be read, and {self.info.label} takes "
+                    f"{minimum:g}–{maximum:g} s only. Render the range again as MP4; nothing was sent."
+                )
+            return
+        if not minimum - tolerance <= clip.duration <= maximum + tolerance:
+            shown = f"{clip.duration:.2f}"
+            if minimum <= float(shown) <= maximum:  # 2.9996 s must not read "3.00 s" in the refusal
+                shown = f"{clip.duration:.4f}"
             raise InputError(
-                f"The clip lasts {clip.duration:.2f} s but {self.info.label} takes {minimum:g}–{maximum:g} "
+                f"The clip lasts {shown} s but {self.info.label} takes {minimum:g}–{maximum:g} "
                 "s. Change the range and render again; nothing was sent."
             )
 

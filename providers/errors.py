@@ -54,6 +54,10 @@ class VendorUnavailableError(FoleyError):
     retryable = True
 
 
+class ServiceUnavailableError(VendorUnavailableError):
+    """The vendor answered a submit with HTTP 503 ("unavailable"): it refused it, no task was made."""
+
+
 class NetworkError(FoleyError):
     """The vendor could not be reached (connection refused, DNS, timeout)."""
 
@@ -66,6 +70,7 @@ class SubmitUncertainError(FoleyError):
     It is never re-sent automatically, because that could charge twice.
     ``external_task_id`` is set when the vendor can look the task up by a
     client-chosen id (Kling): pass it to ``Provider.recover_submit``.
+    ``what`` is only what happened (no advice), for the sentence the job ends with.
     """
 
     def __init__(
@@ -74,13 +79,22 @@ class SubmitUncertainError(FoleyError):
         *,
         vendor_code: str | int | None = None,
         external_task_id: str | None = None,
+        what: str = "",
     ) -> None:
         super().__init__(message, vendor_code=vendor_code)
         self.external_task_id = external_task_id
+        self.what = what or message
 
 
 class TaskFailedError(FoleyError):
     """The vendor accepted the task, then reported it failed (with its reason)."""
+
+
+class TaskGoneError(TaskFailedError):
+    """The vendor answered 404 for a task it had accepted: it no longer has it (expired or deleted).
+
+    Not a failure of the generation: asking again costs nothing, a new generation is a new charge.
+    """
 
 
 class TimeoutExceededError(FoleyError):
@@ -95,3 +109,25 @@ class DownloadError(FoleyError):
 
 class CancelledError(FoleyError):
     """The user cancelled the job."""
+
+
+#: Errors from a submit that prove the vendor created no task: the request was refused as a
+#: whole (bad input, credentials, credits, policy, a rate or concurrency limit) or never left.
+#: Anything else - a server error, a lost or unreadable answer, an unexpected exception - may
+#: come after the task was made, so it is never a reason to send the request again.
+_REFUSALS = (
+    InputError,
+    ConfigError,
+    AuthError,
+    CreditsError,
+    ModerationError,
+    RateLimitError,
+    ServiceUnavailableError,
+    NetworkError,
+    CancelledError,
+)
+
+
+def proves_no_task(error: BaseException) -> bool:
+    """True when ``error``, raised by ``Provider.submit``, proves that no paid task exists."""
+    return isinstance(error, _REFUSALS) and not isinstance(error, SubmitUncertainError)

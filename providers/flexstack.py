@@ -35,7 +35,15 @@ from .errors import (
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import json_body, path_segment, safe_url, uncertain_answer
+from .http import (
+    answer_lost,
+    json_body,
+    path_segment,
+    safe_url,
+    task_gone,
+    unavailable_refusal,
+    uncertain_answer,
+)
 from .settings import PREFS_PATH, FlexStackSettings, FoleySettings
 
 log = logging.getLogger(__name__)
@@ -210,8 +218,13 @@ class FlexStackAudioGen(VendorClient):
             if self._access and self._access != rejected:
                 return
             if self._refresh:
+                # As the official SDK does (flexstack/flexstackapi.py, ``refresh_token``): the form
+                # field plus the current, rejected access token as ``Authorization: Bearer``.
                 response = self.http.request(
-                    "POST", f"{self.base_url}/user/refresh_token", data={"refresh_token": self._refresh}
+                    "POST",
+                    f"{self.base_url}/user/refresh_token",
+                    headers={"Authorization": f"Bearer {rejected}"},
+                    data={"refresh_token": self._refresh},
                 )
                 body = json_body(response)
                 if response.status_code == 200 and self._remember(
@@ -277,8 +290,10 @@ class FlexStackAudioGen(VendorClient):
         payload = self._input(request).model_dump()
         response = self._send("POST", f"{self.base_url}/ai/audio_generation", json=payload)
         body = json_body(response)
-        if response.status_code in (500, 502, 504):
+        if answer_lost(response.status_code):
             raise uncertain_answer("FlexStack", response.status_code)
+        if response.status_code == 503:
+            raise unavailable_refusal("FlexStack")
         if response.status_code != 200:
             raise flexstack_error(response.status_code, body, self.http.redact, "starting the task")
         data = body.get("data") if isinstance(body, Mapping) else None
@@ -293,6 +308,8 @@ class FlexStackAudioGen(VendorClient):
     def poll(self, task: VendorTask) -> TaskStatus:
         response = self._send("GET", f"{self.base_url}/ai/audio_generation/{path_segment(task.task_id)}")
         body = json_body(response)
+        if response.status_code == 404:
+            raise task_gone("FlexStack", task.task_id)
         if response.status_code != 200 or not isinstance(body, Mapping):
             raise flexstack_error(response.status_code, body, self.http.redact, "checking the task")
         state = find_state(body)

@@ -41,7 +41,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 
 from . import deadline
-from .errors import CancelledError, NetworkError, SubmitUncertainError
+from .errors import CancelledError, NetworkError, ServiceUnavailableError, SubmitUncertainError, TaskGoneError
 from .settings import HttpTuning, is_loopback_host
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
@@ -616,10 +616,11 @@ class VendorHttp:
                             "charged. Check the internet connection and try again."
                         ) from None
                     log.warning("%s submit to %s got no answer (%s)", self.label, safe_url(url), what)
+                    happened = f"{self.label} did not answer the request that starts the task ({what})"
                     raise SubmitUncertainError(
-                        f"{self.label} did not answer the request that starts the task ({what}), so it is "
-                        f"not known whether a paid task was created. Check your {self.label} dashboard "
-                        "before generating again, to avoid paying twice."
+                        f"{happened}, so it is not known whether a paid task was created. Check your "
+                        f"{self.label} dashboard before generating again, to avoid paying twice.",
+                        what=happened,
                     ) from None
             log.debug("%s POST %s -> HTTP %d", self.label, safe_url(url), response.status_code)
             if attempt + 1 < attempts and is_refused(response):
@@ -644,11 +645,37 @@ def json_body(response: requests.Response) -> Any:
         return None
 
 
+def answer_lost(status: int) -> bool:
+    """True when a submit's HTTP status says nothing about the task: a server error after the request
+    arrived (500, 502 from a gateway, 504 timeout, and any other 5xx) may come after the task was
+    made. 503 is the exception: "unavailable" is a refusal (see ``SUBMIT_REFUSED_STATUSES``)."""
+    return status >= 500 and status != 503
+
+
 def uncertain_answer(label: str, status: int) -> SubmitUncertainError:
     """A submit answered with a server error: the task may or may not exist."""
+    happened = f"{label} answered the request that starts the task with a server error (HTTP {status})"
     return SubmitUncertainError(
-        f"{label} answered the request that starts the task with a server error (HTTP {status}), so it is "
-        f"not known whether a paid task was created. Check your {label} dashboard before generating again, "
-        "to avoid paying twice.",
+        f"{happened}, so it is not known whether a paid task was created. Check your {label} dashboard "
+        "before generating again, to avoid paying twice.",
         vendor_code=status,
+        what=happened,
+    )
+
+
+def unavailable_refusal(label: str) -> ServiceUnavailableError:
+    """A submit still answered 503 after the retries: refused, nothing was created."""
+    return ServiceUnavailableError(
+        f"{label} is unavailable right now (HTTP 503) and refused to start the task; nothing was created "
+        "or charged. Try again in a few minutes.",
+        vendor_code=503,
+    )
+
+
+def task_gone(label: str, task_id: str) -> TaskGoneError:
+    """A status request for a task the vendor accepted answered 404: say what is true."""
+    return TaskGoneError(
+        f"{label} no longer has task {task_id} (it answered 404 Not Found): it may have expired or been "
+        "deleted on its side. Asking again costs nothing; generating again starts a new, paid task.",
+        vendor_code=404,
     )

@@ -36,14 +36,21 @@ from .errors import (
     VendorUnavailableError,
 )
 from .hosts import UploadHost, select_upload_host
-from .http import json_body, path_segment, safe_url
+from .http import answer_lost, json_body, path_segment, safe_url, task_gone, unavailable_refusal
+from .recovery import LookupSchedule
 from .settings import PREFS_PATH, FoleySettings
 
 log = logging.getLogger(__name__)
 
 PATH = "/v1/audio/video-to-audio"
-MAX_CLIP_BYTES = 100 * 1024 * 1024
+#: Seed 001 says 文件≤100MB. MB is read as 10^6 bytes, the smaller of the two readings
+#: (100 MiB would allow 4.9 MB more): a clip we pass must never be one Kling refuses.
+MAX_CLIP_BYTES = 100 * 1000 * 1000
+#: Task list paging for the lookup of a lost submit (the document allows pageSize 1-500).
+LIST_PAGE_SIZE = 500
+LIST_PAGES = 4
 CLIP_SECONDS = (3.0, 20.0)
+CLIP_TICK = 1e-6  # only mvhd tick rounding: 3.0 s written as 3000/1000 ticks must pass
 _KEYS_HINT = f"Check KLING_ACCESS_KEY and KLING_SECRET_KEY or {PREFS_PATH} ▸ Kling access key / secret key"
 _STATES = {
     "submitted": TaskState.PENDING,
@@ -221,6 +228,8 @@ class KlingVideoToAudio(VendorClient):
         self._token: KlingToken | None = None
         self._clock = clock
         self._host: UploadHost | None = None
+        #: How long a lost submit is looked for (the caller's sleep drives it).
+        self.lookup_schedule = LookupSchedule(first=settings.tuning.recover_delay)
 
     # -- auth --------------------------------------------------------------------------------------
 
@@ -291,7 +300,8 @@ class KlingVideoToAudio(VendorClient):
         self.check_duration(request, *CLIP_SECONDS)
         if not video_id:
             clip = self.check_clip(request, max_bytes=MAX_CLIP_BYTES)
-            self.check_clip_length(clip, *CLIP_SECONDS)
+            # The rendered file's own length (mvhd), exactly: Kling measures the clip, not our range.
+            self.check_clip_length(clip, *CLIP_SECONDS, tolerance=CLIP_TICK, required=True)
             self._upload_host()
         self._input(request, None if video_id else "https://clip.invalid/clip.mp4", None)
 
@@ -304,30 +314,21 @@ class KlingVideoToAudio(VendorClient):
         return self._upload_host().upload(Path(request.video_path), cancel)
 
     def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
-        """Start the task; when the answer is lost, find it by ``external_task_id`` instead of resending.
+        """Start the task, sending the body exactly once.
 
-        Only when Kling says it has no task with that id is the same body sent once more: Kling
-        rejects a repeated ``external_task_id``, so the resend can never create a second task.
+        When the answer is lost, raise SubmitUncertainError carrying the ``external_task_id``:
+        the caller looks the task up by it (``providers.recovery.find_lost_task``). The body is
+        never sent again, because the document only asks the caller to keep the id unique; it
+        does not promise that Kling refuses a repeat (vendors.md, "Kling idempotency").
         """
         external_task_id = str(request.options.get("external_task_id") or new_external_task_id())
         payload = self._input(request, clip_url, external_task_id).model_dump(exclude_none=True)
-        what = ""
-        for attempt in range(2):
-            outcome = self._send_submit(payload)
-            if isinstance(outcome, VendorTask):
-                return outcome
-            what = outcome
-            log.warning("Kling submit got %s; looking the task up by its external id", what)
-            task = self._look_up(request, external_task_id)
-            if task is not None:
-                log.info("Kling task %s found by its external id after %s", task.task_id, what)
-                return task
-            if attempt == 0:
-                log.info("Kling has no task with that external id; sending once more with the same id")
+        outcome = self._send_submit(payload)
+        if isinstance(outcome, VendorTask):
+            return outcome
+        log.warning("Kling submit got %s; the task is looked up by its external id, never resent", outcome)
         raise SubmitUncertainError(
-            f"Kling did not confirm the task ({what}) and it could not be found by its id "
-            f"{external_task_id}, so it is not known whether a paid task was created. Check the Kling "
-            "console before generating again.",
+            f"Kling did not confirm the request that starts the task ({outcome})",
             external_task_id=external_task_id,
         )
 
@@ -350,8 +351,10 @@ class KlingVideoToAudio(VendorClient):
             return "no answer came back"
         body = json_body(response)
         code = _code(body)
-        if response.status_code in (500, 502, 504) and code != 5001:
-            return f"HTTP {response.status_code}"
+        if answer_lost(response.status_code) or (code is not None and 5000 <= code <= 5002 and code != 5001):
+            return f"HTTP {response.status_code}" + (f", code {code}" if code is not None else "")
+        if response.status_code == 503 or code == 5001:
+            raise unavailable_refusal("Kling")
         if code in (1200, 1201) and _duplicate_id(first_str(body, "message")):
             return "a duplicate task id"  # an earlier, unanswered submit did create it
         if response.status_code == 200 and code is None:
@@ -364,37 +367,52 @@ class KlingVideoToAudio(VendorClient):
         log.info("Kling task %s created (external id %s)", task_id, external_task_id)
         return VendorTask(task_id, {"external_task_id": external_task_id})
 
-    def _look_up(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
-        """Ask Kling for the task twice (it may take a moment to appear); None if it has none."""
-        for attempt in range(2):
-            time.sleep(self.settings.tuning.recover_delay * (attempt + 1))
-            try:
-                task = self.recover_submit(request, external_task_id)
-            except FoleyError as exc:
-                raise SubmitUncertainError(
-                    f"Kling did not confirm the task and looking it up failed ({exc}), so it is not known "
-                    f"whether a paid task was created. It can be found by its id {external_task_id}; check "
-                    "the Kling console before generating again.",
-                    external_task_id=external_task_id,
-                ) from None
-            if task is not None:
-                return task
-        return None
-
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
+        """One look for the task by its external id: the query endpoint, then the task list.
+
+        None means "not found now", never "it does not exist": both may lag behind the create.
+        """
         response = self._call("GET", f"{self.base_url}{PATH}/{path_segment(external_task_id)}")
         body = json_body(response)
         code = _code(body)
-        if response.status_code == 404 or code in (1202, 1203):
-            return None
-        if response.status_code != 200 or code != 0:
+        if response.status_code == 200 and code == 0:
+            task_id = first_str(body.get("data"), "task_id")
+            if task_id:
+                return VendorTask(task_id, {"external_task_id": external_task_id})
+        elif not (response.status_code == 404 or code in (1202, 1203)):
             raise kling_error(response.status_code, body, self.http.redact, "looking the task up")
-        task_id = first_str(body.get("data"), "task_id")
-        return VendorTask(task_id, {"external_task_id": external_task_id}) if task_id else None
+        return self._find_in_list(external_task_id)
+
+    def _find_in_list(self, external_task_id: str) -> VendorTask | None:
+        """Scan the newest pages of ``GET /v1/audio/video-to-audio?pageNum=&pageSize=`` for the id.
+
+        The document does not say how the list is ordered, nor that a page is always full, so the
+        scan goes on until an empty page or ``LIST_PAGES`` pages (the newest ~2000 tasks).
+        """
+        for page in range(1, LIST_PAGES + 1):
+            response = self._call(
+                "GET", f"{self.base_url}{PATH}", params={"pageNum": page, "pageSize": LIST_PAGE_SIZE}
+            )
+            body = json_body(response)
+            if response.status_code != 200 or _code(body) != 0:
+                raise kling_error(response.status_code, body, self.http.redact, "listing the tasks")
+            items = body.get("data")
+            if not isinstance(items, list) or not items:
+                return None
+            for item in items:
+                info = item.get("task_info") if isinstance(item, Mapping) else None
+                if first_str(info, "external_task_id") == external_task_id:
+                    task_id = first_str(item, "task_id")
+                    if task_id:
+                        log.info("Kling task %s found in the task list (page %d)", task_id, page)
+                        return VendorTask(task_id, {"external_task_id": external_task_id})
+        return None
 
     def poll(self, task: VendorTask) -> TaskStatus:
         response = self._call("GET", f"{self.base_url}{PATH}/{path_segment(task.task_id)}")
         body = json_body(response)
+        if response.status_code == 404 or _code(body) == 1203:
+            raise task_gone("Kling", task.task_id)
         if response.status_code != 200 or _code(body) != 0:
             raise kling_error(response.status_code, body, self.http.redact, "checking the task")
         data = body.get("data")

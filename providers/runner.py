@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask
 from .client import VendorClient
-from .errors import CancelledError, FoleyError, TimeoutExceededError
+from .errors import CancelledError, FoleyError, TimeoutExceededError, proves_no_task
 from .http import PollSchedule
+from .recovery import can_look_up, find_lost_task, may_have_been_charged, reason_of, schedule_for
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,59 @@ def wait_for_result(
     raise AssertionError("unreachable")  # pragma: no cover - the schedule is endless
 
 
+def submit_once(
+    provider: Provider,
+    request: GenerationRequest,
+    clip_url: str | None,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    sleep: Callable[[float], object] | None = None,
+) -> VendorTask:
+    """``provider.submit``, sent once; a lost answer is looked up by its key, never sent again.
+
+    Raises SubmitUncertainError with the *may have been charged* sentence when the task cannot
+    be found (or the vendor cannot be asked).
+    """
+    say = on_progress or _noop
+    info = provider.info
+    try:
+        return provider.submit(request, clip_url)
+    except FoleyError as exc:
+        if proves_no_task(exc):
+            raise
+        error: Exception = exc
+    except Exception as exc:  # no answer we understand: it may have arrived
+        log.exception("%s submit raised", info.label)
+        error = exc
+    key = str(getattr(error, "external_task_id", "") or request.options.get("external_task_id") or "")
+    reason = reason_of(error, info.label)
+    lookup = schedule_for(provider)
+
+    def wait(seconds: float) -> None:
+        if sleep is not None:
+            sleep(seconds)
+        elif cancel is None:
+            time.sleep(seconds)
+        if cancel is not None and (cancel.is_set() or (sleep is None and cancel.wait(seconds))):
+            raise CancelledError(
+                f"Cancelled while looking for the {info.label} task {key}; it was not sent again and may "
+                "have been charged."
+            )
+
+    def missed(lookups: int, waited: float) -> None:
+        say(f"{info.label}: task {key} not found yet ({lookups} lookups in {waited:.0f} s); still looking")
+
+    if can_look_up(provider, key):
+        say(f"{info.label}: the answer was lost; looking the task up by its id {key} (it is never resent)")
+        found = find_lost_task(provider, request, key, sleep=wait, schedule=lookup, on_miss=missed)
+        if found is not None:
+            say(f"{info.label}: task {found.task_id} found by its id {key}")
+            return found
+        raise may_have_been_charged(info, reason, key, looked_minutes=lookup.minutes) from None
+    raise may_have_been_charged(info, reason) from None
+
+
 def run_generation(
     provider: Provider,
     request: GenerationRequest,
@@ -87,13 +141,15 @@ def run_generation(
     deadline_s: float = 1800.0,
     schedule: PollSchedule | None = None,
     max_poll_failures: int = 3,
+    sleep: Callable[[float], object] | None = None,
 ) -> AudioFile:
     """Generate and download one audio file to ``dest_stem`` + its real extension.
 
     ``deadline_s`` counts from the moment the vendor accepted the task. Polls
     that fail with a retryable error (after the HTTP layer's own retries) are
     tolerated ``max_poll_failures`` times in a row: the task is already paid.
-    Raises a FoleyError subclass with a sentence on any failure.
+    Raises a FoleyError subclass with a sentence on any failure. ``sleep`` (tests) replaces
+    the waits while a lost submit is looked up.
     """
     say = on_progress or _noop
     label = provider.info.label
@@ -111,7 +167,7 @@ def run_generation(
     clip_url = provider.upload_clip(request, cancel)
     check_cancel("before starting the task; nothing was charged")
     say(f"{label}: starting the task")
-    task = provider.submit(request, clip_url)
+    task = submit_once(provider, request, clip_url, on_progress=say, cancel=cancel, sleep=sleep)
     say(f"{label}: task {task.task_id} accepted; waiting for the result")
     status = wait_for_result(
         provider,

@@ -28,7 +28,15 @@ from .errors import (
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import json_body, path_segment, safe_url, uncertain_answer
+from .http import (
+    answer_lost,
+    json_body,
+    path_segment,
+    safe_url,
+    task_gone,
+    unavailable_refusal,
+    uncertain_answer,
+)
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
 log = logging.getLogger(__name__)
@@ -187,8 +195,10 @@ class ViduAudio(VendorClient):
             refused_response=_refused_submit,
         )
         body = json_body(response)
-        if response.status_code in (500, 502, 504):
+        if answer_lost(response.status_code):
             raise uncertain_answer("Vidu", response.status_code)
+        if response.status_code == 503:
+            raise unavailable_refusal("Vidu")
         if response.status_code != 200:
             raise vidu_error(response.status_code, body, self.http.redact, "starting the task")
         task_id = first_str(body, "task_id", "id")
@@ -205,6 +215,8 @@ class ViduAudio(VendorClient):
             retry_response=_retry_poll,
         )
         body = json_body(response)
+        if response.status_code == 404:
+            raise task_gone("Vidu", task.task_id)
         if response.status_code != 200 or not isinstance(body, Mapping):
             raise vidu_error(response.status_code, body, self.http.redact, "checking the task")
         raw_state = first_str(body, "state").lower()

@@ -9,6 +9,7 @@ envelope ``{code, message, data}``; ``data.urls.get`` (or
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,15 @@ from .errors import (
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost
-from .http import json_body, path_segment, safe_url, uncertain_answer
+from .http import (
+    answer_lost,
+    json_body,
+    path_segment,
+    safe_url,
+    task_gone,
+    unavailable_refusal,
+    uncertain_answer,
+)
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
@@ -166,6 +175,30 @@ def wavespeed_error(status: int, body: Any, redact: Any, action: str) -> FoleyEr
     )
 
 
+_CODE_IN_TEXT = re.compile(r"(?:\bcode\b|\berror\b|^)\W{0,3}([15]\d{3})\b", re.IGNORECASE)
+
+
+def task_error_code(body: Mapping[str, Any], data: Mapping[str, Any]) -> int | None:
+    """The documented task error code (1200 moderation, 1400-1405, 5000-5004) of a failed task.
+
+    Where WaveSpeed puts it is not documented, so every plausible place is read: the envelope
+    ``code`` when it is not 200, ``data.code`` / ``data.error_code``, an ``error`` object's
+    ``code``, or a code quoted at the start of the error text ("1200: ...", "[1200] ...").
+    """
+    candidates: list[Any] = [body.get("code"), data.get("code"), data.get("error_code")]
+    error = data.get("error")
+    if isinstance(error, Mapping):
+        candidates.append(error.get("code"))
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool) and value != 200:
+            return value
+        if isinstance(value, str) and value.strip().isdigit() and value.strip() != "200":
+            return int(value)
+    text = error if isinstance(error, str) else first_str(error, "message")
+    match = _CODE_IN_TEXT.search(text or "")
+    return int(match.group(1)) if match else None
+
+
 def _retry_poll(response: requests.Response) -> bool:
     if response.status_code in (429, 500, 502, 503, 504):
         return True
@@ -232,14 +265,20 @@ class WaveSpeedModel(VendorClient):
         url = f"{self.base_url}/api/v3/{self.model_path}"
         response = self.http.submit(url, headers={"Authorization": f"Bearer {key}"}, json=payload)
         body = json_body(response)
-        if response.status_code in (500, 502, 504):
+        data = body.get("data") if isinstance(body, Mapping) else None
+        task_id = first_str(data, "id")
+        code = body.get("code", 200) if isinstance(body, Mapping) else None
+        server_code = isinstance(code, int) and 5000 <= code < 6000 and code != 5003  # 5003: unavailable
+        if response.status_code == 200 and task_id and code in (200, 5004):
+            pass  # 5004 "sync mode timed out" with data: the task exists and is processing
+        elif answer_lost(response.status_code) or server_code:
             raise uncertain_answer("WaveSpeed", response.status_code)
-        if response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200:
+        elif response.status_code == 503 or code == 5003:
+            raise unavailable_refusal("WaveSpeed")
+        elif response.status_code != 200 or not isinstance(body, Mapping) or code != 200:
             if response.status_code == 200 and not isinstance(body, Mapping):
                 raise self._unreadable_submit()
             raise wavespeed_error(response.status_code, body, self.http.redact, "starting the task")
-        data = body.get("data")
-        task_id = first_str(data, "id")
         if not task_id:
             raise self._unreadable_submit()
         urls = data.get("urls") if isinstance(data, Mapping) else None
@@ -251,10 +290,7 @@ class WaveSpeedModel(VendorClient):
 
     @staticmethod
     def _unreadable_submit() -> SubmitUncertainError:
-        return SubmitUncertainError(
-            "WaveSpeed answered the request that starts the task without a task id, so it is not known "
-            "whether a paid task was created. Check your WaveSpeed dashboard before generating again."
-        )
+        return SubmitUncertainError("WaveSpeed answered the request that starts the task without a task id")
 
     def _same_origin(self, url: str) -> bool:
         """Only send the key to a result URL on the API's own host."""
@@ -272,10 +308,15 @@ class WaveSpeedModel(VendorClient):
             "GET", url, headers={"Authorization": f"Bearer {key}"}, retry_response=_retry_poll
         )
         body = json_body(response)
-        if response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200:
+        data = body.get("data") if isinstance(body, Mapping) else None
+        failed = isinstance(data, Mapping) and first_str(data, "status").lower() == "failed"
+        if response.status_code == 404:
+            raise task_gone("WaveSpeed", task.task_id)
+        if not failed and (
+            response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200
+        ):
             raise wavespeed_error(response.status_code, body, self.http.redact, "checking the task")
-        data = body.get("data")
-        if not isinstance(data, Mapping):
+        if not isinstance(data, Mapping) or not isinstance(body, Mapping):
             raise VendorUnavailableError(
                 "WaveSpeed answered the status request without task data; try again."
             )
@@ -292,7 +333,7 @@ class WaveSpeedModel(VendorClient):
                 TaskState.FAILED,
                 message=f"WaveSpeed reported the task failed: {reason or 'no reason given'}. "
                 "Change the input or try again.",
-                vendor_code=body.get("code") if isinstance(body.get("code"), int) else None,
+                vendor_code=task_error_code(body, data),
             )
         if state is TaskState.SUCCEEDED:
             urls = _order_outputs(data.get("outputs"))
@@ -358,7 +399,7 @@ class KlingViaWaveSpeed(WaveSpeedModel):
     model_path = "kwaivgi/kling-video-to-audio"
     input_model = KlingOnWaveSpeedInput
     clip_seconds = (3.0, 20.0)
-    max_clip_bytes = 100 * 1024 * 1024
+    max_clip_bytes = 100 * 1000 * 1000  # Kling's "≤100MB", read as the smaller 10^6-byte MB
     field_labels: ClassVar[dict[str, str]] = {
         "sound_effect_prompt": "the sound effect prompt",
         "bgm_prompt": "the music prompt",

@@ -62,7 +62,20 @@ Faults: ``emu.inject(vendor, fault, count=1, on=None, **params)``
                                                    half), then the connection closes
     ``html_download``           download           200 text/html page instead of the file
     ``expired_download``        download           404 (S3-style XML) for the file
+    ``lose_submit_answer``      submit             the task IS created and counted, then the client
+                                                   hears ``status`` 500 (default), 502 (gateway
+                                                   page), 504, or 0: the connection closes unanswered
+    ``lookup_lag``              submit (Kling)     the created task is not found by its
+                                                   external_task_id for the next ``lookups``
+                                                   (default 3) lookup requests and ``seconds``
+                                                   (default 0) after the create; ``list`` (default
+                                                   True) hides it from the task list too
     ==========================  =================  =================================================
+
+Kling's unknowns (attributes): ``kling_duplicate_ids`` "accept" (default, the unkind reading:
+a repeated external_task_id makes a second paid task) or "refuse" (400/1201);
+``kling_page_size_cap`` serves list pages of at most that many tasks whatever ``pageSize`` asks.
+``tasks_created(vendor)`` counts the paid tasks the vendor's one test account made.
 
 FlexStack result shapes: see ``devtools.emulator.flexstack`` (``celery``, ``state_list``,
 ``nested``, ``lowercase``); pick with ``VendorEmulator(flexstack_result_shape=...)``.

@@ -154,6 +154,14 @@ class FlexStackApi(VendorApi):
         return _envelope(200, self._issue())
 
     def refresh(self, ex: Exchange) -> Reply:
+        # The official SDK (flexstack/flexstackapi.py) sends the current access token as
+        # "Authorization: Bearer" with the form; the unkind reading is that the server needs it
+        # (an expired one is fine: refreshing is what it is for).
+        scheme, _, bearer = ex.header("Authorization").partition(" ")
+        with self._tokens_lock:
+            issued = bearer in self._access
+        if scheme.lower() != "bearer" or not issued:
+            return _error(401, "Not authenticated")
         # The SDK posts a form; JSON and the query string are accepted too.
         token = ex.query.get("refresh_token", "")
         content_type = ex.header("Content-Type").lower()

@@ -155,6 +155,11 @@ class KlingApi(VendorApi):
             external_task_id=external,
             extra={"clip_bytes": clip, "clip_url": clip_url, "parent_video_id": digits_id()},
         )
+        lag = self.emu.take_fault("kling", "lookup_lag", "submit")
+        if lag is not None:
+            task.extra["hidden_lookups"] = int(lag.params.get("lookups", 3))
+            task.extra["visible_after"] = task.created_monotonic + float(lag.params.get("seconds", 0.0))
+            task.extra["lag_in_list"] = bool(lag.params.get("list", True))
         return _ok(
             {
                 "task_id": task.task_id,
@@ -168,14 +173,12 @@ class KlingApi(VendorApi):
     def query(self, ex: Exchange) -> Reply:
         self._auth(ex)
         wanted = ex.match["id"] if ex.match else ""
-        task = self.emu.find_task("kling", wanted) or next(
-            (
-                t
-                for t in self.emu.vendor_tasks("kling")
-                if t.external_task_id and t.external_task_id == wanted
-            ),
-            None,
-        )
+        task = self.emu.find_task("kling", wanted)
+        if task is None:
+            same_id = (t for t in self.emu.vendor_tasks("kling") if t.external_task_id == wanted)
+            task = next(same_id, None) if wanted else None
+            if task is not None and self._lagging(task):
+                task = None  # the lookup index has not caught up with the create yet
         if task is None:
             return _error(404, 1203, "The requested resource does not exist: task not found")
         return _ok(self._describe(task, self.emu.advance(task)))
@@ -189,12 +192,32 @@ class KlingApi(VendorApi):
             page = size = 0
         if not (1 <= page <= 1000 and 1 <= size <= 500):
             return _error(400, 1201, "Invalid parameters: pageNum must be 1-1000 and pageSize 1-500")
-        tasks = sorted(self.emu.vendor_tasks("kling"), key=lambda t: t.created_at, reverse=True)
+        if self.emu.kling_page_size_cap is not None:
+            size = min(size, self.emu.kling_page_size_cap)
+        visible = (
+            t for t in self.emu.vendor_tasks("kling") if not (t.extra.get("lag_in_list") and self._lagging(t))
+        )
+        tasks = sorted(
+            visible,
+            key=lambda t: t.created_at,
+            reverse=True,
+        )
         chosen = tasks[(page - 1) * size : page * size]
         # Listing shows where tasks are without counting as a poll.
         return _ok([self._describe(t, self.emu.advance(t, count_poll=False)) for t in chosen])
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _lagging(self, task: TaskRecord) -> bool:
+        """``lookup_lag``: hidden from lookups by external id (and the list) for the next
+        ``lookups`` such requests and until ``seconds`` after the create; each request counts."""
+        hidden = False
+        with self.emu._lock:
+            left = int(task.extra.get("hidden_lookups", 0))
+            if left > 0:
+                task.extra["hidden_lookups"] = left - 1
+                hidden = True
+        return hidden or time.monotonic() < float(task.extra.get("visible_after", 0.0))
 
     def _check_fields(self, body: dict[str, Any]) -> None:
         def invalid(message: str) -> Rejection:
@@ -222,8 +245,9 @@ class KlingApi(VendorApi):
         if callback and not callback.startswith(("http://", "https://")):
             raise invalid("callback_url must be an http(s) URL")
         external = body.get("external_task_id")
-        if external and any(t.external_task_id == external for t in self.emu.vendor_tasks("kling")):
-            raise invalid("external_task_id already exists")
+        repeated = external and any(t.external_task_id == external for t in self.emu.vendor_tasks("kling"))
+        if repeated and self.emu.kling_duplicate_ids == "refuse":
+            raise invalid("external_task_id already exists")  # the kind reading; "accept" makes a 2nd task
 
     def _clip(self, body: dict[str, Any]) -> tuple[bytes, float, str]:
         """(bytes, seconds, url) of the clip, after the vendor's documented checks."""

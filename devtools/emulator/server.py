@@ -63,6 +63,10 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "truncate_download": frozenset({"download"}),
     "html_download": frozenset({"download"}),
     "expired_download": frozenset({"download"}),
+    # Lost answers (issue 9): the task IS created, then the answer never arrives whole.
+    "lose_submit_answer": frozenset({"submit"}),
+    # Kling: the created task is not found by its external_task_id for a while.
+    "lookup_lag": frozenset({"submit"}),
 }
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -201,6 +205,12 @@ class VendorEmulator:
         #: How long a WaveSpeed enable_sync_mode submit waits before answering 5004.
         self.wavespeed_sync_timeout = wavespeed_sync_timeout
         self.verbose = verbose
+        #: Kling's answer to a repeated external_task_id. The document only asks the caller to keep
+        #: it unique, so the default is the unkind reading: "accept" makes a second paid task;
+        #: "refuse" answers 400/1201 "external_task_id already exists".
+        self.kling_duplicate_ids = "accept"
+        #: Kling list pages hold at most this many tasks whatever pageSize asks (None: as asked).
+        self.kling_page_size_cap: int | None = None
 
         self._lock = threading.RLock()
         self._requests: list[RecordedRequest] = []
@@ -332,6 +342,16 @@ class VendorEmulator:
     def download_count(self) -> int:
         with self._lock:
             return sum(self._downloads.values())
+
+    def forget_task(self, task_id: str) -> None:
+        """The vendor no longer has the task (expired or deleted): its queries answer 404."""
+        with self._lock:
+            self._tasks.pop(task_id, None)
+
+    def tasks_created(self, vendor: str) -> int:
+        """Paid tasks the vendor ACCOUNT made, answered or not (``EmulatorKeys`` holds one
+        credential, so one account, per vendor): what the account would be billed for."""
+        return self.submit_count(vendor)
 
     def reset(self) -> None:
         """Forget requests, faults, tasks, files and tokens; settings and the port stay."""
@@ -605,7 +625,24 @@ class VendorEmulator:
         accepted = ex.kind == "submit" and 200 <= reply.status < 300
         if accepted and self.take_fault(ex.vendor, "drop_submit_response", "submit") is not None:
             return Reply(0, drop=True)
+        if accepted:
+            lost = self._lost_answer(ex, api)
+            if lost is not None:
+                return lost
         return reply
+
+    # -- lost answers (issue 9) ----------------------------------------------------------------
+
+    def _lost_answer(self, ex: Exchange, api: VendorApi) -> Reply | None:
+        """``lose_submit_answer``: the task exists and is paid for, but the client hears
+        ``status`` 500 / 502 (the gateway's page) / 504, or 0: the connection closes unanswered."""
+        fault = self.take_fault(ex.vendor, "lose_submit_answer", "submit")
+        if fault is None:
+            return None
+        status = int(fault.params.get("status", 500))
+        if status == 0:
+            return Reply(0, drop=True)
+        return gateway_502() if status == 502 else api.server_error(status)
 
     def _file_reply(self, ex: Exchange) -> Reply:
         with self._lock:

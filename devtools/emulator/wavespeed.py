@@ -206,7 +206,14 @@ class WaveSpeedApi(VendorApi):
         task = self.emu.find_task("wavespeed", ex.match["id"] if ex.match else "")
         if task is None:
             return _envelope(404, 404, "Prediction not found")
-        return _envelope(200, 200, "success", self._data(task, self.emu.advance(task)))
+        phase = self.emu.advance(task)
+        code = task.fail_code or ""
+        if phase == "failed" and code.isdigit():
+            # A documented task error code (1200 moderation, 1403...): where WaveSpeed puts it is not
+            # documented; the envelope ``code`` is where its other codes live. The words need not
+            # say what the code means (the unkind reading), so clients must read the code.
+            return _envelope(200, int(code), task.fail_message or "failed", self._data(task, phase))
+        return _envelope(200, 200, "success", self._data(task, phase))
 
     def upload(self, ex: Exchange) -> Reply:
         self._auth(ex)

@@ -134,12 +134,21 @@ def test_kling_create_query_by_external_id_and_download(emu: VendorEmulator) -> 
     ).json()
     assert [t["task_id"] for t in listed["data"]] == [data["task_id"]]
 
+    # A repeated external_task_id: the document does not promise a refusal, so by default the
+    # emulator takes the unkind reading (issue 9) and makes a second paid task; "refuse" is the kind one.
     duplicate = requests.post(f"{base}/v1/audio/video-to-audio", headers=auth, json=create, timeout=5)
-    assert (duplicate.status_code, duplicate.json()["code"]) == (400, 1201)
+    assert (duplicate.status_code, duplicate.json()["code"]) == (200, 0)
+    assert emu.tasks_created("kling") == 2
+    emu.kling_duplicate_ids = "refuse"
+    try:
+        refused = requests.post(f"{base}/v1/audio/video-to-audio", headers=auth, json=create, timeout=5)
+    finally:
+        emu.kling_duplicate_ids = "accept"
+    assert (refused.status_code, refused.json()["code"]) == (400, 1201)
     too_short = {"video_url": upload_clip(emu, 2.0)}
     short = requests.post(f"{base}/v1/audio/video-to-audio", headers=auth, json=too_short, timeout=5)
     assert (short.status_code, short.json()["code"]) == (400, 1201)
-    assert emu.submit_count("kling") == 1
+    assert emu.submit_count("kling") == 2
 
 
 @pytest.mark.parametrize(
@@ -212,9 +221,11 @@ def test_flexstack_login_create_result_and_refresh(shape: str) -> None:
         assert wav_duration(requests.get(urls[0], timeout=5).content) == pytest.approx(3.0)
 
         emu.flexstack_token_ttl = 0.0
-        expiring = requests.post(
-            f"{base}/user/refresh_token", data={"refresh_token": tokens["refresh_token"]}, timeout=5
-        )
+        form = {"refresh_token": tokens["refresh_token"]}
+        # Like the official SDK: the form plus the current access token as Bearer (issue 9).
+        bare = requests.post(f"{base}/user/refresh_token", data=form, timeout=5)
+        assert bare.status_code == 401
+        expiring = requests.post(f"{base}/user/refresh_token", headers=auth, data=form, timeout=5)
         stale = {"Authorization": f"Bearer {expiring.json()['data']['access_token']}"}
         assert (
             requests.post(f"{base}/ai/audio_generation", headers=stale, json=payload, timeout=5).status_code

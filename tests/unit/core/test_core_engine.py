@@ -490,7 +490,11 @@ def test_restart_mid_submit_looks_the_task_up_by_its_key(tmp_path: Path, vendor:
         h2.close()
 
 
-def test_restart_mid_submit_that_never_arrived(tmp_path: Path, vendor: FakeVendor):
+def test_restart_mid_submit_not_found_is_may_have_been_charged_and_never_resent(
+    tmp_path: Path, vendor: FakeVendor
+):
+    # Issue 9: "not found" is not proof that nothing was created (the vendor may lag), so the
+    # job ends as *may have been charged*, keeps its key, and Retry looks again, never sends.
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS, recovery=True)
 
@@ -507,10 +511,13 @@ def test_restart_mid_submit_that_never_arrived(tmp_path: Path, vendor: FakeVendo
         h2.engine.resume_from_ledger()
         assert h2.wait()
         failed = h2.engine.get(job.id)
-        assert failed is not None and failed.state == S.FAILED and not failed.submit_attempted
-        assert "nothing was charged" in failed.error and vendor.submits == 0
-        assert h2.engine.retry(job.id).id == job.id  # safe: the vendor has no such task
-        assert h2.wait() and state_of(h2, job.id) == S.INSERTED and vendor.submits == 1
+        assert failed is not None and failed.state == S.FAILED and failed.submit_attempted
+        assert "may have been charged" in failed.error and failed.submit_key in failed.error
+        assert "not sent again" in failed.error and vendor.submits == 0  # the hook raised first
+        assert h2.engine.retry(job.id).id == job.id  # looks again, at no charge
+        assert h2.wait()
+        again = h2.engine.get(job.id)
+        assert again is not None and again.state == S.FAILED and vendor.submits == 0
     finally:
         h2.close()
 

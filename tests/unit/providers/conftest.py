@@ -27,6 +27,8 @@ def emu(emu_server: VendorEmulator) -> Iterator[VendorEmulator]:
     emu_server.task_seconds = 0.0
     emu_server.min_polls = 1
     emu_server.flexstack_result_shape = "celery"
+    emu_server.kling_duplicate_ids = "accept"
+    emu_server.kling_page_size_cap = None
     yield emu_server
     emu_server.reset()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,44 @@ def request_for(
     )
 
 
+class LookupClock:
+    """The waits of a lost-submit lookup, recorded and shortened to a token real pause."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(min(seconds, 0.002))
+
+    @property
+    def waited(self) -> float:
+        return sum(self.waits)
+
+
 def generate(provider: Provider, request: GenerationRequest, dest_stem: Path, **kwargs: Any) -> AudioFile:
     kwargs.setdefault("schedule", FAST_POLLS)
     kwargs.setdefault("deadline_s", 20.0)
+    kwargs.setdefault("sleep", LookupClock().sleep)
     return run_generation(provider, request, dest_stem, **kwargs)
+
+
+class EngineClock:
+    """Wall and monotonic time for a JobEngine that moves only when a worker sleeps.
+
+    ``real`` is the token real pause per sleep (other threads and the emulator run meanwhile);
+    a test of a lag measured in real seconds raises it.
+    """
+
+    def __init__(self, real: float = 0.0005) -> None:
+        self.now = 1_800_000_000.0
+        self.real = real
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        time.sleep(min(seconds, self.real))

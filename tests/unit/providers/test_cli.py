@@ -188,3 +188,49 @@ def test_help_documents_the_extension_rule(capsys):
     with pytest.raises(SystemExit):
         cli.main(["generate", "--help"])
     assert "extension is replaced by the real one" in capsys.readouterr().out
+
+
+def _kling_args(clip, tmp_path: Path) -> list[str]:
+    return [
+        "generate",
+        "--provider",
+        "kling.video-to-audio",
+        "--video",
+        str(clip(5.0)),
+        "--prompt",
+        "steps",
+        "--out",
+        str(tmp_path / "k.wav"),
+    ]
+
+
+@pytest.fixture
+def fast_lookups(monkeypatch: pytest.MonkeyPatch):
+    """The CLI's lookup of a lost submit, on a schedule of milliseconds (the real one is 5 minutes)."""
+    from vse_foley.providers.recovery import LookupSchedule
+
+    schedule = LookupSchedule(first=0.005, factor=2.0, maximum=0.02, window=0.1)
+    monkeypatch.setattr(runner, "schedule_for", lambda provider: schedule)
+    return schedule
+
+
+def test_lost_kling_answer_is_found_and_the_cli_succeeds(emu, run_cli, clip, fast_lookups, tmp_path: Path):
+    emu.inject("kling", "lose_submit_answer", status=504)
+    emu.inject("kling", "lookup_lag", lookups=2)
+    result = run_cli(_kling_args(clip, tmp_path), emu.environ())
+    assert result.returncode == cli.EXIT_OK, result.stderr
+    assert "looking the task up" in result.stderr and "never resent" in result.stderr
+    assert emu.tasks_created("kling") == 1 and sum(1 for r in emu.requests if r.kind == "submit") == 1
+
+
+def test_lost_kling_answer_never_found_exits_3_with_the_external_id(
+    emu, run_cli, clip, fast_lookups, tmp_path: Path
+):
+    emu.inject("kling", "lose_submit_answer", status=0)
+    emu.inject("kling", "lookup_lag", lookups=10**6)
+    result = run_cli(_kling_args(clip, tmp_path), emu.environ())
+    assert result.returncode == cli.EXIT_UNCERTAIN == 3, result.stderr
+    external = next(r.json for r in emu.requests if r.kind == "submit")["external_task_id"]
+    assert external in result.stderr and "may have been charged" in result.stderr
+    assert "Kling AI developer console" in result.stderr and result.stdout == ""
+    assert emu.tasks_created("kling") == 1 and sum(1 for r in emu.requests if r.kind == "submit") == 1

@@ -136,29 +136,28 @@ def test_kling_finds_the_task_by_external_id_after_a_dropped_answer(provider, cl
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
-def test_kling_server_error_on_submit_resends_only_after_lookup_says_no_task(
-    status, provider, clip, emu, tmp_path
-):
+def test_kling_server_error_on_submit_is_looked_up_and_never_resent(status, provider, clip, emu, tmp_path):
+    # Issue 9 changes this: "not found" is no proof, so Kling is never sent the body twice.
     emu.inject("kling", "http_500", count=1, on="submit", status=status)
-    assert _run("kling.video-to-audio", provider, clip, tmp_path).path.exists()
-    assert emu.submit_count("kling") == 1
-    kinds = [r.kind for r in emu.requests if r.vendor == "kling"]
-    first_submit = kinds.index("submit")
-    second_submit = kinds.index("submit", first_submit + 1)
-    assert "poll" in kinds[first_submit:second_submit]  # looked up before resending
+    with pytest.raises(SubmitUncertainError) as caught:
+        _run("kling.video-to-audio", provider, clip, tmp_path)
+    _assert_sentence(caught.value)
+    assert "may have been charged" in str(caught.value) and "not sent again" in str(caught.value)
+    assert _submits_sent(emu, "kling") == 1 and emu.submit_count("kling") == 0
+    external = next(r.json for r in emu.requests if r.kind == "submit")["external_task_id"]
+    assert caught.value.external_task_id == external and external in str(caught.value)
+    lookups = [r for r in emu.requests if r.kind == "poll" and r.path.endswith(f"/{external}")]
+    assert len(lookups) >= 10  # looked for it for the whole schedule, not once or twice
+    assert [r for r in emu.requests if r.kind == "list"]  # and in the task list
 
 
 def test_kling_slow_submit_answer_is_recovered_not_resent(provider, clip, emu, tmp_path):
     emu.inject("kling", "slow", on="submit", delay=0.4)
-    audio = _run("kling.video-to-audio", provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.15))
+    created = provider("kling.video-to-audio", tuning=replace(FAST, read_timeout=0.15, recover_delay=0.05))
+    request = request_for("kling.video-to-audio", clip(5.0), 5.0)
+    audio = generate(created, request, tmp_path / "take", sleep=time.sleep)  # real waits: it lands late
     assert audio.path.exists()
-    # The lookup may run before the slow submit lands; the resend then carries the same
-    # external_task_id, which Kling refuses to duplicate: one paid task whatever the timing.
-    assert emu.submit_count("kling") == 1
-    kinds = [r.kind for r in emu.requests if r.vendor == "kling"]
-    assert kinds.index("poll") < len(kinds) - 1 - kinds[::-1].index("submit") or kinds.count("submit") == 1
-    bodies = [r.json for r in emu.requests if r.vendor == "kling" and r.kind == "submit"]
-    assert len({body["external_task_id"] for body in bodies}) == 1
+    assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1  # found, never resent
 
 
 def test_slow_submit_answer_elsewhere_is_uncertain(provider, clip, emu, tmp_path):

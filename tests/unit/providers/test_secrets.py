@@ -26,6 +26,7 @@ SCENARIOS = [
     ("moderation", {}),
     ("no_credits", {}),
     ("drop_submit_response", {}),
+    ("lose_submit_answer", {"status": 504}),
     ("html_download", {}),
 ]
 
