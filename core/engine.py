@@ -42,15 +42,28 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..providers.base import GenerationRequest, Provider, ProviderInfo, TaskState, TaskStatus, VendorTask
+from ..providers.base import (
+    AccountLimits,
+    GenerationRequest,
+    Provider,
+    ProviderInfo,
+    TaskState,
+    TaskStatus,
+    VendorTask,
+)
+from ..providers.catalog import ACCOUNT_LIMITS
 from ..providers.errors import (
     ConfigError,
     DownloadError,
     FoleyError,
+    RateLimitError,
     SubmitUncertainError,
     TimeoutExceededError,
+    VendorBusyError,
 )
-from . import naming
+from . import holding, naming
+from . import accounts as pacing
+from .accounts import AccountBook
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
@@ -167,6 +180,7 @@ class JobEngine:
         output_dir_for: Callable[[Job], Path],
         *,
         concurrency: Mapping[str, int] | None = None,
+        account_limits: Mapping[str, AccountLimits] | None = None,
         provider_info: Callable[[str], ProviderInfo] | None = None,
         poll_schedule: PollSchedule | None = None,
         clock: Callable[[], float] = time.time,
@@ -200,6 +214,10 @@ class JobEngine:
         self._aborts: dict[str, threading.Event] = {}
         self._limits: dict[str, int] = {pid: max(1, int(n)) for pid, n in (concurrency or {}).items()}
         self._learned_limits: dict[str, int] = {}  # from ProviderInfo.default_concurrency
+        # limits of vendor ACCOUNTS (one key): slots, submit rate, poll pacing (core/accounts.py)
+        self._accounts = AccountBook(ACCOUNT_LIMITS if account_limits is None else account_limits, monotonic)
+        self._slot_of: dict[str, str] = {}  # job id → the account whose slot its worker holds
+        self._waker: threading.Thread | None = None
 
     # == public API (main thread) ==========================================================
 
@@ -253,9 +271,8 @@ class JobEngine:
             job = self._require(job_id)
             if job.is_chunked:
                 children = [self._jobs[cid] for cid in job.chunk_ids if cid in self._jobs]
-                if job.state == JobState.FAILED:  # a chunk failed: stop the others too
-                    messages = [self._cancel_one(c.id) for c in children if not c.settled]
-                    return messages[-1] if messages else "The job already failed; there is nothing to cancel."
+                if job.state == JobState.FAILED:  # a chunk failed: drop the unsent (held) chunks
+                    return self._cancel_held(children)
                 if job.state in (JobState.INSERTED, JobState.CANCELLED):
                     return f"The job is already {job.state.value}; there is nothing to cancel."
                 sent = any(
@@ -274,6 +291,19 @@ class JobEngine:
                     self._cancel_one(child.id)
                 return message
             return self._cancel_one(job_id)
+
+    def _cancel_held(self, children: Sequence[Job]) -> str:
+        """Cancel of a failed long job: the unsent chunks are dropped; sent ones finish and are kept."""
+        unsent = [c for c in children if holding.unsent(c)]
+        sent = sum(1 for c in children if not c.settled and not holding.unsent(c))
+        for child in unsent:
+            self._cancel_one(child.id)
+        if not unsent:
+            return "The job already failed; there is nothing to cancel."
+        message = f"Cancelled {len(unsent)} chunk(s) not sent yet; nothing was sent or charged for them."
+        if sent:
+            message += f" {sent} chunk(s) already sent finish and are kept in the library (not inserted)."
+        return message
 
     def retry(self, job_id: str) -> Job:
         """Run a failed job again and return the job that will run.
@@ -431,6 +461,16 @@ class JobEngine:
         with self._lock:
             return self._peak.get(provider_id, 0)
 
+    def peak_in_account(self, account: str) -> int:
+        """Most jobs that ever held a slot of this vendor account at once (tests, bench)."""
+        return self._accounts.peak(account)
+
+    def set_account_limits(self, account: str, limits: AccountLimits) -> None:
+        """A preference changed: new limits for ``account``; queued jobs may start now."""
+        self._accounts.set_limits(account, limits)
+        with self._lock:
+            self._dispatch()
+
     # == bookkeeping (always under self._lock) =============================================
 
     def _require(self, job_id: str) -> Job:
@@ -506,7 +546,10 @@ class JobEngine:
         return JobChanged
 
     def _limit(self, provider_id: str) -> int:
-        """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY."""
+        """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY.
+
+        A per-provider cap; the vendor ACCOUNT's limit (``_account``) applies on top.
+        """
         if provider_id in self._limits:
             return self._limits[provider_id]
         if provider_id not in self._learned_limits and self._provider_info is not None:
@@ -518,31 +561,90 @@ class JobEngine:
                 log.debug("No provider info for %s", provider_id, exc_info=True)
         return self._learned_limits.get(provider_id, DEFAULT_CONCURRENCY)
 
+    def _account(self, provider_id: str, info: ProviderInfo | None = None) -> str:
+        """The vendor account whose slots ``provider_id`` uses (its own id when unknown)."""
+        if info is None and self._provider_info is not None:
+            with contextlib.suppress(Exception):  # an unknown id fails in the worker, with a sentence
+                info = self._provider_info(provider_id)
+        account = info.account_id if info is not None else provider_id
+        if info is not None and not self._accounts.known(account):
+            # an account the catalog does not list: the provider's own default, per provider
+            self._accounts.set_limits(account, AccountLimits(info.vendor, max(1, info.default_concurrency)))
+        return account
+
     def _schedule(self, job_id: str) -> None:
-        provider_id = self._jobs[job_id].provider_id
-        queued = self._pending.setdefault(provider_id, deque())
+        queued = self._pending.setdefault(self._account(self._jobs[job_id].provider_id), deque())
         if job_id not in queued:
             queued.append(job_id)
         self._aborts[job_id] = threading.Event()
         self._dispatch()
 
     def _dispatch(self) -> None:
+        """Start queued jobs while their account has a free slot (counted across every model).
+
+        A job waiting out a busy vendor (``retry_at`` ahead) or a held chunk stays queued
+        without a slot; the waker thread dispatches again when a wait ends.
+        """
         if self._stop.is_set():
             return
-        for provider_id, queued in self._pending.items():
-            while queued and self._in_flight.get(provider_id, 0) < self._limit(provider_id):
-                job_id = queued.popleft()
+        now = self._clock()
+        for account, queued in self._pending.items():
+            for job_id in list(queued):
                 job = self._jobs.get(job_id)
-                if job is None or job_id in self._workers or job.settled:
+                if job is None or job.settled:
+                    queued.remove(job_id)
                     continue
+                if job_id in self._workers or job.held or job.retry_at > now:
+                    continue
+                provider_id = job.provider_id
+                if self._in_flight.get(provider_id, 0) >= self._limit(provider_id):
+                    continue
+                if not self._accounts.try_take(account):
+                    break
+                queued.remove(job_id)
+                self._slot_of[job_id] = account
                 running = self._in_flight.get(provider_id, 0) + 1
                 self._in_flight[provider_id] = running
                 self._peak[provider_id] = max(self._peak.get(provider_id, 0), running)
+                if job.retry_at:
+                    self._update(job_id, retry_at=0.0, note="")
                 thread = threading.Thread(
                     target=self._work, args=(job_id,), name=f"foley-{job_id}", daemon=True
                 )
                 self._workers[job_id] = thread
                 thread.start()
+        self._wake_later(now)
+
+    def _wake_later(self, now: float) -> None:
+        """One thread sleeps until the next ``retry_at`` and dispatches; it ends when none is ahead."""
+        if self._waker is not None or not any(
+            self._jobs[j].retry_at > now for q in self._pending.values() for j in q if j in self._jobs
+        ):
+            return
+        self._waker = threading.Thread(target=self._wake_loop, name="foley-waker", daemon=True)
+        self._waker.start()
+
+    def _wake_loop(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    ahead = [
+                        self._jobs[j].retry_at
+                        for q in self._pending.values()
+                        for j in q
+                        if j in self._jobs and self._jobs[j].retry_at > now
+                    ]
+                    if not ahead or self._stop.is_set():
+                        self._waker = None
+                        return
+                    nap = min(1.0, min(ahead) - now)  # short naps: a sooner wait may be added
+                self._pause(nap)
+                with self._lock:
+                    self._dispatch()
+        except _ShutdownError:
+            with self._lock:
+                self._waker = None
 
     def _all_settled(self, job_ids: list[str] | None) -> bool:
         ids = list(self._jobs) if job_ids is None else job_ids
@@ -582,7 +684,7 @@ class JobEngine:
             if abort is not None:
                 abort.set()
             with contextlib.suppress(ValueError):
-                self._pending.get(job.provider_id, deque()).remove(job_id)
+                self._pending.get(self._account(job.provider_id), deque()).remove(job_id)
         self._update(job_id, JobState.CANCELLED, note=message, keep_result=keep, progress=None)
         return message
 
@@ -616,18 +718,22 @@ class JobEngine:
         if any(child is None for child in children):
             return
         kids = [child for child in children if child is not None]
+        self._hold_or_release(kids)
         bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
         if bad:
             if parent.state != JobState.FAILED:
-                first = bad[0]
-                what = "failed" if first.state == JobState.FAILED else "was cancelled"
+                first = next((c for c in bad if holding.blocks_siblings(c)), bad[0])
                 reason = first.error or first.note
+                if first.state == JobState.FAILED:
+                    held = sum(1 for c in self._children(parent) if c.held)
+                    error = holding.failure_sentence(first.chunk_index, len(kids), reason, held)
+                else:
+                    error = (
+                        f"Chunk {first.chunk_index + 1} of {len(kids)} was cancelled: {reason} "
+                        "Retry it alone; the other chunks are kept."
+                    )
                 self._update(
-                    parent_id,
-                    JobState.FAILED,
-                    error=f"Chunk {first.chunk_index + 1} of {len(kids)} {what}: {reason} "
-                    "Retry it alone; the other chunks are kept.",
-                    error_kind=first.error_kind or "CancelledError",
+                    parent_id, JobState.FAILED, error=error, error_kind=first.error_kind or "CancelledError"
                 )
             return
         ready = sum(1 for child in kids if child.state == JobState.READY)
@@ -651,6 +757,25 @@ class JobEngine:
             updated.progress = progress
             self._jobs[parent_id] = updated  # progress only: not worth an fsync
             self._publish(updated, JobChanged)
+
+    def _children(self, parent: Job) -> list[Job]:
+        return [self._jobs[c] for c in parent.chunk_ids if c in self._jobs]
+
+    def _hold_or_release(self, kids: Sequence[Job]) -> None:
+        """Hold unsent chunks while a sibling failed unfixably; let them go once it was accepted."""
+        for child in holding.to_hold(kids):
+            self._set_held(child.id, True, "Held: another chunk of this range failed; not sent.")
+        for child in holding.to_release(kids):
+            self._set_held(child.id, False, "")
+            self._schedule(child.id)
+
+    def _set_held(self, job_id: str, held: bool, note: str) -> None:
+        """Saved like ``_update`` but without refreshing the parent (the caller is doing that)."""
+        new = self._jobs[job_id].copy()
+        new.held, new.note, new.updated_at = held, note, self._clock()
+        self._ledger.append(new)
+        self._jobs[job_id] = new
+        self._publish(new, JobChanged)
 
     def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
         request = parent.generation_request
@@ -736,6 +861,9 @@ class JobEngine:
             with self._lock:
                 provider_id = self._jobs[job_id].provider_id
                 self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
+                account = self._slot_of.pop(job_id, None)
+                if account is not None:
+                    self._accounts.release(account)
                 self._workers.pop(job_id, None)
                 self._dispatch()
                 self._changed.notify_all()
@@ -746,6 +874,7 @@ class JobEngine:
         try:
             with self._lock:
                 self._learned_limits.setdefault(job.provider_id, max(1, provider.info.default_concurrency))
+                account = self._account(job.provider_id, provider.info)
             request = job.generation_request
             task = job.task
             fresh = task is None
@@ -754,8 +883,10 @@ class JobEngine:
                     task = self._recover(job_id, provider, request)
                 else:
                     task = self._prepare_and_submit(job_id, provider, request)
+            if job.waiting_since:
+                self._update(job_id, waiting_since=0.0, note="")  # accepted: the wait is over
             status = self._poll_until_done(
-                job_id, provider, task, first_delay=self._poll.initial if fresh else 0
+                job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
             self._download(job_id, provider, status)
         finally:
@@ -783,8 +914,10 @@ class JobEngine:
             self._check(job_id)
             self._update(job_id, JobState.UPLOADING)
         clip_url = provider.upload_clip(request, abort)
+        self._pace_submit(job_id, info)
         with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
             self._check(job_id)
+            self._check_held(job_id)
             key = f"vsefoley-{uuid.uuid4().hex}" if provider.supports_recovery else ""
             self._update(job_id, JobState.SUBMITTED, submit_attempted=True, submit_key=key)
         if key:
@@ -797,6 +930,10 @@ class JobEngine:
             if found is None:
                 raise
             task = found
+        except VendorBusyError as exc:
+            # "busy" proves no task was made: wait for a free slot at the vendor, then send again
+            self._wait_for_slot(job_id, info, exc)
+            raise _AbandonedError from exc
         except FoleyError as exc:
             # the vendor refused it: nothing was created, so Retry may send it again
             self._update(
@@ -841,6 +978,69 @@ class JobEngine:
             return None
         return task if isinstance(task, VendorTask) else None
 
+    # -- account limits: waits are decided in core/accounts.py, applied here ---------------------
+
+    def _account_label(self, info: ProviderInfo) -> str:
+        return self._accounts.limits(info.account_id).label or info.vendor
+
+    def _pace_submit(self, job_id: str, info: ProviderInfo) -> None:
+        """Wait for the account's submits-a-minute bucket (the job holds its slot meanwhile)."""
+        wait = self._accounts.reserve_submit(info.account_id)
+        if wait <= 0:
+            return
+        limits = self._accounts.limits(info.account_id)
+        note = pacing.submit_rate_note(self._account_label(info), limits.submits_per_minute, wait)
+        self._update(job_id, retry_at=self._clock() + wait, note=note)
+        self._pause(wait)
+        self._check(job_id)
+        self._update(job_id, retry_at=0.0, note="")
+
+    def _check_held(self, job_id: str) -> None:
+        """A chunk held while it rendered or uploaded is not sent: back to the queue, no slot."""
+        if self._jobs[job_id].held:
+            self._update(job_id, JobState.QUEUED, progress=None)
+            self._schedule(job_id)
+            raise _AbandonedError
+
+    def _wait_for_slot(self, job_id: str, info: ProviderInfo, exc: VendorBusyError) -> None:
+        """Re-queue a job the vendor refused as busy, to be sent again at ``retry_at``; bounded."""
+        label = self._account_label(info)
+        with self._lock:
+            now = self._clock()
+            since = self._jobs[job_id].waiting_since or now
+            delay = pacing.busy_backoff(now - since, exc.retry_after)
+            if now + delay - since > pacing.MAX_BUSY_WAIT_S:
+                self._update(
+                    job_id,
+                    JobState.FAILED,
+                    submit_attempted=False,
+                    keep_result=False,
+                    retry_at=0.0,
+                    waiting_since=0.0,
+                    error=pacing.busy_gave_up(label, now - since, exc.vendor_code),
+                    error_kind=type(exc).__name__,
+                    progress=None,
+                )
+                return
+            self._update(
+                job_id,
+                JobState.QUEUED,
+                submit_attempted=False,
+                submit_key="",
+                keep_result=False,
+                retry_at=now + delay,
+                waiting_since=since,
+                note=pacing.busy_note(label, delay, exc.vendor_code),
+                progress=None,
+            )
+            self._schedule(job_id)  # starts only at retry_at, after this worker released its slot
+
+    def _note_throttled(self, job_id: str, info: ProviderInfo, account: str, exc: RateLimitError) -> None:
+        """A poll got 429: the whole account slows down; the job counts down to its next poll."""
+        pause = self._accounts.throttled(account or info.account_id, getattr(exc, "retry_after", None))
+        note = pacing.slow_down_note(self._account_label(info), pause)
+        self._update(job_id, retry_at=self._clock() + pause, note=note)
+
     def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
         """Resume of a submit that may have left: look it up by its key, never send it again."""
         job = self._snapshot(job_id)
@@ -872,7 +1072,7 @@ class JobEngine:
         return task
 
     def _poll_until_done(
-        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float
+        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float, account: str = ""
     ) -> TaskStatus:
         schedule = self._poll
         deadline = self._monotonic() + schedule.deadline
@@ -880,6 +1080,7 @@ class JobEngine:
         delay = first_delay
         while True:
             self._pause(min(delay, max(0.0, deadline - self._monotonic())))
+            self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
             try:
                 status: TaskStatus | None = provider.poll(task)
             except FoleyError as exc:
@@ -887,6 +1088,10 @@ class JobEngine:
                     raise
                 log.info("Poll of job %s failed, will retry: %s", job_id, exc)
                 status = None
+                if isinstance(exc, RateLimitError):  # slow down every poll of the account
+                    self._note_throttled(job_id, provider.info, account, exc)
+            else:
+                self._accounts.poll_succeeded(account or provider.info.account_id)
             if status is not None:
                 if status.state == TaskState.SUCCEEDED:
                     return status

@@ -31,11 +31,11 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
+    VendorBusyError,
     TaskFailedError,
     VendorUnavailableError,
 )
-from .http import json_body, safe_url, uncertain_answer
+from .http import json_body, safe_url, uncertain_answer, with_retry_after
 from .settings import PREFS_PATH, FlexStackSettings, FoleySettings
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,9 @@ def flexstack_error(status: int, body: Any, redact: Any, action: str) -> FoleyEr
             f"FlexStack refused the prompt on policy grounds{detail}. Change the prompt.", vendor_code=status
         )
     if status == 429:
-        return RateLimitError(
-            f"FlexStack is rate-limiting this account{detail}. It was retried; wait a minute.",
+        return VendorBusyError(
+            f"FlexStack is busy for this account (too many requests){detail}; nothing was created. The job "
+            "waits for a free slot and sends it again.",
             vendor_code=status,
         )
     if status == 403:
@@ -280,7 +281,9 @@ class FlexStackAudioGen(VendorClient):
         if response.status_code in (500, 502, 504):
             raise uncertain_answer("FlexStack", response.status_code)
         if response.status_code != 200:
-            raise flexstack_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                flexstack_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         data = body.get("data") if isinstance(body, Mapping) else None
         task_id = first_str(data, "task_id", "id")
         if not task_id:
@@ -294,7 +297,9 @@ class FlexStackAudioGen(VendorClient):
         response = self._send("GET", f"{self.base_url}/ai/audio_generation/{task.task_id}")
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, Mapping):
-            raise flexstack_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                flexstack_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         state = find_state(body)
         urls = find_audio_urls(body)
         if state is None:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
-from .errors import CancelledError, NetworkError, SubmitUncertainError
+from .errors import CancelledError, FoleyError, NetworkError, SubmitUncertainError, VendorBusyError
 from .settings import HttpTuning
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,13 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def with_retry_after(error: FoleyError, response: requests.Response) -> FoleyError:
+    """A busy refusal carries the vendor's ``Retry-After``, so the engine waits as long as asked."""
+    if isinstance(error, VendorBusyError) and error.retry_after is None:
+        error.retry_after = retry_after_seconds(response)
+    return error
 
 
 def _refused(exc: BaseException) -> bool:

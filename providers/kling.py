@@ -30,13 +30,13 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
+    VendorBusyError,
     SubmitUncertainError,
     TaskFailedError,
     VendorUnavailableError,
 )
 from .hosts import UploadHost, select_upload_host
-from .http import json_body, safe_url
+from .http import json_body, safe_url, with_retry_after
 from .settings import PREFS_PATH, FoleySettings
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,10 @@ def kling_error(status: int, body: Any, redact: Callable[[object], str], action:
             vendor_code=vendor_code,
         )
     if code in (1302, 1303) or (code is None and status == 429):
-        return RateLimitError(
-            f"Kling is rate-limiting this account or too many tasks are running{detail}. It was retried; "
-            "wait a minute or lower the number of parallel Kling jobs.",
+        # 1302 rate, 1303 over the account's concurrency: refused, so no task was created
+        return VendorBusyError(
+            f"Kling is busy for this account (too many requests or tasks at once){detail}; nothing was "
+            "created. The job waits for a free slot and sends it again.",
             vendor_code=vendor_code,
         )
     if code in (1202, 1203) or status == 404:
@@ -357,7 +358,9 @@ class KlingVideoToAudio(VendorClient):
         if response.status_code == 200 and code is None:
             return "an unreadable answer"
         if response.status_code != 200 or code != 0:
-            raise kling_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                kling_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         task_id = first_str(body.get("data"), "task_id")
         if not task_id:
             return "an answer without task id"
@@ -396,7 +399,9 @@ class KlingVideoToAudio(VendorClient):
         response = self._call("GET", f"{self.base_url}{PATH}/{task.task_id}")
         body = json_body(response)
         if response.status_code != 200 or _code(body) != 0:
-            raise kling_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                kling_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         data = body.get("data")
         raw_state = first_str(data, "task_status").lower()
         state = _STATES.get(raw_state)

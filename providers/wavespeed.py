@@ -27,13 +27,13 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
+    VendorBusyError,
     SubmitUncertainError,
     TaskFailedError,
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost
-from .http import json_body, safe_url, uncertain_answer
+from .http import json_body, safe_url, uncertain_answer, with_retry_after
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
@@ -131,9 +131,10 @@ def wavespeed_error(status: int, body: Any, redact: Any, action: str) -> FoleyEr
             vendor_code=vendor_code,
         )
     if status == 429 or code == 429:
-        return RateLimitError(
-            f"WaveSpeed is rate-limiting this account{detail}. It was retried; wait a minute and try again, "
-            "or lower the number of parallel jobs.",
+        # over the key's tasks at once or submits a minute: refused, so no task was created
+        return VendorBusyError(
+            f"WaveSpeed is busy for this API key (too many tasks at once or submits a minute){detail}; "
+            "nothing was created. The job waits for a free slot and sends it again.",
             vendor_code=vendor_code,
         )
     if code in (1400, 1401) or status in (400, 422):
@@ -237,7 +238,9 @@ class WaveSpeedModel(VendorClient):
         if response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200:
             if response.status_code == 200 and not isinstance(body, Mapping):
                 raise self._unreadable_submit()
-            raise wavespeed_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                wavespeed_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         data = body.get("data")
         task_id = first_str(data, "id")
         if not task_id:
@@ -273,7 +276,9 @@ class WaveSpeedModel(VendorClient):
         )
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200:
-            raise wavespeed_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                wavespeed_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         data = body.get("data")
         if not isinstance(data, Mapping):
             raise VendorUnavailableError(
