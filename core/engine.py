@@ -382,6 +382,8 @@ class JobEngine:
                 for child_id in job.chunk_ids:
                     if child_id not in self._jobs:
                         self._load(child_id)
+                if job.held and job.parent_id not in self._jobs:
+                    self._load(job.parent_id)  # its failed parent offers Retry and Cancel again
             for job in resumed:
                 self._resume_one(job)
             for job in resumed:
@@ -652,7 +654,9 @@ class JobEngine:
             job = self._jobs.get(job_id)
             if job is None:
                 continue
-            if not job.settled or job_id in self._workers or job_id in self._assembling:
+            if job_id in self._workers or job_id in self._assembling:
+                return False
+            if not job.settled and not job.held:  # a held chunk waits for the user's Retry or Cancel
                 return False
             if job.is_chunked and not self._all_settled(job.chunk_ids):
                 return False
@@ -991,7 +995,9 @@ class JobEngine:
         limits = self._accounts.limits(info.account_id)
         note = pacing.submit_rate_note(self._account_label(info), limits.submits_per_minute, wait)
         self._update(job_id, retry_at=self._clock() + wait, note=note)
-        self._pause(wait)
+        until = self._monotonic() + wait
+        while (left := until - self._monotonic()) > 0:  # never before the reserved time
+            self._pause(left)
         self._check(job_id)
         self._update(job_id, retry_at=0.0, note="")
 

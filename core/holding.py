@@ -52,9 +52,10 @@ def failure_sentence(index: int, count: int, reason: str, held: int) -> str:
     """The parent's error when chunk ``index`` (0-based) failed and ``held`` chunks were held."""
     head = f"Chunk {index + 1} of {count} failed: {reason}".rstrip()
     if held:
-        plural = "chunk that was not sent yet is" if held == 1 else f"{held} chunks not sent yet are"
+        plural = "chunk not sent yet is" if held == 1 else f"{held} chunks not sent yet are"
+        pronoun = "it" if held == 1 else "them"
         return (
-            f"{head} The {plural} held (nothing was sent or charged for them); chunks already sent finish "
+            f"{head} The {plural} held (nothing was sent or charged for {pronoun}); chunks already sent finish "
             "and are kept. Retry sends the failed chunk alone, then the held ones; Cancel drops the held ones."
         )
     return f"{head} Retry it alone; the other chunks are kept."
