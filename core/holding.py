@@ -44,7 +44,7 @@ def to_release(children: Sequence[Job]) -> list[Job]:
     held = [child for child in children if child.held]
     if not held or any(blocks_siblings(child) for child in children):
         return []
-    waiting = [child for child in children if not child.held and unsent(child)]
+    waiting = [child for child in children if not child.held and not child.settled and child.task is None]
     return [] if waiting else held
 
 
