@@ -191,9 +191,22 @@ def engine() -> JobEngine:
             from ..providers import PROVIDER_IDS
 
             concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
+        from ..providers.settings import account_limits
+
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
+                            account_limits=account_limits(preferences.account_limit_prefs()),
                             provider_info=provider_info)
     return _engine
+
+
+def apply_account_limits() -> None:
+    """A per-account limit preference changed: the running engine takes it at once."""
+    if _engine is None:
+        return
+    from ..providers.settings import account_limits
+
+    for account, limits in account_limits(preferences.account_limit_prefs()).items():
+        _engine.set_account_limits(account, limits)
 
 
 def job_ledger() -> JobLedger:

@@ -61,8 +61,8 @@ from ..providers.errors import (
     TimeoutExceededError,
     VendorBusyError,
 )
-from . import holding, naming
 from . import accounts as pacing
+from . import holding, naming
 from .accounts import AccountBook
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .jobs import Job, JobState, can_transition, new_job_id

@@ -55,7 +55,8 @@ def failure_sentence(index: int, count: int, reason: str, held: int) -> str:
         plural = "chunk not sent yet is" if held == 1 else f"{held} chunks not sent yet are"
         pronoun = "it" if held == 1 else "them"
         return (
-            f"{head} The {plural} held (nothing was sent or charged for {pronoun}); chunks already sent finish "
-            "and are kept. Retry sends the failed chunk alone, then the held ones; Cancel drops the held ones."
+            f"{head} The {plural} held (nothing was sent or charged for {pronoun}); chunks already sent "
+            "finish and are kept. Retry sends the failed chunk alone, then the held ones; Cancel drops "
+            "the held ones."
         )
     return f"{head} Retry it alone; the other chunks are kept."

@@ -21,7 +21,9 @@ ACCOUNT_LIMITS: dict[str, AccountLimits] = {
     "wavespeed": AccountLimits("WaveSpeed", concurrency=3, submits_per_minute=5.0),
     # Kling documents 1302/1303 (rate, concurrency) but no numbers: keep our default of 2.
     "kling": AccountLimits("Kling", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
-    "vidu": AccountLimits("Vidu", concurrency=VIDU_CONCURRENCY, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    "vidu": AccountLimits(
+        "Vidu", concurrency=VIDU_CONCURRENCY, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
+    ),
     "flexstack": AccountLimits(
         "FlexStack", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
     ),

@@ -30,9 +30,9 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    VendorBusyError,
     SubmitUncertainError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .hosts import UploadHost, select_upload_host

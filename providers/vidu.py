@@ -24,8 +24,8 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    VendorBusyError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .http import json_body, safe_url, uncertain_answer, with_retry_after

@@ -27,9 +27,9 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    VendorBusyError,
     SubmitUncertainError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost

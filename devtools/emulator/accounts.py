@@ -32,11 +32,15 @@ def busy_reply(vendor: str, retry_after: float | None = None) -> Reply:
     elif vendor == "vidu":
         reply = vidu._error(429, "QuotaExceeded", "Exceeded concurrency limit")
     elif vendor == "wavespeed":
-        reply = wavespeed._envelope(429, 429, "Too many concurrent tasks for this API key, please retry later")
+        reply = wavespeed._envelope(
+            429, 429, "Too many concurrent tasks for this API key, please retry later"
+        )
     else:
         reply = json_reply(429, {"data": None, "errors": ["Too many requests"], "error_description": "busy"})
     if retry_after is not None:
-        reply.headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() else f"{retry_after:g}"
+        reply.headers["Retry-After"] = (
+            str(int(retry_after)) if float(retry_after).is_integer() else f"{retry_after:g}"
+        )
     return reply
 
 

@@ -68,7 +68,9 @@ def test_no_more_than_the_bucket_allows_in_any_minute_whatever_the_number_of_cal
 
 
 def test_zero_means_unbounded():
-    book = AccountBook({"x": AccountLimits("X", concurrency=1, submits_per_minute=0, polls_per_minute=0)}, Clock())
+    book = AccountBook(
+        {"x": AccountLimits("X", concurrency=1, submits_per_minute=0, polls_per_minute=0)}, Clock()
+    )
     assert all(book.reserve_submit("x") == 0 for _ in range(100))
     assert all(book.reserve_poll("x") == 0 for _ in range(100))
 
@@ -117,3 +119,16 @@ def test_busy_backoff_doubles_from_five_seconds_to_a_minute():
         waits.append(busy_backoff(waited, None))
         waited += waits[-1]
     assert waits == [5, 5, 10, 20, 40, 60, 60, 60]
+
+
+def test_preferences_raise_an_accounts_limits_and_zero_keeps_the_default():
+    from vse_foley.providers.settings import account_limit_pref_names, account_limits
+
+    assert "wavespeed_tasks_at_once" in account_limit_pref_names()
+    assert "vidu_submits_per_minute" in account_limit_pref_names()
+    limits = account_limits(
+        {"wavespeed_tasks_at_once": 10, "wavespeed_submits_per_minute": "60", "vidu_tasks_at_once": 0}
+    )
+    assert (limits["wavespeed"].concurrency, limits["wavespeed"].submits_per_minute) == (10, 60)
+    assert limits["vidu"] == ACCOUNT_LIMITS["vidu"] and limits["kling"] == ACCOUNT_LIMITS["kling"]
+    assert account_limits({"kling_tasks_at_once": "lots"})["kling"] == ACCOUNT_LIMITS["kling"]

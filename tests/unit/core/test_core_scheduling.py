@@ -6,6 +6,7 @@ when a worker (or the waker) sleeps, so minutes of vendor waiting take milliseco
 
 import shutil
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def limits(concurrency: int = 3, per_minute: float = 0.0, polls: float = 0.0) ->
 
 
 def busy(retry_after: float | None = None) -> VendorBusyError:
-    return VendorBusyError("The account is busy; nothing was created.", vendor_code=1303, retry_after=retry_after)
+    return VendorBusyError(
+        "The account is busy; nothing was created.", vendor_code=1303, retry_after=retry_after
+    )
 
 
 def records_of(h: Harness, job_id: str) -> list[dict]:
@@ -54,7 +57,9 @@ def test_three_models_times_two_takes_share_the_accounts_three_slots(tmp_path: P
     gate = threading.Event()
     vendor.hooks["submit"] = gate_hook(gate)
     try:
-        jobs = [h.engine.enqueue(new_job(pid)) for pid in ("acct.one", "acct.two", "acct.three") for _ in range(2)]
+        jobs = [
+            h.engine.enqueue(new_job(pid)) for pid in ("acct.one", "acct.two", "acct.three") for _ in range(2)
+        ]
         gate.set()
         assert h.wait(timeout=10)
         assert all(state_of(h, job.id) == S.INSERTED for job in jobs)
@@ -137,7 +142,10 @@ def test_a_busy_refusal_waits_for_retry_after_then_submits_again(tmp_path: Path)
         assert state_of(h, job.id) == S.INSERTED and vendor.submits == 2
         waiting = [r for r in records_of(h, job.id) if r.get("retry_at")]
         assert waiting and waiting[0]["state"] == "queued" and not waiting[0]["submit_attempted"]
-        assert "Waiting for a free slot at Shared" in waiting[0]["note"] and "nothing was created" in waiting[0]["note"]
+        assert (
+            "Waiting for a free slot at Shared" in waiting[0]["note"]
+            and "nothing was created" in waiting[0]["note"]
+        )
         (_, first), (_, second) = vendor.submit_log
         assert second - first >= 42 and waiting[0]["retry_at"] == pytest.approx(first + 42)
         final = h.engine.get(job.id)
@@ -174,7 +182,7 @@ def test_busy_without_retry_after_backs_off_and_gives_up_after_a_bounded_time(tm
         assert "stayed busy for 30 minutes" in failed.error and "nothing was sent or charged" in failed.error
         assert failed.error_kind == "VendorBusyError" and not failed.submit_attempted
         times = [t for _, t in vendor.submit_log]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(times)]
         assert gaps[0] >= 5 and gaps[1] >= 5 and gaps[2] >= 10 and gaps[3] >= 20 and max(gaps) < 61 + 5
         assert times[-1] - times[0] <= accounts.MAX_BUSY_WAIT_S
         assert 30 < len(times) < 45  # bounded: about one try a minute for half an hour
@@ -186,7 +194,10 @@ def test_busy_without_retry_after_backs_off_and_gives_up_after_a_bounded_time(tm
 
 @pytest.mark.parametrize(
     "error",
-    [CreditsError("The account has no credits left. Top it up."), ModerationError("Refused on policy grounds.")],
+    [
+        CreditsError("The account has no credits left. Top it up."),
+        ModerationError("Refused on policy grounds."),
+    ],
 )
 def test_out_of_credits_and_refusals_end_the_job_with_their_sentence(tmp_path: Path, error):
     vendor = FakeVendor(polls_until_done=1)
@@ -265,7 +276,9 @@ def test_a_poll_429_slows_every_job_of_the_account(tmp_path: Path):
         # poll_log[3] is the refused poll; a poll already on its way at that instant has its time
         later = [t for _, t in vendor.poll_log[4:] if t > throttled_at[0]]
         assert later and min(later) >= throttled_at[0] + 25 - 1e-6  # no job of the account polled sooner
-        notes = [r for job in jobs for r in records_of(h, job.id) if "asked to slow down" in r.get("note", "")]
+        notes = [
+            r for job in jobs for r in records_of(h, job.id) if "asked to slow down" in r.get("note", "")
+        ]
         assert notes and notes[0]["retry_at"] >= throttled_at[0] + 25 - 1e-6
     finally:
         h.close()
@@ -279,7 +292,7 @@ def test_a_poll_rate_limit_without_retry_after_still_backs_off(tmp_path: Path):
         job = h.engine.enqueue(new_job("acct.one"))
         assert h.wait(timeout=10) and state_of(h, job.id) == S.INSERTED
         times = [t for _, t in vendor.poll_log]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(times)]
         assert gaps[0] >= 2 and gaps[1] >= 4 and gaps[2] >= 8
     finally:
         h.close()
@@ -303,7 +316,9 @@ def test_an_unfixable_chunk_failure_holds_the_unsent_chunks(tmp_path: Path):
         failed = h.engine.get(parent.id)
         assert failed is not None and failed.state == S.FAILED
         assert "Chunk 1 of 3 failed: Refused on policy grounds" in failed.error
-        assert "2 chunks not sent yet are held" in failed.error and "nothing was sent or charged" in failed.error
+        assert (
+            "2 chunks not sent yet are held" in failed.error and "nothing was sent or charged" in failed.error
+        )
         assert vendor.submits == 1  # the siblings were never sent
         held = [h.engine.get(cid) for cid in parent.chunk_ids[1:]]
         assert all(c is not None and c.held and c.state == S.QUEUED for c in held)
@@ -331,7 +346,9 @@ def test_held_chunks_stay_held_after_a_restart(tmp_path: Path):
     parent = h.engine.enqueue(long_job())
     assert h.wait(timeout=10)
     h.close()
-    h2 = Harness(tmp_path / "after", vendor, INFOS, ledger_path=h.ledger_path, account_limits=limits(concurrency=1))
+    h2 = Harness(
+        tmp_path / "after", vendor, INFOS, ledger_path=h.ledger_path, account_limits=limits(concurrency=1)
+    )
     try:
         h2.engine.resume_from_ledger()
         assert h2.wait(timeout=5)
@@ -384,4 +401,3 @@ def test_a_retryable_chunk_failure_holds_nothing(tmp_path: Path):
         assert vendor.submits == 3 and not any(h.engine.get(c).held for c in parent.chunk_ids)
     finally:
         h.close()
-

@@ -65,7 +65,11 @@ def test_the_emulator_refuses_a_fourth_running_task_on_one_wavespeed_key(provide
         _submit(provider(provider_id, tuning=NO_RESEND), provider_id, clip)
     assert emu.running("wavespeed") == 3
     with pytest.raises(VendorBusyError):
-        _submit(provider("wavespeed.kling-video-to-audio", tuning=NO_RESEND), "wavespeed.kling-video-to-audio", clip)
+        _submit(
+            provider("wavespeed.kling-video-to-audio", tuning=NO_RESEND),
+            "wavespeed.kling-video-to-audio",
+            clip,
+        )
     assert emu.running("wavespeed") == 3 and emu.submit_count("wavespeed") == 3
     assert emu.peak_demand("wavespeed") == 4 and emu.busy_refusals("wavespeed") == 1
 
@@ -101,7 +105,9 @@ def _job(provider_id: str) -> Job:
 
 def test_three_wavespeed_models_times_two_never_run_more_than_three_on_the_key(tmp_path, emu):
     emu.task_seconds = 0.2  # tasks overlap, so a client that ignores the account would go over
-    limits = {"wavespeed": AccountLimits("WaveSpeed", concurrency=3, submits_per_minute=0, polls_per_minute=0)}
+    limits = {
+        "wavespeed": AccountLimits("WaveSpeed", concurrency=3, submits_per_minute=0, polls_per_minute=0)
+    }
     engine = _engine(tmp_path, emu, limits)
     try:
         models = ["wavespeed.think-sound", "wavespeed.mmaudio-v2", "wavespeed.hunyuan-video-foley"]
