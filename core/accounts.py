@@ -163,9 +163,14 @@ class AccountBook:
 
     def reserve_submit(self, account: str) -> float:
         """Seconds to wait before the next paid submit to ``account`` (its submits-a-minute bucket)."""
+        return self.reserve_submit_at(account) - self._clock()
+
+    def reserve_submit_at(self, account: str) -> float:
+        """The time (this book's clock) the next paid submit to ``account`` may leave."""
         with self._lock:
             state = self._state(account)
-            return max(state.submits.reserve(), state.not_before - self._clock())
+            now = self._clock()
+            return now + max(state.submits.reserve(), state.not_before - now, 0.0)
 
     def reserve_poll(self, account: str) -> float:
         """Seconds to wait before the next poll: the account's poll rate and any 429 backoff."""

@@ -216,6 +216,7 @@ class JobEngine:
         self._learned_limits: dict[str, int] = {}  # from ProviderInfo.default_concurrency
         # limits of vendor ACCOUNTS (one key): slots, submit rate, poll pacing (core/accounts.py)
         self._accounts = AccountBook(ACCOUNT_LIMITS if account_limits is None else account_limits, monotonic)
+        self._wall_offset = clock() - monotonic()  # shows a monotonic "send at" as a wall-clock time
         self._slot_of: dict[str, str] = {}  # job id → the account whose slot its worker holds
         self._waker: threading.Thread | None = None
 
@@ -989,13 +990,13 @@ class JobEngine:
 
     def _pace_submit(self, job_id: str, info: ProviderInfo) -> None:
         """Wait for the account's submits-a-minute bucket (the job holds its slot meanwhile)."""
-        wait = self._accounts.reserve_submit(info.account_id)
+        until = self._accounts.reserve_submit_at(info.account_id)  # on the monotonic clock
+        wait = until - self._monotonic()
         if wait <= 0:
             return
         limits = self._accounts.limits(info.account_id)
         note = pacing.submit_rate_note(self._account_label(info), limits.submits_per_minute, wait)
-        self._update(job_id, retry_at=self._clock() + wait, note=note)
-        until = self._monotonic() + wait
+        self._update(job_id, retry_at=until + self._wall_offset, note=note)
         while (left := until - self._monotonic()) > 0:  # never before the reserved time
             self._pause(left)
         self._check(job_id)
