@@ -349,9 +349,22 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
         for job in _engine.ready_to_insert():
             if _open_scene_for(job) is not None:
                 insert_ready_job(job)
-    if events:  # any event changes what the job list shows
+    if events or _countdown_due():  # any event changes what the job list shows
         _tag_redraw()
     return len(events)
+
+
+_last_countdown_redraw = 0.0
+
+
+def _countdown_due() -> bool:
+    """Once a second while a job counts down to its next try (a busy vendor, Retry-After)."""
+    global _last_countdown_redraw  # noqa: PLW0603 - one clock per session
+    now = time.monotonic()
+    if _engine is None or now - _last_countdown_redraw < 1.0 or not _engine.counting_down():
+        return False
+    _last_countdown_redraw = now
+    return True
 
 
 def pump_once() -> None:

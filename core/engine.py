@@ -455,6 +455,12 @@ class JobEngine:
             return [job.copy() for job in self._jobs.values()
                     if job.state is JobState.READY and not job.parent_id]
 
+    def counting_down(self) -> bool:
+        """Some job shows a countdown (it waits for a vendor): the job list redraws each second."""
+        now = self._clock()
+        with self._lock:
+            return any(job.retry_at > now and not job.settled for job in self._jobs.values())
+
     def in_flight(self, provider_id: str) -> int:
         with self._lock:
             return self._in_flight.get(provider_id, 0)
