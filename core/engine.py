@@ -3,7 +3,9 @@
 A job's life: validate → render the clip (video providers) → upload → submit →
 poll → download → ready; the main thread inserts the strip and calls
 ``mark_inserted``. Each worker thread runs one job; a job starts only when its
-provider has a free slot (``concurrency``), otherwise it stays queued.
+vendor ACCOUNT has a free slot (limits are per key, shared by every model on it;
+``core/scheduling.py``), otherwise it stays queued. A submit the vendor refuses as
+busy (proof no task exists) waits for a free slot and is sent again by itself.
 
 Durability: every state change is written to the ledger BEFORE the step that
 spends money or creates a file (``rendering`` before the render, ``submitted``
@@ -61,12 +63,12 @@ from ..providers.errors import (
     TimeoutExceededError,
     VendorBusyError,
 )
-from . import accounts as pacing
 from . import holding, naming
 from .accounts import AccountBook
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
+from .scheduling import SchedulingMixin, _AbandonedError, _ShutdownError
 from .timeline import FrameRange, clip_events
 
 log = logging.getLogger(__name__)
@@ -158,18 +160,10 @@ def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Pat
     return report.path
 
 
-class _ShutdownError(Exception):
-    """The engine is shutting down; leave the job as it is (resumable)."""
-
-
-class _AbandonedError(Exception):
-    """The job was cancelled before anything was sent; stop quietly."""
-
-
 _JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
 
 
-class JobEngine:
+class JobEngine(SchedulingMixin):
     """Runs jobs on worker threads, records every step in ``ledger``, reports through ``drain``."""
 
     def __init__(
@@ -292,19 +286,6 @@ class JobEngine:
                     self._cancel_one(child.id)
                 return message
             return self._cancel_one(job_id)
-
-    def _cancel_held(self, children: Sequence[Job]) -> str:
-        """Cancel of a failed long job: the unsent chunks are dropped; sent ones finish and are kept."""
-        unsent = [c for c in children if holding.unsent(c)]
-        sent = sum(1 for c in children if not c.settled and not holding.unsent(c))
-        for child in unsent:
-            self._cancel_one(child.id)
-        if not unsent:
-            return "The job already failed; there is nothing to cancel."
-        message = f"Cancelled {len(unsent)} chunk(s) not sent yet; nothing was sent or charged for them."
-        if sent:
-            message += f" {sent} chunk(s) already sent finish and are kept in the library (not inserted)."
-        return message
 
     def retry(self, job_id: str) -> Job:
         """Run a failed job again and return the job that will run.
@@ -455,12 +436,6 @@ class JobEngine:
             return [job.copy() for job in self._jobs.values()
                     if job.state is JobState.READY and not job.parent_id]
 
-    def counting_down(self) -> bool:
-        """Some job shows a countdown (it waits for a vendor): the job list redraws each second."""
-        now = self._clock()
-        with self._lock:
-            return any(job.retry_at > now and not job.settled for job in self._jobs.values())
-
     def in_flight(self, provider_id: str) -> int:
         with self._lock:
             return self._in_flight.get(provider_id, 0)
@@ -469,16 +444,6 @@ class JobEngine:
         """Most jobs of this provider that ever ran at once (for tests and the bench)."""
         with self._lock:
             return self._peak.get(provider_id, 0)
-
-    def peak_in_account(self, account: str) -> int:
-        """Most jobs that ever held a slot of this vendor account at once (tests, bench)."""
-        return self._accounts.peak(account)
-
-    def set_account_limits(self, account: str, limits: AccountLimits) -> None:
-        """A preference changed: new limits for ``account``; queued jobs may start now."""
-        self._accounts.set_limits(account, limits)
-        with self._lock:
-            self._dispatch()
 
     # == bookkeeping (always under self._lock) =============================================
 
@@ -569,91 +534,6 @@ class JobEngine:
             except Exception:  # an unknown id fails in the worker, with a sentence
                 log.debug("No provider info for %s", provider_id, exc_info=True)
         return self._learned_limits.get(provider_id, DEFAULT_CONCURRENCY)
-
-    def _account(self, provider_id: str, info: ProviderInfo | None = None) -> str:
-        """The vendor account whose slots ``provider_id`` uses (its own id when unknown)."""
-        if info is None and self._provider_info is not None:
-            with contextlib.suppress(Exception):  # an unknown id fails in the worker, with a sentence
-                info = self._provider_info(provider_id)
-        account = info.account_id if info is not None else provider_id
-        if info is not None and not self._accounts.known(account):
-            # an account the catalog does not list: the provider's own default, per provider
-            self._accounts.set_limits(account, AccountLimits(info.vendor, max(1, info.default_concurrency)))
-        return account
-
-    def _schedule(self, job_id: str) -> None:
-        queued = self._pending.setdefault(self._account(self._jobs[job_id].provider_id), deque())
-        if job_id not in queued:
-            queued.append(job_id)
-        self._aborts[job_id] = threading.Event()
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        """Start queued jobs while their account has a free slot (counted across every model).
-
-        A job waiting out a busy vendor (``retry_at`` ahead) or a held chunk stays queued
-        without a slot; the waker thread dispatches again when a wait ends.
-        """
-        if self._stop.is_set():
-            return
-        now = self._clock()
-        for account, queued in self._pending.items():
-            for job_id in list(queued):
-                job = self._jobs.get(job_id)
-                if job is None or job.settled:
-                    queued.remove(job_id)
-                    continue
-                if job_id in self._workers or job.held or job.retry_at > now:
-                    continue
-                provider_id = job.provider_id
-                if self._in_flight.get(provider_id, 0) >= self._limit(provider_id):
-                    continue
-                if not self._accounts.try_take(account):
-                    break
-                queued.remove(job_id)
-                self._slot_of[job_id] = account
-                running = self._in_flight.get(provider_id, 0) + 1
-                self._in_flight[provider_id] = running
-                self._peak[provider_id] = max(self._peak.get(provider_id, 0), running)
-                if job.retry_at:
-                    self._update(job_id, retry_at=0.0, note="")
-                thread = threading.Thread(
-                    target=self._work, args=(job_id,), name=f"foley-{job_id}", daemon=True
-                )
-                self._workers[job_id] = thread
-                thread.start()
-        self._wake_later(now)
-
-    def _wake_later(self, now: float) -> None:
-        """One thread sleeps until the next ``retry_at`` and dispatches; it ends when none is ahead."""
-        if self._waker is not None or not any(
-            self._jobs[j].retry_at > now for q in self._pending.values() for j in q if j in self._jobs
-        ):
-            return
-        self._waker = threading.Thread(target=self._wake_loop, name="foley-waker", daemon=True)
-        self._waker.start()
-
-    def _wake_loop(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    now = self._clock()
-                    ahead = [
-                        self._jobs[j].retry_at
-                        for q in self._pending.values()
-                        for j in q
-                        if j in self._jobs and self._jobs[j].retry_at > now
-                    ]
-                    if not ahead or self._stop.is_set():
-                        self._waker = None
-                        return
-                    nap = min(1.0, min(ahead) - now)  # short naps: a sooner wait may be added
-                self._pause(nap)
-                with self._lock:
-                    self._dispatch()
-        except _ShutdownError:
-            with self._lock:
-                self._waker = None
 
     def _all_settled(self, job_ids: list[str] | None) -> bool:
         ids = list(self._jobs) if job_ids is None else job_ids
@@ -768,25 +648,6 @@ class JobEngine:
             updated.progress = progress
             self._jobs[parent_id] = updated  # progress only: not worth an fsync
             self._publish(updated, JobChanged)
-
-    def _children(self, parent: Job) -> list[Job]:
-        return [self._jobs[c] for c in parent.chunk_ids if c in self._jobs]
-
-    def _hold_or_release(self, kids: Sequence[Job]) -> None:
-        """Hold unsent chunks while a sibling failed unfixably; let them go once it was accepted."""
-        for child in holding.to_hold(kids):
-            self._set_held(child.id, True, "Held: another chunk of this range failed; not sent.")
-        for child in holding.to_release(kids):
-            self._set_held(child.id, False, "")
-            self._schedule(child.id)
-
-    def _set_held(self, job_id: str, held: bool, note: str) -> None:
-        """Saved like ``_update`` but without refreshing the parent (the caller is doing that)."""
-        new = self._jobs[job_id].copy()
-        new.held, new.note, new.updated_at = held, note, self._clock()
-        self._ledger.append(new)
-        self._jobs[job_id] = new
-        self._publish(new, JobChanged)
 
     def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
         request = parent.generation_request
@@ -988,71 +849,6 @@ class JobEngine:
             log.warning("Looking up an unanswered submit failed", exc_info=True)
             return None
         return task if isinstance(task, VendorTask) else None
-
-    # -- account limits: waits are decided in core/accounts.py, applied here ---------------------
-
-    def _account_label(self, info: ProviderInfo) -> str:
-        return self._accounts.limits(info.account_id).label or info.vendor
-
-    def _pace_submit(self, job_id: str, info: ProviderInfo) -> None:
-        """Wait for the account's submits-a-minute bucket (the job holds its slot meanwhile)."""
-        until = self._accounts.reserve_submit_at(info.account_id)  # on the monotonic clock
-        wait = until - self._monotonic()
-        if wait <= 0:
-            return
-        limits = self._accounts.limits(info.account_id)
-        note = pacing.submit_rate_note(self._account_label(info), limits.submits_per_minute, wait)
-        self._update(job_id, retry_at=until + self._wall_offset, note=note)
-        while (left := until - self._monotonic()) > 0:  # never before the reserved time
-            self._pause(left)
-        self._check(job_id)
-        self._update(job_id, retry_at=0.0, note="")
-
-    def _check_held(self, job_id: str) -> None:
-        """A chunk held while it rendered or uploaded is not sent: back to the queue, no slot."""
-        if self._jobs[job_id].held:
-            self._update(job_id, JobState.QUEUED, progress=None)
-            self._schedule(job_id)
-            raise _AbandonedError
-
-    def _wait_for_slot(self, job_id: str, info: ProviderInfo, exc: VendorBusyError) -> None:
-        """Re-queue a job the vendor refused as busy, to be sent again at ``retry_at``; bounded."""
-        label = self._account_label(info)
-        with self._lock:
-            now = self._clock()
-            since = self._jobs[job_id].waiting_since or now
-            delay = pacing.busy_backoff(now - since, exc.retry_after)
-            if now + delay - since > pacing.MAX_BUSY_WAIT_S:
-                self._update(
-                    job_id,
-                    JobState.FAILED,
-                    submit_attempted=False,
-                    keep_result=False,
-                    retry_at=0.0,
-                    waiting_since=0.0,
-                    error=pacing.busy_gave_up(label, now - since, exc.vendor_code),
-                    error_kind=type(exc).__name__,
-                    progress=None,
-                )
-                return
-            self._update(
-                job_id,
-                JobState.QUEUED,
-                submit_attempted=False,
-                submit_key="",
-                keep_result=False,
-                retry_at=now + delay,
-                waiting_since=since,
-                note=pacing.busy_note(label, delay, exc.vendor_code),
-                progress=None,
-            )
-            self._schedule(job_id)  # starts only at retry_at, after this worker released its slot
-
-    def _note_throttled(self, job_id: str, info: ProviderInfo, account: str, exc: RateLimitError) -> None:
-        """A poll got 429: the whole account slows down; the job counts down to its next poll."""
-        pause = self._accounts.throttled(account or info.account_id, getattr(exc, "retry_after", None))
-        note = pacing.slow_down_note(self._account_label(info), pause)
-        self._update(job_id, retry_at=self._clock() + pause, note=note)
 
     def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
         """Resume of a submit that may have left: look it up by its key, never send it again."""
