@@ -171,7 +171,7 @@ def main() -> int:
             print("concurrency: 1 job, then 8 at once (2 s vendor latency)…", flush=True)
             settings.provider = "vidu.text2audio"
             settings.prompt = "rain"
-            bench_prefs = preferences.addons[MODULE].preferences
+            bench_prefs: Any = preferences.addons[MODULE].preferences
             bench_prefs.vidu_tasks_at_once = 8  # the higher tier above (taken by the running engine)
             notes["vidu_tasks_at_once"] = bench_prefs.vidu_tasks_at_once
             short = selection.choose_range(scene, [], edit.frame_start, edit.frame_start + 99)
