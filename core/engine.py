@@ -756,7 +756,7 @@ class JobEngine(SchedulingMixin):
                 else:
                     task = self._prepare_and_submit(job_id, provider, request)
             if job.waiting_since:
-                self._update(job_id, waiting_since=0.0, note="")  # accepted: the wait is over
+                self._update(job_id, waiting_since=0.0)  # accepted: the wait is over
             status = self._poll_until_done(
                 job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
@@ -901,6 +901,7 @@ class JobEngine(SchedulingMixin):
                     self._note_throttled(job_id, provider.info, account, exc)
             else:
                 self._accounts.poll_succeeded(account or provider.info.account_id)
+                self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
             if status is not None:
                 if status.state == TaskState.SUCCEEDED:
                     return status

@@ -180,11 +180,11 @@ class SchedulingMixin:
             return
         limits = self._accounts.limits(info.account_id)
         note = pacing.submit_rate_note(self._account_label(info), limits.submits_per_minute, wait)
-        self._update(job_id, retry_at=until + self._wall_offset, note=note)
+        self._show_wait(job_id, until + self._wall_offset, note)
         while (left := until - self._monotonic()) > 0:  # never before the reserved time
             self._pause(left)
         self._check(job_id)
-        self._update(job_id, retry_at=0.0, note="")
+        self._show_wait(job_id, 0.0, "")
 
     def _check_held(self, job_id: str) -> None:
         """A chunk held while it rendered or uploaded is not sent: back to the queue, no slot."""
@@ -230,7 +230,15 @@ class SchedulingMixin:
         """A poll got 429: the whole account slows down; the job counts down to its next poll."""
         pause = self._accounts.throttled(account or info.account_id, getattr(exc, "retry_after", None))
         note = pacing.slow_down_note(self._account_label(info), pause)
-        self._update(job_id, retry_at=self._clock() + pause, note=note)
+        self._show_wait(job_id, self._clock() + pause, note)
+
+    def _show_wait(self, job_id: str, retry_at: float, note: str) -> None:
+        """The countdown and its sentence; a cancelled job keeps its own note (what was charged)."""
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state is JobState.CANCELLED or (not retry_at and not job.retry_at):
+                return
+            self._update(job_id, retry_at=retry_at, note=note)
 
     def _children(self, parent: Job) -> list[Job]:
         return [self._jobs[c] for c in parent.chunk_ids if c in self._jobs]

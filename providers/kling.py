@@ -314,7 +314,18 @@ class KlingVideoToAudio(VendorClient):
         payload = self._input(request, clip_url, external_task_id).model_dump(exclude_none=True)
         what = ""
         for attempt in range(2):
-            outcome = self._send_submit(payload)
+            try:
+                outcome = self._send_submit(payload)
+            except VendorBusyError as exc:
+                if attempt == 0:
+                    raise  # the only send was refused: no task exists, the engine waits and resends
+                # the FIRST send's answer was lost: this refusal proves nothing about that task
+                raise SubmitUncertainError(
+                    f"Kling did not confirm the task ({what}), could not find it by its id "
+                    f"{external_task_id}, and refused a second send ({exc.vendor_code}); a paid task may "
+                    "exist. Check the Kling console before generating again.",
+                    external_task_id=external_task_id,
+                ) from None
             if isinstance(outcome, VendorTask):
                 return outcome
             what = outcome

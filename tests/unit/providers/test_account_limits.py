@@ -139,3 +139,14 @@ def test_a_busy_vendor_is_waited_out_and_makes_exactly_one_task(provider_id, tmp
         assert any(f"Waiting for a free slot at {label}" in note for note in notes)
     finally:
         engine.shutdown()
+
+
+def test_kling_busy_on_a_second_send_after_a_lost_answer_is_uncertain_not_a_wait(provider, clip, emu):
+    from vse_foley.providers.errors import SubmitUncertainError
+
+    emu.inject("kling", "http_500", on="submit", status=500)  # the first answer is lost
+    emu.inject("kling", "busy", on="submit")  # the second send is refused as busy
+    with pytest.raises(SubmitUncertainError) as raised:
+        _submit(provider("kling.video-to-audio", tuning=NO_RESEND), "kling.video-to-audio", clip)
+    assert not isinstance(raised.value, VendorBusyError)  # the engine must not wait and resend
+    assert "may exist" in str(raised.value) and raised.value.external_task_id
