@@ -349,6 +349,9 @@ class VendorHttp:
                         "before generating again, to avoid paying twice."
                     ) from None
             log.debug("%s POST %s -> HTTP %d", self.label, safe_url(url), response.status_code)
+            asked = retry_after_seconds(response)
+            if asked is not None and asked > self.tuning.max_retry_after and is_refused(response):
+                return response  # a long Retry-After: the engine waits it out in full, without a slot
             if attempt + 1 < attempts and is_refused(response):
                 delay = self._delay(attempt, response)
                 log.info(

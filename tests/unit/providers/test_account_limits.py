@@ -150,3 +150,26 @@ def test_kling_busy_on_a_second_send_after_a_lost_answer_is_uncertain_not_a_wait
         _submit(provider("kling.video-to-audio", tuning=NO_RESEND), "kling.video-to-audio", clip)
     assert not isinstance(raised.value, VendorBusyError)  # the engine must not wait and resend
     assert "may exist" in str(raised.value) and raised.value.external_task_id
+
+
+def test_a_long_retry_after_on_submit_is_left_to_the_engine_in_full(provider, clip, emu):
+    emu.inject("wavespeed", "busy", count=3, on="submit", retry_after=120)  # above FAST's 0.15 s cap
+    with pytest.raises(VendorBusyError) as raised:
+        _submit(provider("wavespeed.think-sound"), "wavespeed.think-sound", clip)  # resends allowed
+    assert raised.value.retry_after == pytest.approx(120, abs=1)
+    assert sum(1 for r in emu.requests if r.kind == "submit") == 1  # not resent early by the client
+
+
+def test_retry_after_as_an_http_date_is_honoured():
+    import email.utils
+    import time
+
+    import requests
+
+    from vse_foley.providers.http import with_retry_after
+
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["Retry-After"] = email.utils.formatdate(time.time() + 90, usegmt=True)
+    error = with_retry_after(VendorBusyError("Busy; nothing was created."), response)
+    assert isinstance(error, VendorBusyError) and error.retry_after == pytest.approx(90, abs=2)
