@@ -207,6 +207,7 @@ class JobEngine(SchedulingMixin):
         self._assembling: set[str] = set()
         self._aborts: dict[str, threading.Event] = {}
         self._limits: dict[str, int] = {pid: max(1, int(n)) for pid, n in (concurrency or {}).items()}
+        self._model_caps = self._limits  # per-model caps on top of the account's (scheduling.py)
         self._learned_limits: dict[str, int] = {}  # from ProviderInfo.default_concurrency
         # limits of vendor ACCOUNTS (one key): slots, submit rate, poll pacing (core/accounts.py)
         self._accounts = AccountBook(ACCOUNT_LIMITS if account_limits is None else account_limits, monotonic)

@@ -57,6 +57,7 @@ class SchedulingMixin:
     _clock: Callable[[], float]
     _monotonic: Callable[[], float]
     _provider_info: Callable[[str], ProviderInfo] | None
+    _model_caps: dict[str, int]
 
     if TYPE_CHECKING:
 
@@ -65,7 +66,6 @@ class SchedulingMixin:
         def _pause(self, seconds: float) -> None: ...
         def _check(self, job_id: str) -> None: ...
         def _cancel_one(self, job_id: str) -> str: ...
-        def _limit(self, provider_id: str) -> int: ...
         def _work(self, job_id: str) -> None: ...
 
     def peak_in_account(self, account: str) -> int:
@@ -111,7 +111,7 @@ class SchedulingMixin:
         if self._stop.is_set():
             return
         now = self._clock()
-        for account, queued in self._pending.items():
+        for account, queued in list(self._pending.items()):  # a nested dispatch may add an account
             for job_id in list(queued):
                 job = self._jobs.get(job_id)
                 if job is None or job.settled:
@@ -120,7 +120,8 @@ class SchedulingMixin:
                 if job_id in self._workers or job.held or job.retry_at > now:
                     continue
                 provider_id = job.provider_id
-                if self._in_flight.get(provider_id, 0) >= self._limit(provider_id):
+                cap = self._model_caps.get(provider_id)  # an explicit per-model cap, if any
+                if cap is not None and self._in_flight.get(provider_id, 0) >= cap:
                     continue
                 if not self._accounts.try_take(account):
                     break

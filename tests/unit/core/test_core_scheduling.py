@@ -69,6 +69,22 @@ def test_three_models_times_two_takes_share_the_accounts_three_slots(tmp_path: P
         h.close()
 
 
+def test_a_higher_tier_lets_one_model_use_every_slot_of_the_account(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=2)
+    h = Harness(tmp_path, vendor, INFOS, account_limits=limits(concurrency=5))  # the models' default: 3
+    gate = threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate)
+    try:
+        for _ in range(6):
+            h.engine.enqueue(new_job("acct.one"))
+        wait_until(lambda: h.engine.in_flight("acct.one") == 5)
+        gate.set()
+        assert h.wait(timeout=10)
+        assert h.engine.peak_in_flight("acct.one") == 5 and h.engine.peak_in_account(ACCOUNT) == 5
+    finally:
+        h.close()
+
+
 def test_other_accounts_are_not_held_back(tmp_path: Path):
     vendor = FakeVendor(polls_until_done=3)
     h = Harness(tmp_path, vendor, INFOS, account_limits=limits(concurrency=1))
