@@ -354,17 +354,17 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     return len(events)
 
 
-_last_countdown_redraw = 0.0
+_last_countdown_check = 0.0
 
 
 def _countdown_due() -> bool:
     """Once a second while a job counts down to its next try (a busy vendor, Retry-After)."""
-    global _last_countdown_redraw  # noqa: PLW0603 - one clock per session
+    global _last_countdown_check  # noqa: PLW0603 - one clock per session
     now = time.monotonic()
-    if _engine is None or now - _last_countdown_redraw < 1.0 or not _engine.counting_down():
+    if _engine is None or now - _last_countdown_check < 1.0:
         return False
-    _last_countdown_redraw = now
-    return True
+    _last_countdown_check = now
+    return _engine.counting_down()
 
 
 def pump_once() -> None:

@@ -81,8 +81,9 @@ class SchedulingMixin:
     def counting_down(self) -> bool:
         """Some job shows a countdown (it waits for a vendor): the job list redraws each second."""
         now = self._clock()
-        with self._lock:
-            return any(job.retry_at > now and not job.settled for job in self._jobs.values())
+        # no lock: the main thread asks, and a worker may hold the lock through an fsync; a
+        # snapshot of the values (one C-level copy) is enough for a redraw decision
+        return any(job.retry_at > now and not job.settled for job in list(self._jobs.values()))
 
     def _account(self, provider_id: str, info: ProviderInfo | None = None) -> str:
         """The vendor account whose slots ``provider_id`` uses (its own id when unknown)."""
