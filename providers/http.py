@@ -188,6 +188,22 @@ def _describe(exc: BaseException) -> str:
 
 ResponseCheck = Callable[[requests.Response], bool]
 
+# Issue 9: a 429 slows the whole vendor ACCOUNT, not only the request that got it. One key per
+# vendor, so the vendor's label names the account; every VendorHttp of that vendor waits.
+_ACCOUNT_PAUSES: dict[str, float] = {}  # label → monotonic time before which nothing is sent
+_ACCOUNT_PAUSES_LOCK = threading.Lock()
+
+
+def pause_account(label: str, seconds: float) -> None:
+    """After a 429: no idempotent request to this vendor's account leaves for ``seconds``."""
+    with _ACCOUNT_PAUSES_LOCK:
+        _ACCOUNT_PAUSES[label] = max(_ACCOUNT_PAUSES.get(label, 0.0), time.monotonic() + seconds)
+
+
+def account_pause_left(label: str) -> float:
+    with _ACCOUNT_PAUSES_LOCK:
+        return max(0.0, _ACCOUNT_PAUSES.get(label, 0.0) - time.monotonic())
+
 
 class VendorHttp:
     """The HTTP client of one provider instance (thread-safe enough for one job at a time)."""
@@ -255,6 +271,9 @@ class VendorHttp:
         for attempt in range(attempts):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"Cancelled before contacting {self.label}.")
+            paused = account_pause_left(self.label)
+            if paused > 0:  # another job of this account was told to slow down
+                self._sleep(paused, cancel)
             try:
                 response = self.session.request(
                     method,
@@ -286,6 +305,8 @@ class VendorHttp:
                 self._sleep(self._delay(attempt, None), cancel)
                 continue
             log.debug("%s %s %s -> HTTP %d", self.label, method, safe_url(url), response.status_code)
+            if response.status_code == 429:
+                pause_account(self.label, self._delay(attempt, response))
             if attempt + 1 < attempts and should_retry(response):
                 delay = self._delay(attempt, response)
                 log.info(

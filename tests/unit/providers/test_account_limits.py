@@ -173,3 +173,22 @@ def test_retry_after_as_an_http_date_is_honoured():
     response.headers["Retry-After"] = email.utils.formatdate(time.time() + 90, usegmt=True)
     error = with_retry_after(VendorBusyError("Busy; nothing was created."), response)
     assert isinstance(error, VendorBusyError) and error.retry_after == pytest.approx(90, abs=2)
+
+
+def test_a_poll_429_pauses_every_request_to_that_vendor_account(emu):
+    from vse_foley.providers.http import VendorHttp, account_pause_left
+
+    tuning = replace(FAST, retries=0, max_retry_after=5.0)  # the refused poll gives up at once
+    first, second = VendorHttp("Vidu", tuning), VendorHttp("Vidu", tuning)
+    url = emu.base_url("vidu") + "/ent/v2/tasks/123/creations"
+    try:
+        emu.inject("vidu", "http_429", on="poll", retry_after=1)
+        assert first.request("GET", url).status_code == 429
+        assert account_pause_left("Vidu") > 0.5 and account_pause_left("WaveSpeed") == 0
+        second.request("GET", url)  # another job's poll of the same account waits
+        refused, after = [r for r in emu.requests if r.kind == "poll"]
+        assert after.time - refused.time >= 0.95  # Retry-After honoured for the whole account
+        assert account_pause_left("Vidu") == 0
+    finally:
+        first.close()
+        second.close()
