@@ -10,6 +10,8 @@ from typing import Any
 
 import bpy
 
+from .providers.catalog import ACCOUNT_LIMITS as _LIMITS
+
 ONLINE_ACCESS_PATH = "Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online Access"
 
 
@@ -22,6 +24,29 @@ PROVIDER_PREF_NAMES = (
     "wavespeed_api_key", "kling_access_key", "kling_secret_key", "kling_region", "vidu_api_key",
     "vidu_region", "flexstack_access_token", "flexstack_username", "flexstack_password", "upload_host",
 )
+
+
+def _limits_changed(_prefs: Any, _context: Any) -> None:
+    from .blender import runtime
+
+    runtime.apply_account_limits()
+
+
+def _tasks_at_once(account: str, documented: str) -> Any:
+    label = _LIMITS[account].label
+    return bpy.props.IntProperty(
+        name=f"{label} tasks at once", default=_LIMITS[account].concurrency, min=1, max=64,
+        update=_limits_changed,
+        description=f"Tasks running at once on one {label} account (key), shared by all its models. "
+                    f"{documented} Raise it on a higher tier")
+
+
+def _submits_per_minute(account: str, documented: str) -> Any:
+    label = _LIMITS[account].label
+    return bpy.props.IntProperty(
+        name=f"{label} submits a minute", default=int(_LIMITS[account].submits_per_minute), min=1, max=600,
+        update=_limits_changed,
+        description=f"New tasks sent a minute to one {label} account. {documented}")
 
 
 def _key(name: str, env: str) -> Any:
@@ -59,8 +84,23 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
         name="Clip size", description="Short side in pixels of the clips sent to video providers",
         default=360, min=128, max=1080, subtype="PIXEL")
     concurrency: bpy.props.IntProperty(  # type: ignore[valid-type]
-        name="Jobs at once per provider", description="0 uses each vendor's documented default",
+        name="Jobs at once per model",
+        description="An extra cap per model; 0: none. The account limits below always apply",
         default=0, min=0, max=16)
+    # Per vendor ACCOUNT (issue 9); defaults are the documented default tiers (providers/catalog.py).
+    wavespeed_tasks_at_once: _tasks_at_once("wavespeed", "Default tier: 3.")  # type: ignore[valid-type]
+    wavespeed_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
+        "wavespeed", "Default tier: 5 video tasks a minute.")
+    kling_tasks_at_once: _tasks_at_once("kling", "Kling documents no number.")  # type: ignore[valid-type]
+    kling_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
+        "kling", "Kling documents no number: this is our bound.")
+    vidu_tasks_at_once: _tasks_at_once("vidu", "Vidu: 5 per organisation.")  # type: ignore[valid-type]
+    vidu_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
+        "vidu", "Vidu documents no number: this is our bound.")
+    flexstack_tasks_at_once: _tasks_at_once(  # type: ignore[valid-type]
+        "flexstack", "FlexStack documents no number.")
+    flexstack_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
+        "flexstack", "FlexStack documents no number: this is our bound.")
     output_folder: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Audio folder", description="Folder next to the .blend for generated audio", default="foley")
     confirm_cost_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
@@ -85,6 +125,16 @@ def provider_prefs(context: Any = None) -> dict[str, str]:
     if prefs is None:
         return {}
     return {name: str(getattr(prefs, name)) for name in PROVIDER_PREF_NAMES}
+
+
+def account_limit_prefs(context: Any = None) -> dict[str, int]:
+    """The per-account limit preferences (main thread only); settings.account_limits reads them."""
+    from .providers.settings import account_limit_pref_names
+
+    prefs = addon_preferences(context)
+    if prefs is None:
+        return {}
+    return {name: int(getattr(prefs, name)) for name in account_limit_pref_names()}
 
 
 def addon_preferences(context: Any = None) -> Any:

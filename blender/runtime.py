@@ -226,9 +226,22 @@ def engine() -> JobEngine:
             from ..providers import PROVIDER_IDS
 
             concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
+        from ..providers.settings import account_limits
+
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
+                            account_limits=account_limits(preferences.account_limit_prefs()),
                             provider_info=provider_info, library_dir=lambda: user_dir("library"))
     return _engine
+
+
+def apply_account_limits() -> None:
+    """A per-account limit preference changed: the running engine takes it at once."""
+    if _engine is None:
+        return
+    from ..providers.settings import account_limits
+
+    for account, limits in account_limits(preferences.account_limit_prefs()).items():
+        _engine.set_account_limits(account, limits)
 
 
 def job_ledger() -> JobLedger:
@@ -533,9 +546,22 @@ def pump(budget_s: float = PUMP_BUDGET_S) -> int:
     if (_insert_due or not events) and not insertion_blocked_reason():
         _insert_due = False
         insert_waiting_jobs()
-    if events:  # any event changes what the job list shows
+    if events or _countdown_due():  # any event changes what the job list shows
         _tag_redraw()
     return len(events)
+
+
+_last_countdown_check = 0.0
+
+
+def _countdown_due() -> bool:
+    """Once a second while a job counts down to its next try (a busy vendor, Retry-After)."""
+    global _last_countdown_check  # noqa: PLW0603 - one clock per session
+    now = time.monotonic()
+    if _engine is None or now - _last_countdown_check < 1.0:
+        return False
+    _last_countdown_check = now
+    return _engine.counting_down()
 
 
 def pump_once() -> None:

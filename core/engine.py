@@ -3,7 +3,9 @@
 A job's life: validate → render the clip (video providers) → upload → submit →
 poll → download → ready; the main thread inserts the strip and calls
 ``mark_inserted``. Each worker thread runs one job; a job starts only when its
-provider has a free slot (``concurrency``), otherwise it stays queued.
+vendor ACCOUNT has a free slot (limits are per key, shared by every model on it;
+``core/scheduling.py``), otherwise it stays queued. A submit the vendor refuses as
+busy (proof no task exists) waits for a free slot and is sent again by itself.
 
 Durability: every state change is written to the ledger BEFORE the step that
 spends money or creates a file (``rendering`` before the render, ``submitted``
@@ -44,24 +46,37 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..providers.base import GenerationRequest, Provider, ProviderInfo, TaskState, TaskStatus, VendorTask
+from ..providers.base import (
+    AccountLimits,
+    GenerationRequest,
+    Provider,
+    ProviderInfo,
+    TaskState,
+    TaskStatus,
+    VendorTask,
+)
+from ..providers.catalog import ACCOUNT_LIMITS
 from ..providers.deadline import request_deadline
 from ..providers.errors import (
     ConfigError,
     DownloadError,
     FoleyError,
+    RateLimitError,
     SubmitUncertainError,
     TimeoutExceededError,
+    VendorBusyError,
     proves_no_task,
 )
 from ..providers.recovery import reason_of
-from . import naming, submit_recovery
+from . import holding, naming, submit_recovery
+from .accounts import AccountBook
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
 from .jobs import Job, JobState, can_transition, new_job_id
 from .ledger import JobLedger
 from .ownership import JobOwnership
+from .scheduling import SchedulingMixin, _AbandonedError, _ShutdownError
 from .timeline import FrameRange, clip_events
 
 log = logging.getLogger(__name__)
@@ -167,18 +182,10 @@ class OwnedElsewhereError(ValueError):
     """The job belongs to another live Blender process (issue 11): this one must not touch it."""
 
 
-class _ShutdownError(Exception):
-    """The engine is shutting down; leave the job as it is (resumable)."""
-
-
-class _AbandonedError(Exception):
-    """The job was cancelled before anything was sent; stop quietly."""
-
-
 _JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
 
 
-class JobEngine:
+class JobEngine(SchedulingMixin):
     """Runs jobs on worker threads, records every step in ``ledger``, reports through ``drain``."""
 
     def __init__(
@@ -189,6 +196,7 @@ class JobEngine:
         output_dir_for: Callable[[Job], Path],
         *,
         concurrency: Mapping[str, int] | None = None,
+        account_limits: Mapping[str, AccountLimits] | None = None,
         provider_info: Callable[[str], ProviderInfo] | None = None,
         poll_schedule: PollSchedule | None = None,
         clock: Callable[[], float] = time.time,
@@ -227,7 +235,13 @@ class JobEngine:
         self._assembling: set[str] = set()
         self._aborts: dict[str, threading.Event] = {}
         self._limits: dict[str, int] = {pid: max(1, int(n)) for pid, n in (concurrency or {}).items()}
+        self._model_caps = self._limits  # per-model caps on top of the account's (scheduling.py)
         self._learned_limits: dict[str, int] = {}  # from ProviderInfo.default_concurrency
+        # limits of vendor ACCOUNTS (one key): slots, submit rate, poll pacing (core/accounts.py)
+        self._accounts = AccountBook(ACCOUNT_LIMITS if account_limits is None else account_limits, monotonic)
+        self._wall_offset = clock() - monotonic()  # shows a monotonic "send at" as a wall-clock time
+        self._slot_of: dict[str, str] = {}  # job id → the account whose slot its worker holds
+        self._waker: threading.Thread | None = None
 
     # == public API (main thread) ==========================================================
 
@@ -287,9 +301,8 @@ class JobEngine:
                 return str(exc)
             if job.is_chunked:
                 children = [self._jobs[cid] for cid in job.chunk_ids if cid in self._jobs]
-                if job.state == JobState.FAILED:  # a chunk failed: stop the others too
-                    messages = [self._cancel_one(c.id) for c in children if not c.settled]
-                    return messages[-1] if messages else "The job already failed; there is nothing to cancel."
+                if job.state == JobState.FAILED:  # a chunk failed: drop the unsent (held) chunks
+                    return self._cancel_held(children)
                 if job.state in (JobState.INSERTED, JobState.CANCELLED):
                     return f"The job is already {job.state.value}; there is nothing to cancel."
                 sent = any(
@@ -455,6 +468,8 @@ class JobEngine:
                 child = None if child_id in self._jobs else self._ledger.get(child_id)
                 if child is not None and (not child.unfinished or self._ownership.claim(child_id)):
                     self._jobs[child_id] = child
+            if job.held and job.parent_id and job.parent_id not in self._jobs:
+                self._load(job.parent_id)  # its failed parent offers Retry and Cancel again
         for job in resumed:
             try:
                 self._resume_one(job)
@@ -665,7 +680,10 @@ class JobEngine:
         return JobChanged
 
     def _limit(self, provider_id: str) -> int:
-        """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY."""
+        """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY.
+
+        A per-provider cap; the vendor ACCOUNT's limit (``_account``) applies on top.
+        """
         if provider_id in self._limits:
             return self._limits[provider_id]
         if provider_id not in self._learned_limits and self._provider_info is not None:
@@ -677,39 +695,15 @@ class JobEngine:
                 log.debug("No provider info for %s", provider_id, exc_info=True)
         return self._learned_limits.get(provider_id, DEFAULT_CONCURRENCY)
 
-    def _schedule(self, job_id: str) -> None:
-        provider_id = self._jobs[job_id].provider_id
-        queued = self._pending.setdefault(provider_id, deque())
-        if job_id not in queued:
-            queued.append(job_id)
-        self._aborts[job_id] = threading.Event()
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        if self._stop.is_set():
-            return
-        for provider_id, queued in self._pending.items():
-            while queued and self._in_flight.get(provider_id, 0) < self._limit(provider_id):
-                job_id = queued.popleft()
-                job = self._jobs.get(job_id)
-                if job is None or job_id in self._workers or job.settled:
-                    continue
-                running = self._in_flight.get(provider_id, 0) + 1
-                self._in_flight[provider_id] = running
-                self._peak[provider_id] = max(self._peak.get(provider_id, 0), running)
-                thread = threading.Thread(
-                    target=self._work, args=(job_id,), name=f"foley-{job_id}", daemon=True
-                )
-                self._workers[job_id] = thread
-                thread.start()
-
     def _all_settled(self, job_ids: list[str] | None) -> bool:
         ids = list(self._jobs) if job_ids is None else job_ids
         for job_id in ids:
             job = self._jobs.get(job_id)
             if job is None:
                 continue
-            if not job.settled or job_id in self._workers or job_id in self._assembling:
+            if job_id in self._workers or job_id in self._assembling:
+                return False
+            if not job.settled and not job.held:  # a held chunk waits for the user's Retry or Cancel
                 return False
             if job.is_chunked and not self._all_settled(job.chunk_ids):
                 return False
@@ -741,7 +735,7 @@ class JobEngine:
             if abort is not None:
                 abort.set()
             with contextlib.suppress(ValueError):
-                self._pending.get(job.provider_id, deque()).remove(job_id)
+                self._pending.get(self._account(job.provider_id), deque()).remove(job_id)
         self._update(job_id, JobState.CANCELLED, note=message, keep_result=keep, progress=None)
         return message
 
@@ -779,18 +773,22 @@ class JobEngine:
         if any(child is None for child in children):
             return
         kids = [child for child in children if child is not None]
+        self._hold_or_release(kids)
         bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
         if bad:
             if parent.state != JobState.FAILED:
-                first = bad[0]
-                what = "failed" if first.state == JobState.FAILED else "was cancelled"
+                first = next((c for c in bad if holding.blocks_siblings(c)), bad[0])
                 reason = first.error or first.note
+                if first.state == JobState.FAILED:
+                    held = sum(1 for c in self._children(parent) if c.held)
+                    error = holding.failure_sentence(first.chunk_index, len(kids), reason, held)
+                else:
+                    error = (
+                        f"Chunk {first.chunk_index + 1} of {len(kids)} was cancelled: {reason} "
+                        "Retry it alone; the other chunks are kept."
+                    )
                 self._update(
-                    parent_id,
-                    JobState.FAILED,
-                    error=f"Chunk {first.chunk_index + 1} of {len(kids)} {what}: {reason} "
-                    "Retry it alone; the other chunks are kept.",
-                    error_kind=first.error_kind or "CancelledError",
+                    parent_id, JobState.FAILED, error=error, error_kind=first.error_kind or "CancelledError"
                 )
             return
         ready = sum(1 for child in kids if child.state == JobState.READY)
@@ -899,6 +897,9 @@ class JobEngine:
             with self._lock:
                 provider_id = self._jobs[job_id].provider_id
                 self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
+                account = self._slot_of.pop(job_id, None)
+                if account is not None:
+                    self._accounts.release(account)
                 self._workers.pop(job_id, None)
                 self._dispatch()
                 self._changed.notify_all()
@@ -909,6 +910,7 @@ class JobEngine:
         try:
             with self._lock:
                 self._learned_limits.setdefault(job.provider_id, max(1, provider.info.default_concurrency))
+                account = self._account(job.provider_id, provider.info)
             request = job.generation_request
             task = job.task
             fresh = task is None
@@ -917,8 +919,10 @@ class JobEngine:
                     task = self._recover(job_id, provider, request)
                 else:
                     task = self._prepare_and_submit(job_id, provider, request)
+            if job.waiting_since:
+                self._update(job_id, waiting_since=0.0)  # accepted: the wait is over
             status = self._poll_until_done(
-                job_id, provider, task, first_delay=self._poll.initial if fresh else 0
+                job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
             self._download(job_id, provider, status)
         finally:
@@ -946,8 +950,10 @@ class JobEngine:
             self._check(job_id)
             self._update(job_id, JobState.UPLOADING)
         clip_url = provider.upload_clip(request, abort)
+        self._pace_submit(job_id, info)
         with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
             self._check(job_id)
+            self._check_held(job_id)
             key = f"vsefoley-{uuid.uuid4().hex}" if provider.supports_recovery else ""
             self._update(job_id, JobState.SUBMITTED, submit_attempted=True, submit_key=key)
             if job_id in self._unrecorded:  # the intent is not on disk: spend nothing (issue 11)
@@ -959,6 +965,10 @@ class JobEngine:
             request = replace(request, options={**request.options, "external_task_id": key})
         try:
             task = provider.submit(request, clip_url)
+        except VendorBusyError as exc:
+            # "busy" proves no task was made: wait for a free slot at the vendor, then send again
+            self._wait_for_slot(job_id, info, exc)
+            raise _AbandonedError from exc
         except Exception as exc:
             if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
                 # a lost or unreadable answer: the task may exist; look for it, never send again
@@ -1024,7 +1034,7 @@ class JobEngine:
         return task
 
     def _poll_until_done(
-        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float
+        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float, account: str = ""
     ) -> TaskStatus:
         schedule = self._poll
         deadline = self._monotonic() + schedule.deadline
@@ -1032,6 +1042,7 @@ class JobEngine:
         delay = first_delay
         while True:
             self._pause(min(delay, max(0.0, deadline - self._monotonic())))
+            self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
             try:
                 # a slow (trickling) answer must not outlive the loop's own deadline
                 with request_deadline(max(0.0, deadline - self._monotonic())):
@@ -1041,6 +1052,11 @@ class JobEngine:
                     raise
                 log.info("Poll of job %s failed, will retry: %s", job_id, exc)
                 status = None
+                if isinstance(exc, RateLimitError):  # slow down every poll of the account
+                    self._note_throttled(job_id, provider.info, account, exc)
+            else:
+                self._accounts.poll_succeeded(account or provider.info.account_id)
+                self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
             if status is not None:
                 if status.state == TaskState.SUCCEEDED:
                     return status

@@ -46,7 +46,8 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     # back to QUEUED: resumed after a restart before anything was sent.
     S.RENDERING: frozenset({S.QUEUED, S.UPLOADING, S.SUBMITTED, S.FAILED, S.CANCELLED}),
     S.UPLOADING: frozenset({S.QUEUED, S.SUBMITTED, S.FAILED, S.CANCELLED}),
-    S.SUBMITTED: frozenset({S.GENERATING, S.DOWNLOADING, S.FAILED, S.CANCELLED}),
+    # back to QUEUED: the vendor refused the submit as busy (proof no task exists), so it waits.
+    S.SUBMITTED: frozenset({S.QUEUED, S.GENERATING, S.DOWNLOADING, S.FAILED, S.CANCELLED}),
     S.GENERATING: frozenset({S.DOWNLOADING, S.FAILED, S.CANCELLED}),
     S.DOWNLOADING: frozenset({S.READY, S.FAILED, S.CANCELLED}),
     S.READY: frozenset({S.INSERTED, S.CANCELLED}),
@@ -125,6 +126,13 @@ class Job:
     keep_result: bool = False
     retry_of: str = ""
     strip_name: str = ""
+    # waiting (issue 9): the wall-clock time the job tries again (a busy vendor, a submit rate,
+    # Retry-After); the job list counts down to it. 0: not waiting.
+    retry_at: float = 0.0
+    #: when the vendor first answered "busy" for this job (the total wait is bounded)
+    waiting_since: float = 0.0
+    #: a chunk not sent because a sibling failed for a reason a retry will not fix
+    held: bool = False
     #: keys written by a newer version, kept so a round trip loses nothing
     extra: dict[str, Any] = field(default_factory=dict)
     #: the id stored in the .blend (on the job's scene) that says which edit the job belongs to

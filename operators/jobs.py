@@ -37,7 +37,10 @@ class FOLEY_OT_cancel(_JobOperator, bpy.types.Operator):
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
-        if job.settled:
+        from ..core.jobs import JobState
+
+        held_chunks = job.is_chunked and job.state is JobState.FAILED  # cancel drops its held chunks
+        if job.settled and not held_chunks:
             self.report({"INFO"}, f"The job is already {job.state.value}; there is nothing to cancel.")
             return {"CANCELLED"}
         self.report({"INFO"}, runtime.engine().cancel(self.job_id))

@@ -97,6 +97,31 @@ def format_elapsed(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
+def seconds_left(job: Job, now: float | None = None) -> int:
+    """Whole seconds until the job tries again (a busy vendor, a submit rate, Retry-After); 0: none."""
+    if not job.retry_at or not is_active(job):
+        return 0
+    left = job.retry_at - (time.time() if now is None else now)
+    return max(0, int(left + 0.999))
+
+
+def state_text(job: Job, now: float | None = None) -> str:
+    """What the job is doing: its state, or why it waits and for how long."""
+    if job.held and job.state is S.QUEUED:
+        return "Held"
+    left = seconds_left(job, now)
+    if job.state is S.QUEUED and job.waiting_since:
+        text = "Waiting for a free slot"
+        return f"{text} · {format_elapsed(left)}" if left else text
+    text = STATE_TEXT.get(job.state, job.state.value)
+    return f"{text} · next try in {format_elapsed(left)}" if left else text
+
+
+def holds_chunks(job: Job, chunks: Sequence[Job]) -> bool:
+    """A failed long job whose other chunks were held (or not sent yet): Cancel drops them."""
+    return job.state is S.FAILED and any(not c.settled and not c.submit_attempted for c in chunks)
+
+
 def job_title(job: Job) -> str:
     """"Provider: prompt" (or the take label), short enough for one sidebar line."""
     what = (job.prompt or "").strip().splitlines()[0] if (job.prompt or "").strip() else ""
@@ -127,7 +152,7 @@ def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | 
     head.label(text=job_title(job), icon=STATE_ICONS.get(job.state, "QUESTION"))
 
     status = box.row()
-    status.label(text=STATE_TEXT.get(job.state, job.state.value))
+    status.label(text=state_text(job, now))
     detail = status.row()
     detail.alignment = "RIGHT"
     detail.label(text=f"{job.frame_start}–{job.frame_end} · {format_elapsed(elapsed_seconds(job, now))}")
@@ -145,7 +170,7 @@ def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | 
     for chunk in chunks:
         _draw_chunk(box, chunk, len(chunks))
 
-    _draw_actions(box, job, history=history)
+    _draw_actions(box, job, history=history, chunks=chunks)
 
 
 def _draw_progress(layout: Any, job: Job) -> None:
@@ -164,8 +189,10 @@ def _draw_chunk(layout: Any, chunk: Job, count: int) -> None:
     index = chunk.chunk_index + 1 if chunk.chunk_index >= 0 else 0
     label = f"Chunk {index}/{count}: {chunk.frame_start}–{chunk.frame_end}"
     row.label(text=label, icon=STATE_ICONS.get(chunk.state, "QUESTION"))
-    if is_active(chunk) and hasattr(row, "progress"):
-        row.progress(factor=progress_factor(chunk), type="BAR", text=STATE_TEXT.get(chunk.state, ""))
+    if chunk.held:
+        row.label(text="Held")
+    elif is_active(chunk) and hasattr(row, "progress"):
+        row.progress(factor=progress_factor(chunk), type="BAR", text=state_text(chunk))
     else:
         row.label(text=STATE_TEXT.get(chunk.state, chunk.state.value))
     if chunk.state is S.FAILED:
@@ -180,7 +207,7 @@ def _draw_insert_failure(layout: Any, job: Job) -> None:
     _set_job(row.operator("foley.dismiss", text="Dismiss", icon="X"), job)
 
 
-def _draw_actions(layout: Any, job: Job, *, history: bool) -> None:
+def _draw_actions(layout: Any, job: Job, *, history: bool, chunks: Sequence[Job] = ()) -> None:
     if job.state is S.READY and job.insert_error:
         draw_wrapped(layout, job.insert_error, icon="ERROR", alert=True)
         _draw_insert_failure(layout, job)
@@ -195,6 +222,8 @@ def _draw_actions(layout: Any, job: Job, *, history: bool) -> None:
         _set_job(row.operator("foley.retry", text="Retry", icon="FILE_REFRESH"), job)
     if job.state not in FINISHED_STATES and not history:
         _set_job(row.operator("foley.cancel", text="Cancel", icon="CANCEL"), job)
+    elif holds_chunks(job, chunks) and not history:  # drops the held chunks; sent ones finish
+        _set_job(row.operator("foley.cancel", text="Cancel Held", icon="CANCEL"), job)
     if job.audio_path:
         _set_job(row.operator("foley.reveal", text="", icon="FILEBROWSER"), job)
     if task_id(job):

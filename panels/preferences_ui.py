@@ -105,11 +105,25 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
     column.prop(prefs, "upload_host")
     column.prop(prefs, "clip_short_side")
     column.prop(prefs, "concurrency")
+    draw_account_limits(column, prefs)
     column.prop(prefs, "output_folder")
     draw_wrapped(column, f"Audio goes to //{prefs.output_folder or 'foley'}/ next to the saved .blend "
                          "(the extension's user folder for unsaved files).", width=PREFS_WIDTH)
     column.prop(prefs, "confirm_cost_above")
     column.prop(prefs, "ask_above_requests")
+
+
+def draw_account_limits(layout: Any, prefs: Any) -> None:
+    """Limits per vendor account (one key), shared by every model on it; defaults: default tiers."""
+    from ..providers.catalog import ACCOUNT_LIMITS
+
+    draw_wrapped(layout, "Limits per vendor account (one key), shared by all its models. Raise them "
+                         "if your tier allows more; a job over a limit waits for a free slot.",
+                 width=PREFS_WIDTH)
+    grid = layout.grid_flow(row_major=True, columns=2, even_columns=True)
+    for account in ACCOUNT_LIMITS:
+        grid.prop(prefs, f"{account}_tasks_at_once")
+        grid.prop(prefs, f"{account}_submits_per_minute")
 
 
 def draw_keymap_box(layout: Any, context: Any) -> None:

@@ -63,6 +63,21 @@ InputKind = Literal["video", "text", "timeline"]
 
 
 @dataclass(frozen=True)
+class AccountLimits:
+    """What one vendor account allows: tasks running at once, submits a minute (0: not bounded).
+
+    Limits belong to the account (one key), shared by every model on it; the
+    defaults are the vendor's documented default tier, a user on a higher tier
+    raises them in the preferences.
+    """
+
+    label: str
+    concurrency: int
+    submits_per_minute: float = 0.0
+    polls_per_minute: float = 120.0
+
+
+@dataclass(frozen=True)
 class ProviderInfo:
     id: str
     label: str
@@ -77,6 +92,13 @@ class ProviderInfo:
     default_concurrency: int = 3
     min_short_side: int = 0  # the preferred input's short side in pixels: the clip is never smaller
     price: PriceEstimate | None = None
+    #: the vendor account whose limits this provider shares (one key = one account);
+    #: empty: the provider counts on its own (see ``account_id``)
+    account: str = ""
+
+    @property
+    def account_id(self) -> str:
+        return self.account or self.id
 
     @property
     def needs_video(self) -> bool:

@@ -10,10 +10,27 @@ preference decides.
 
 from __future__ import annotations
 
-from .base import FieldKind, FieldSpec, ProviderInfo
+from .base import AccountLimits, FieldKind, FieldSpec, ProviderInfo
 
 SEED_MAX = 2147483647
-VIDU_CONCURRENCY = 8
+#: Vidu's usage page: 5 concurrent tasks per organisation, shared by every endpoint.
+VIDU_CONCURRENCY = 5
+#: Our bound where a vendor documents no submit rate: a runaway batch still cannot hammer it.
+UNDOCUMENTED_SUBMITS_PER_MINUTE = 30.0
+
+#: Limits per vendor ACCOUNT (one key), shared by all its models; the preferences override them.
+ACCOUNT_LIMITS: dict[str, AccountLimits] = {
+    # WaveSpeed default tier: 5 video tasks a minute and 3 at once, per key (vendors.md, [C]).
+    "wavespeed": AccountLimits("WaveSpeed", concurrency=3, submits_per_minute=5.0),
+    # Kling documents 1302/1303 (rate, concurrency) but no numbers: keep our default of 2.
+    "kling": AccountLimits("Kling", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    "vidu": AccountLimits(
+        "Vidu", concurrency=VIDU_CONCURRENCY, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
+    ),
+    "flexstack": AccountLimits(
+        "FlexStack", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
+    ),
+}
 
 _SEED = FieldSpec(
     "seed",
@@ -74,6 +91,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="wavespeed.think-sound",
         label="ThinkSound (WaveSpeed)",
         vendor="wavespeed",
+        account="wavespeed",
         description="Video to sound effects with ThinkSound; 44.1 kHz, best around 9 s.",
         input="video",
         fields=(_prompt(), _SEED),
@@ -87,6 +105,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="wavespeed.mmaudio-v2",
         label="MMAudio v2 (WaveSpeed)",
         vendor="wavespeed",
+        account="wavespeed",
         description="Video to audio with MMAudio; trained on 8 s clips, 1–30 s.",
         input="video",
         fields=(
@@ -129,6 +148,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="wavespeed.hunyuan-video-foley",
         label="Hunyuan Video Foley (WaveSpeed)",
         vendor="wavespeed",
+        account="wavespeed",
         description="Video to foley with HunyuanVideo-Foley; 48 kHz, 1–15 s.",
         input="video",
         fields=(_prompt(), _SEED),
@@ -141,6 +161,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="wavespeed.kling-video-to-audio",
         label="Kling video-to-audio (WaveSpeed)",
         vendor="wavespeed",
+        account="wavespeed",
         description="Kling's video-to-audio model through WaveSpeed: only a WaveSpeed key needed; 3–20 s.",
         input="video",
         fields=_kling_fields(),
@@ -153,6 +174,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="wavespeed.mirelo-sfx",
         label="Mirelo SFX 2.0 (WaveSpeed)",
         vendor="wavespeed",
+        account="wavespeed",
         description="Video to sound effects with Mirelo SFX; keeps speech by default; up to 600 s.",
         input="video",
         fields=(
@@ -176,6 +198,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="kling.video-to-audio",
         label="Kling video-to-audio",
         vendor="kling",
+        account="kling",
         description="Kling's own API (access + secret key); the clip is uploaded to a host first; 3–20 s.",
         input="video",
         fields=_kling_fields(),
@@ -188,6 +211,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         id="vidu.timing2audio",
         label="Vidu timed sound effects",
         vendor="vidu",
+        account="vidu",
         description="Sound events placed on a timeline (no video, no music); 2–10 s.",
         input="timeline",
         fields=(
@@ -205,14 +229,13 @@ _INFOS: tuple[ProviderInfo, ...] = (
         min_seconds=2.0,
         max_seconds=10.0,
         takes_seed=True,
-        # Vidu documents no concurrency cap (its 429s are retried with backoff): take
-        # variations and chunks together; lower it in the preferences if needed.
         default_concurrency=VIDU_CONCURRENCY,
     ),
     ProviderInfo(
         id="vidu.text2audio",
         label="Vidu text to audio",
         vendor="vidu",
+        account="vidu",
         description="Sound effects or music from a text prompt (no video); 2–10 s.",
         input="text",
         fields=(
@@ -231,14 +254,13 @@ _INFOS: tuple[ProviderInfo, ...] = (
         min_seconds=2.0,
         max_seconds=10.0,
         takes_seed=True,
-        # Vidu documents no concurrency cap (its 429s are retried with backoff): take
-        # variations and chunks together; lower it in the preferences if needed.
         default_concurrency=VIDU_CONCURRENCY,
     ),
     ProviderInfo(
         id="flexstack.audiogen",
         label="FlexStack AudioGen",
         vendor="flexstack",
+        account="flexstack",
         description="Sound (AudioGen) or music (MusicGen) from a text prompt; whole seconds.",
         input="text",
         fields=(

@@ -48,6 +48,20 @@ class RateLimitError(FoleyError):
     retryable = True
 
 
+class VendorBusyError(RateLimitError):
+    """The vendor refused the submit because the account is busy (too many tasks at once, or
+    too many requests): that refusal proves no task was created, so the engine waits
+    (``retry_after`` seconds when the vendor said, else with backoff) and submits again.
+    Raised only where the answer proves nothing was made; out of credits is ``CreditsError``.
+    """
+
+    def __init__(
+        self, message: str, *, vendor_code: str | int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, vendor_code=vendor_code)
+        self.retry_after = retry_after
+
+
 class VendorUnavailableError(FoleyError):
     """The vendor answered with a server error (5xx) after retries."""
 

@@ -31,8 +31,8 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .http import (
@@ -43,6 +43,7 @@ from .http import (
     task_gone,
     unavailable_refusal,
     uncertain_answer,
+    with_retry_after,
 )
 from .settings import PREFS_PATH, FlexStackSettings, FoleySettings
 
@@ -145,8 +146,9 @@ def flexstack_error(status: int, body: Any, redact: Any, action: str) -> FoleyEr
             f"FlexStack refused the prompt on policy grounds{detail}. Change the prompt.", vendor_code=status
         )
     if status == 429:
-        return RateLimitError(
-            f"FlexStack is rate-limiting this account{detail}. It was retried; wait a minute.",
+        return VendorBusyError(
+            f"FlexStack is busy for this account (too many requests){detail}; nothing was created. The job "
+            "waits for a free slot and sends it again.",
             vendor_code=status,
         )
     if status == 403:
@@ -295,7 +297,9 @@ class FlexStackAudioGen(VendorClient):
         if response.status_code == 503:
             raise unavailable_refusal("FlexStack")
         if response.status_code != 200:
-            raise flexstack_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                flexstack_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         data = body.get("data") if isinstance(body, Mapping) else None
         task_id = first_str(data, "task_id", "id")
         if not task_id:
@@ -311,7 +315,9 @@ class FlexStackAudioGen(VendorClient):
         if response.status_code == 404:
             raise task_gone("FlexStack", task.task_id)
         if response.status_code != 200 or not isinstance(body, Mapping):
-            raise flexstack_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                flexstack_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         state = find_state(body)
         urls = find_audio_urls(body)
         if state is None:

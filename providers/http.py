@@ -41,7 +41,15 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 
 from . import deadline
-from .errors import CancelledError, NetworkError, ServiceUnavailableError, SubmitUncertainError, TaskGoneError
+from .errors import (
+    CancelledError,
+    FoleyError,
+    NetworkError,
+    ServiceUnavailableError,
+    SubmitUncertainError,
+    TaskGoneError,
+    VendorBusyError,
+)
 from .settings import HttpTuning, is_loopback_host
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
@@ -246,6 +254,13 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def with_retry_after(error: FoleyError, response: requests.Response) -> FoleyError:
+    """A busy refusal carries the vendor's ``Retry-After``, so the engine waits as long as asked."""
+    if isinstance(error, VendorBusyError) and error.retry_after is None:
+        error.retry_after = retry_after_seconds(response)
+    return error
+
+
 def _refused(exc: BaseException) -> bool:
     """True when the connection was refused: the request certainly never left."""
     seen: set[int] = set()
@@ -291,6 +306,22 @@ def _describe(exc: BaseException) -> str:
 
 
 ResponseCheck = Callable[[requests.Response], bool]
+
+# Issue 9: a 429 slows the whole vendor ACCOUNT, not only the request that got it. One key per
+# vendor, so the vendor's label names the account; every VendorHttp of that vendor waits.
+_ACCOUNT_PAUSES: dict[str, float] = {}  # label → monotonic time before which nothing is sent
+_ACCOUNT_PAUSES_LOCK = threading.Lock()
+
+
+def pause_account(label: str, seconds: float) -> None:
+    """After a 429: no idempotent request to this vendor's account leaves for ``seconds``."""
+    with _ACCOUNT_PAUSES_LOCK:
+        _ACCOUNT_PAUSES[label] = max(_ACCOUNT_PAUSES.get(label, 0.0), time.monotonic() + seconds)
+
+
+def account_pause_left(label: str) -> float:
+    with _ACCOUNT_PAUSES_LOCK:
+        return max(0.0, _ACCOUNT_PAUSES.get(label, 0.0) - time.monotonic())
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:
@@ -482,6 +513,9 @@ class VendorHttp:
         for attempt in range(attempts):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"Cancelled before contacting {self.label}.")
+            paused = account_pause_left(self.label)
+            if paused > 0:  # another job of this account was told to slow down
+                self._sleep(paused, cancel)
             left = outer_end - time.monotonic()
             if left <= 0:
                 raise SlowAnswerError(f"{self.label} did not answer in time; it is asked again later.")
@@ -520,6 +554,8 @@ class VendorHttp:
             if not stream:  # the body within one read timeout in total, never more than the cap
                 end = min(outer_end, time.monotonic() + per_read)
                 read_answer(response, self.label, end=end, cap=self.max_answer_bytes, cancel=cancel)
+            if response.status_code == 429:
+                pause_account(self.label, self._delay(attempt, response))
             if attempt + 1 < attempts and should_retry(response):
                 delay = self._delay(attempt, response)
                 log.info(
@@ -623,6 +659,9 @@ class VendorHttp:
                         what=happened,
                     ) from None
             log.debug("%s POST %s -> HTTP %d", self.label, safe_url(url), response.status_code)
+            asked = retry_after_seconds(response)
+            if asked is not None and asked > self.tuning.max_retry_after and is_refused(response):
+                return response  # a long Retry-After: the engine waits it out in full, without a slot
             if attempt + 1 < attempts and is_refused(response):
                 delay = self._delay(attempt, response)
                 log.info(

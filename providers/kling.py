@@ -30,13 +30,21 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
     SubmitUncertainError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .hosts import UploadHost, select_upload_host
-from .http import answer_lost, json_body, path_segment, safe_url, task_gone, unavailable_refusal
+from .http import (
+    answer_lost,
+    json_body,
+    path_segment,
+    safe_url,
+    task_gone,
+    unavailable_refusal,
+    with_retry_after,
+)
 from .recovery import LookupSchedule
 from .settings import PREFS_PATH, FoleySettings
 
@@ -164,9 +172,10 @@ def kling_error(status: int, body: Any, redact: Callable[[object], str], action:
             vendor_code=vendor_code,
         )
     if code in (1302, 1303) or (code is None and status == 429):
-        return RateLimitError(
-            f"Kling is rate-limiting this account or too many tasks are running{detail}. It was retried; "
-            "wait a minute or lower the number of parallel Kling jobs.",
+        # 1302 rate, 1303 over the account's concurrency: refused, so no task was created
+        return VendorBusyError(
+            f"Kling is busy for this account (too many requests or tasks at once){detail}; nothing was "
+            "created. The job waits for a free slot and sends it again.",
             vendor_code=vendor_code,
         )
     if code in (1202, 1203) or status == 404:
@@ -360,7 +369,9 @@ class KlingVideoToAudio(VendorClient):
         if response.status_code == 200 and code is None:
             return "an unreadable answer"
         if response.status_code != 200 or code != 0:
-            raise kling_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                kling_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         task_id = first_str(body.get("data"), "task_id")
         if not task_id:
             return "an answer without task id"
@@ -414,7 +425,9 @@ class KlingVideoToAudio(VendorClient):
         if response.status_code == 404 or _code(body) == 1203:
             raise task_gone("Kling", task.task_id)
         if response.status_code != 200 or _code(body) != 0:
-            raise kling_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                kling_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         data = body.get("data")
         raw_state = first_str(data, "task_status").lower()
         state = _STATES.get(raw_state)

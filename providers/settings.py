@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .base import AccountLimits
 from .errors import ConfigError
 
 PREFS_PATH = "Edit ▸ Preferences ▸ Add-ons ▸ VSE Foley"
@@ -296,3 +297,44 @@ def resolve_settings(
         upload_host=upload_host,
         tuning=tuning or HttpTuning(),
     )
+
+
+# -- per-account limits (issue 9) -----------------------------------------------------------------
+
+#: The preference fields of each vendor account's limits; 0 keeps the documented default.
+ACCOUNT_LIMIT_FIELDS = ("tasks_at_once", "submits_per_minute")
+
+
+def account_limit_pref_names() -> tuple[str, ...]:
+    from .catalog import ACCOUNT_LIMITS
+
+    return tuple(f"{account}_{name}" for account in ACCOUNT_LIMITS for name in ACCOUNT_LIMIT_FIELDS)
+
+
+def account_limits(prefs: Mapping[str, object]) -> dict[str, AccountLimits]:
+    """Each account's limits: the catalog's documented defaults, raised (or lowered) by preferences.
+
+    ``<account>_tasks_at_once`` and ``<account>_submits_per_minute`` (e.g.
+    ``wavespeed_tasks_at_once``); a missing, invalid or 0 value keeps the default.
+    """
+    from dataclasses import replace
+
+    from .catalog import ACCOUNT_LIMITS
+
+    def number(name: str) -> float:
+        try:
+            value = float(str(prefs.get(name, 0) or 0))
+        except ValueError:
+            return 0.0
+        return value if value > 0 else 0.0
+
+    limits: dict[str, AccountLimits] = {}
+    for account, default in ACCOUNT_LIMITS.items():
+        tasks = number(f"{account}_tasks_at_once")
+        per_minute = number(f"{account}_submits_per_minute")
+        limits[account] = replace(
+            default,
+            concurrency=int(tasks) if tasks else default.concurrency,
+            submits_per_minute=per_minute or default.submits_per_minute,
+        )
+    return limits

@@ -24,8 +24,8 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .http import (
@@ -36,6 +36,7 @@ from .http import (
     task_gone,
     unavailable_refusal,
     uncertain_answer,
+    with_retry_after,
 )
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
@@ -48,9 +49,10 @@ _STATES = {
     "success": TaskState.SUCCEEDED,
     "failed": TaskState.FAILED,
 }
-_CREDIT_REASONS = ("creditinsufficient", "insufficient", "quotaexceeded")
+_CREDIT_REASONS = ("creditinsufficient", "insufficient")
 _POLICY_REASONS = ("policy", "violation", "audit", "sensitive")
-_RATE_REASONS = ("toomanyrequests", "systemthrottling", "throttl")
+# QuotaExceeded is "Exceeded concurrency limit" (Vidu's error page), not out of credits: wait.
+_RATE_REASONS = ("quotaexceeded", "toomanyrequests", "systemthrottling", "throttl")
 
 
 class TimingPrompt(BaseModel):
@@ -120,9 +122,9 @@ def vidu_error(status: int, body: Any, redact: Any, action: str) -> FoleyError: 
             f"Vidu refused the prompt on policy grounds{detail}. Change the prompt.", vendor_code=vendor_code
         )
     if status == 429 or any(word in lowered for word in _RATE_REASONS):
-        return RateLimitError(
-            f"Vidu is rate-limiting this account{detail}. It was retried; wait a minute or lower the number "
-            "of parallel Vidu jobs.",
+        return VendorBusyError(
+            f"Vidu is busy for this account (too many tasks at once or too many requests){detail}; nothing "
+            "was created. The job waits for a free slot and sends it again.",
             vendor_code=vendor_code,
         )
     if status == 403:
@@ -149,11 +151,9 @@ def vidu_error(status: int, body: Any, redact: Any, action: str) -> FoleyError: 
 
 
 def _refused_submit(response: requests.Response) -> bool:
-    """429 throttling or 503: no task was created. (QuotaExceeded is an empty account: not retried.)"""
-    if response.status_code == 503:
-        return True
-    reason = first_str(json_body(response), "reason", "err_code", "code").lower()
-    return response.status_code == 429 and "quota" not in reason
+    """429 (QuotaExceeded = over the concurrency limit, TooManyRequests, SystemThrottling) or 503:
+    no task was created."""
+    return response.status_code in (429, 503)
 
 
 def _retry_poll(response: requests.Response) -> bool:
@@ -200,7 +200,9 @@ class ViduAudio(VendorClient):
         if response.status_code == 503:
             raise unavailable_refusal("Vidu")
         if response.status_code != 200:
-            raise vidu_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                vidu_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         task_id = first_str(body, "task_id", "id")
         if not task_id:
             raise uncertain_answer("Vidu", response.status_code)
@@ -218,7 +220,9 @@ class ViduAudio(VendorClient):
         if response.status_code == 404:
             raise task_gone("Vidu", task.task_id)
         if response.status_code != 200 or not isinstance(body, Mapping):
-            raise vidu_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                vidu_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         raw_state = first_str(body, "state").lower()
         state = _STATES.get(raw_state)
         if state is None:

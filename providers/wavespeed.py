@@ -28,9 +28,9 @@ from .errors import (
     FoleyError,
     InputError,
     ModerationError,
-    RateLimitError,
     SubmitUncertainError,
     TaskFailedError,
+    VendorBusyError,
     VendorUnavailableError,
 )
 from .hosts import WaveSpeedUploadHost
@@ -42,6 +42,7 @@ from .http import (
     task_gone,
     unavailable_refusal,
     uncertain_answer,
+    with_retry_after,
 )
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
@@ -140,9 +141,10 @@ def wavespeed_error(status: int, body: Any, redact: Any, action: str) -> FoleyEr
             vendor_code=vendor_code,
         )
     if status == 429 or code == 429:
-        return RateLimitError(
-            f"WaveSpeed is rate-limiting this account{detail}. It was retried; wait a minute and try again, "
-            "or lower the number of parallel jobs.",
+        # over the key's tasks at once or submits a minute: refused, so no task was created
+        return VendorBusyError(
+            f"WaveSpeed is busy for this API key (too many tasks at once or submits a minute){detail}; "
+            "nothing was created. The job waits for a free slot and sends it again.",
             vendor_code=vendor_code,
         )
     if code in (1400, 1401) or status in (400, 422):
@@ -278,7 +280,9 @@ class WaveSpeedModel(VendorClient):
         elif response.status_code != 200 or not isinstance(body, Mapping) or code != 200:
             if response.status_code == 200 and not isinstance(body, Mapping):
                 raise self._unreadable_submit()
-            raise wavespeed_error(response.status_code, body, self.http.redact, "starting the task")
+            raise with_retry_after(
+                wavespeed_error(response.status_code, body, self.http.redact, "starting the task"), response
+            )
         if not task_id:
             raise self._unreadable_submit()
         urls = data.get("urls") if isinstance(data, Mapping) else None
@@ -315,7 +319,9 @@ class WaveSpeedModel(VendorClient):
         if not failed and (
             response.status_code != 200 or not isinstance(body, Mapping) or body.get("code", 200) != 200
         ):
-            raise wavespeed_error(response.status_code, body, self.http.redact, "checking the task")
+            raise with_retry_after(
+                wavespeed_error(response.status_code, body, self.http.redact, "checking the task"), response
+            )
         if not isinstance(data, Mapping) or not isinstance(body, Mapping):
             raise VendorUnavailableError(
                 "WaveSpeed answered the status request without task data; try again."

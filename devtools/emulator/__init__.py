@@ -77,6 +77,18 @@ a repeated external_task_id makes a second paid task) or "refuse" (400/1201);
 ``kling_page_size_cap`` serves list pages of at most that many tasks whatever ``pageSize`` asks.
 ``tasks_created(vendor)`` counts the paid tasks the vendor's one test account made.
 
+Account limits (``devtools.emulator.accounts``)
+    One key is one account: a task counts as running from its accepted submit until a
+    poll sees it finished, across every model of the vendor. A submit over the
+    account's tasks at once (``emu.accounts.limits``: WaveSpeed 3, Vidu 5; Kling and
+    FlexStack not enforced unless a test sets a number) is refused with the vendor's
+    "busy" answer and makes no task: WaveSpeed 429 + ``Retry-After``, Kling 429/1303,
+    Vidu 429 ``QuotaExceeded``, FlexStack 429 (the unkind reading: WaveSpeed's
+    document says excess tasks wait). Read ``emu.running(vendor)``,
+    ``emu.peak_demand(vendor)`` (the most tasks the client tried to run at once) and
+    ``emu.busy_refusals(vendor)``. The ``busy`` fault (submit; ``retry_after``
+    optional) answers with the same refusal whatever the count.
+
 FlexStack result shapes: see ``devtools.emulator.flexstack`` (``celery``, ``state_list``,
 ``nested``, ``lowercase``); pick with ``VendorEmulator(flexstack_result_shape=...)``.
 

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-polls", type=int, default=1, help="polls before a task can finish")
     parser.add_argument("--flexstack-result-shape", choices=RESULT_SHAPES, default="celery")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    parser.add_argument("--account-limit", action="append", default=[], metavar="VENDOR=N",
+                        help="tasks at once on the vendor's account (a higher tier), e.g. vidu=8")
     args = parser.parse_args(argv)
 
     emulator = VendorEmulator(
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         flexstack_result_shape=args.flexstack_result_shape,
         verbose=not args.quiet,
     )
+    for item in args.account_limit:
+        vendor, _, count = item.partition("=")
+        emulator.accounts.limits[vendor] = int(count)
     # Test keys only: printing them is how a shell gets pointed at the emulator.
     for name, value in emulator.environ().items():
         print(f"export {name}={shlex.quote(value)}")

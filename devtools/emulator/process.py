@@ -22,10 +22,12 @@ def free_port() -> int:
 class EmulatorProcess:
     """``python -m devtools.emulator`` on a free loopback port; ``environ()`` points clients at it."""
 
-    def __init__(self, task_seconds: float = 0.0, min_polls: int = 1) -> None:
+    def __init__(self, task_seconds: float = 0.0, min_polls: int = 1,
+                 account_limits: dict[str, int] | None = None) -> None:
+        limits = [f"--account-limit={vendor}={count}" for vendor, count in (account_limits or {}).items()]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devtools.emulator", "--port", str(free_port()), "--task-seconds",
-             str(task_seconds), "--min-polls", str(min_polls), "--quiet"],
+             str(task_seconds), "--min-polls", str(min_polls), "--quiet", *limits],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         self._environ: dict[str, str] = {}

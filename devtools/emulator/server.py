@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import audio
+from .accounts import AccountGauge, running_count
 from .flexstack import RESULT_SHAPES, FlexStackApi
 from .kling import KlingApi
 from .vidu import ViduApi
@@ -67,6 +68,7 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "lose_submit_answer": frozenset({"submit"}),
     # Kling: the created task is not found by its external_task_id for a while.
     "lookup_lag": frozenset({"submit"}),
+    "busy": frozenset({"submit"}),  # accounts.py: the vendor's "over the concurrency limit" refusal
 }
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -219,6 +221,8 @@ class VendorEmulator:
         self._files: dict[str, StoredFile] = {}
         self._submits: dict[str, int] = dict.fromkeys(VENDORS, 0)
         self._downloads: dict[str, int] = {}  # harden (issue 11): result files served whole, by name
+        #: tasks at once per vendor account (one key), enforced on submit; see accounts.py
+        self.accounts = AccountGauge()
         self._apis: dict[str, VendorApi] = {
             "wavespeed": WaveSpeedApi(self),
             "kling": KlingApi(self),
@@ -362,6 +366,7 @@ class VendorEmulator:
             self._files.clear()
             self._submits = dict.fromkeys(VENDORS, 0)
             self._downloads = {}
+            self.accounts.reset()
             for api in self._apis.values():
                 api.reset()
 
@@ -394,9 +399,28 @@ class VendorEmulator:
         if short is not None:
             task.short_seconds = float(short.params.get("seconds", 1.0))
         with self._lock:
+            refusal = self.accounts.admit(vendor, running_count(self._tasks.values(), vendor))
+            if refusal is not None:
+                raise Rejection(refusal)  # over the account's tasks at once: nothing is made
             self._tasks[task_id] = task
             self._submits[vendor] += 1
         return task
+
+    # -- per-account counts (accounts.py) --------------------------------------------------
+
+    def running(self, vendor: str) -> int:
+        """Tasks of the vendor's account accepted and not yet seen finished by a poll."""
+        with self._lock:
+            return running_count(self._tasks.values(), vendor)
+
+    def peak_demand(self, vendor: str) -> int:
+        """The most tasks the client ever tried to run at once on the account (refused try included)."""
+        with self._lock:
+            return self.accounts.peak_demand.get(vendor, 0)
+
+    def busy_refusals(self, vendor: str) -> int:
+        with self._lock:
+            return self.accounts.busy_refusals.get(vendor, 0)
 
     def find_task(self, vendor: str, task_id: str) -> TaskRecord | None:
         with self._lock:

@@ -204,3 +204,8 @@ class VendorApi:
             raise Rejection(self.no_credits())
         if self.emu.take_fault(self.name, "moderation", "submit") is not None:
             raise Rejection(self.moderation())
+        busy = self.emu.take_fault(self.name, "busy", "submit")
+        if busy is not None:  # the account is over its tasks at once: refused, nothing made
+            from .accounts import busy_reply
+
+            raise Rejection(busy_reply(self.name, busy.params.get("retry_after")))

@@ -20,6 +20,7 @@ from vse_foley.core.engine import JobEngine, JobReady, PollSchedule
 from vse_foley.core.jobs import Job
 from vse_foley.core.ledger import JobLedger
 from vse_foley.providers.base import (
+    AccountLimits,
     AudioFile,
     FieldKind,
     FieldSpec,
@@ -46,6 +47,7 @@ def make_info(
     concurrency: int = 3,
     price: PriceEstimate | None = None,
     vendor: str = "fakevendor",
+    account: str = "",
 ) -> ProviderInfo:
     return ProviderInfo(
         id=provider_id,
@@ -59,6 +61,7 @@ def make_info(
         best_seconds=best_seconds,
         default_concurrency=concurrency,
         price=price,
+        account=account,
     )
 
 
@@ -77,6 +80,12 @@ class FakeVendor:
         self.peak_alive = 0
         self.fail_tasks: set[int] = set()  # 1-based submit numbers whose task fails
         self.submit_errors: list[Exception] = []  # raised by the next submits, in order
+        self.poll_errors: list[Exception] = []  # raised by the next polls, in order
+        self.clock: Callable[[], float] = time.time  # the harness sets its fake clock
+        self.submit_log: list[tuple[str, float]] = []  # (prompt, time) of every submit attempt
+        self.poll_log: list[tuple[str, float]] = []  # (task id, time) of every poll
+        self.running = 0  # tasks submitted and not yet reported done (per this one fake account)
+        self.peak_running = 0
         self.invalid = False
         self.audio_seconds: float | None = None  # None: the requested duration
         self.hooks: dict[str, Callable[[dict[str, Any]], None]] = {}
@@ -119,8 +128,11 @@ class FakeProvider(Provider):
         with self.vendor.lock:
             self.vendor.submits += 1
             number = self.vendor.submits
+            self.vendor.submit_log.append((request.prompt, self.vendor.clock()))
             if self.vendor.submit_errors:
                 raise self.vendor.submit_errors.pop(0)
+            self.vendor.running += 1
+            self.vendor.peak_running = max(self.vendor.peak_running, self.vendor.running)
             task_id = f"task-{number}"
             self.vendor.tasks[task_id] = {
                 "polls": 0,
@@ -143,10 +155,16 @@ class FakeProvider(Provider):
         if self.vendor.poll_latency:
             time.sleep(self.vendor.poll_latency)
         with self.vendor.lock:
+            self.vendor.poll_log.append((task.task_id, self.vendor.clock()))
+            if self.vendor.poll_errors:
+                raise self.vendor.poll_errors.pop(0)
             record = self.vendor.tasks[task.task_id]
             record["polls"] += 1
             if record["polls"] <= self.vendor.polls_until_done:
                 return TaskStatus(TaskState.RUNNING, progress=min(0.9, record["polls"] / 10))
+            if not record.get("done"):
+                record["done"] = True
+                self.vendor.running -= 1
             if record["fail"]:
                 return TaskStatus(
                     TaskState.FAILED, message="The vendor could not generate audio for this clip."
@@ -227,6 +245,7 @@ class Harness:
         *,
         ledger_path: Path | None = None,
         concurrency: dict[str, int] | None = None,
+        account_limits: dict[str, AccountLimits] | None = None,
         recovery: bool = False,
         poll_schedule: PollSchedule | None = None,
         use_info: bool = True,
@@ -235,6 +254,7 @@ class Harness:
         self.vendor = vendor
         self.infos = infos
         self.clock = FakeClock()
+        vendor.clock = self.clock.time
         self.renderer = FakeRenderer(tmp / "clips")
         self.ledger_path = ledger_path or tmp / "ledger.jsonl"
         self.ledger = JobLedger(self.ledger_path)
@@ -247,6 +267,7 @@ class Harness:
             self.renderer,
             lambda job: self.out,
             concurrency=concurrency,
+            account_limits=account_limits,
             provider_info=infos.__getitem__ if use_info else None,
             poll_schedule=poll_schedule or PollSchedule(),
             clock=self.clock.time,
