@@ -215,8 +215,10 @@ def engine() -> JobEngine:
             from ..providers import PROVIDER_IDS
 
             concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
+        from .decode import result_analyser
+
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
-                            provider_info=provider_info)
+                            provider_info=provider_info, analyse=result_analyser(user_dir("previews")))
     return _engine
 
 
@@ -444,6 +446,8 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
         _messages.append(("ERROR", f"Foley: {record_insert_failure(job, error)}"))
         return False
     engine().mark_inserted(job.id, inserted.strip_name)
+    if inserted.level_warning and inserted.level_warning not in job.warnings:
+        engine().annotate(job.id, warnings=[*job.warnings, inserted.level_warning])
     if not bpy.app.background:
         # One undo step per inserted sound (a timer is not an operator, so push it ourselves).
         with contextlib.suppress(RuntimeError):

@@ -109,6 +109,8 @@ RenderClip = Callable[[Job, threading.Event], str]
 ProviderFactory = Callable[[str], Provider]
 #: (parent, children in chunk order, destination stem) → path of the joined audio
 Assemble = Callable[[Job, Sequence[Job], Path], Path]
+#: a look at a landed result (job, audio path) -> plain figures; runs on the worker, must not raise
+Analyse = Callable[[Job, Path], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Pat
     return report.path
 
 
+def analyse_result(job: Job, path: Path) -> dict[str, Any]:
+    """Default look at a result: loudness, peaks and flags from a WAV (``core.analysis``)."""
+    from .analysis import analyse_file  # numpy loads only when a result lands
+
+    return analyse_file(path)
+
+
 class _ShutdownError(Exception):
     """The engine is shutting down; leave the job as it is (resumable)."""
 
@@ -174,6 +183,7 @@ class JobEngine:
         sleep: Callable[[float], object] | None = None,
         assemble: Assemble = assemble_wav_chunks,
         overlap_seconds: float = DEFAULT_OVERLAP_S,
+        analyse: Analyse = analyse_result,
     ) -> None:
         self._ledger = ledger
         self._provider_factory = provider_factory
@@ -187,6 +197,7 @@ class JobEngine:
         self._sleep: Callable[[float], object] = sleep or self._stop.wait
         self._assemble = assemble
         self._overlap = overlap_seconds
+        self._analyse = analyse
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -928,7 +939,8 @@ class JobEngine:
         )
         self._update(job_id, JobState.DOWNLOADING)
         audio = provider.download(status, stem)
-        info = {"format": audio.format, "size": audio.size, "duration": audio.duration}
+        info = {"format": audio.format, "size": audio.size, "duration": audio.duration,
+                "analysis": self._look_at(job, Path(audio.path))}
         with self._lock:
             job = self._jobs[job_id]
             files = {**job.files, "audio": str(audio.path)}
@@ -950,6 +962,14 @@ class JobEngine:
             self._update(
                 job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
             )
+
+    def _look_at(self, job: Job, path: Path) -> dict[str, Any]:
+        """The analysis of a landed result (off the main thread); a failure is a figure, not an error."""
+        try:
+            return self._analyse(job, path)
+        except Exception as exc:
+            log.warning("Could not analyse %s: %s", path, exc)
+            return {"measured": False, "reason": f"The result could not be measured ({exc})."}
 
     def _fail(self, job_id: str, exc: Exception) -> None:
         if self._stop.is_set():
@@ -987,12 +1007,14 @@ class JobEngine:
                 directory, naming.audio_stem(parent.provider_id, parent.prompt or parent.label, parent.id)
             )
             path = self._assemble(parent, children, stem)
+            info = {"analysis": self._look_at(parent, Path(path))}
             warnings = [f"Chunk {c.chunk_index + 1}: {w}" for c in children for w in c.warnings]
             with self._lock:
                 if self._jobs[parent_id].state == JobState.CANCELLED:
                     return
                 self._update(
-                    parent_id, JobState.READY, files={"audio": str(path)}, warnings=warnings, progress=1.0
+                    parent_id, JobState.READY, files={"audio": str(path)}, audio_info=info, warnings=warnings,
+                    progress=1.0,
                 )
         except Exception as exc:
             self._fail(parent_id, exc)

@@ -69,7 +69,9 @@ def k_weighting_biquads(rate: int) -> tuple[tuple[FloatArray, FloatArray], tuple
     vh = 10.0 ** (gain_db / 20.0)
     vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
-    shelf_b = np.array([(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0])
+    shelf_b = np.array(
+        [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    )
     shelf_a = np.array([1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0])
     # Stage 2: the RLB high pass at ~38 Hz.
     f0, q = 38.13547087602444, 0.5003270373238773
@@ -129,8 +131,8 @@ def _convolve_columns(frames: FloatArray, impulse: FloatArray, blocks_per_batch:
 
 def block_powers(weighted: FloatArray, rate: int) -> FloatArray:
     """Mean square per complete 400 ms block (75 % overlap), shape (blocks, channels)."""
-    block = int(round(BLOCK_S * rate))
-    step = int(round(BLOCK_S * (1.0 - OVERLAP) * rate))
+    block = round(BLOCK_S * rate)
+    step = round(BLOCK_S * (1.0 - OVERLAP) * rate)
     count = weighted.shape[0]
     if count < block:
         return np.zeros((0, weighted.shape[1]))
@@ -146,7 +148,7 @@ def _weights(channels: int) -> FloatArray:
 
 def _lufs(power: FloatArray | float) -> FloatArray:
     with np.errstate(divide="ignore"):
-        return -0.691 + 10.0 * np.log10(power)  # type: ignore[no-any-return]
+        return -0.691 + 10.0 * np.log10(power)
 
 
 def gated_loudness(powers: FloatArray) -> float | None:

@@ -109,6 +109,9 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
     draw_wrapped(column, f"Audio goes to //{prefs.output_folder or 'foley'}/ next to the saved .blend "
                          "(the extension's user folder for unsaved files).", width=PREFS_WIDTH)
     column.prop(prefs, "confirm_cost_above")
+    column.prop(prefs, "loudness")
+    if prefs.loudness == "TARGET":
+        column.prop(prefs, "loudness_target")
 
 
 def draw_keymap_box(layout: Any, context: Any) -> None:

@@ -22,7 +22,8 @@ def _signals(rate: int) -> dict[str, np.ndarray]:
         "tone 3 kHz mono": 0.2 * np.sin(2 * np.pi * 3000 * t),
         "tone 10 kHz stereo": 0.2 * np.sin(2 * np.pi * 10000 * t)[:, None] * np.ones(2),
         "noise bursts with silence": gate * rng.normal(0.0, 0.2, (len(t), 2)),
-        "loud and quiet parts": np.where((t % 3.0) < 1.0, 1.0, 0.02)[:, None] * rng.normal(0.0, 0.2, (len(t), 2)),
+        "loud and quiet parts": np.where((t % 3.0) < 1.0, 1.0, 0.02)[:, None]
+        * rng.normal(0.0, 0.2, (len(t), 2)),
         "quiet noise": rng.normal(0.0, 0.001, (len(t), 1)),
     }
 
