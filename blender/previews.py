@@ -19,12 +19,12 @@ def waveform_path(job: Job) -> str:
     return str(analysis.get("waveform", "") or "")
 
 
-def icon_id(job: Job) -> int:
-    """The icon of ``job``'s waveform, or 0 when it has none (or its file is gone)."""
+def preview_for(job: Job) -> Any:
+    """The loaded ImagePreview of ``job``'s waveform, or None when it has none (or its file is gone)."""
     global _collection  # noqa: PLW0603 - one collection per Blender session, removed at unregister
     path = waveform_path(job)
     if not path:
-        return 0
+        return None
     if _collection is None:
         import bpy.utils.previews
 
@@ -32,9 +32,19 @@ def icon_id(job: Job) -> int:
     preview = _collection.get(job.id)
     if preview is None:
         if not Path(path).is_file():
-            return 0
+            return None
         preview = _collection.load(job.id, path, "IMAGE")
-    return int(preview.icon_id)
+    return preview
+
+
+def icon_id(job: Job) -> int:
+    """The waveform's icon for a label, 0 when there is none.
+
+    Seen under the bpy module (background, no UI icons): the image loads (``image_size``
+    is the PNG's) but ``icon_id`` stays 0; the row then falls back to a plain icon.
+    """
+    preview = preview_for(job)
+    return int(preview.icon_id) if preview is not None else 0
 
 
 def loaded_count() -> int:

@@ -694,3 +694,13 @@ def test_annotate_changes_fields_not_the_state_and_records_them(harness: Harness
         assert fresh.get(job.id).blend_path == "/p/edit_v02.blend"
     with pytest.raises(TypeError, match="Unknown job fields"):
         harness.engine.annotate(job.id, no_such_field=1)
+
+
+def test_a_landed_result_is_measured_on_the_worker(harness: Harness):
+    job = harness.engine.enqueue(new_job())
+    assert harness.wait()
+    final = harness.engine.get(job.id)
+    assert final is not None
+    figures = final.audio_info["analysis"]
+    assert figures["measured"] and figures["sample_rate"] == SAMPLE_RATE
+    assert (figures["lufs"] is None) == figures["silent"]  # a number, or "silent" — never infinite
