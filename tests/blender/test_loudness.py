@@ -90,9 +90,8 @@ def test_match_takes_puts_three_different_takes_within_half_a_lu(extension: Any,
         assert sample_peak_dbfs(strip) + meta["gain_db"] <= -1.0 + 1e-6
 
 
-def test_a_target_of_minus_23_lufs_lands_within_half_a_lu_and_fades_follow(extension: Any, online: None,
-                                                                           emulator: VendorEmulator,
-                                                                           shot: Path, tmp_path: Path) -> None:
+def test_a_target_of_minus_23_lufs_lands_within_half_a_lu_and_fades_follow(
+        extension: Any, online: None, emulator: VendorEmulator, shot: Path, tmp_path: Path) -> None:
     edit = saved_edit(tmp_path, shot)
     scene = bpy.context.scene
     scene.foley.loudness = "TARGET"
