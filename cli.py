@@ -256,11 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command == "providers":
-            return _list_providers()
-        if args.command == "measure":
-            return _measure(args)
-        return _generate(args)
+        commands = {"providers": lambda _args: _list_providers(), "measure": _measure, "generate": _generate}
+        return commands[args.command](args)
     except SubmitUncertainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNCERTAIN
