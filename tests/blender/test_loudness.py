@@ -188,6 +188,8 @@ def test_a_result_with_silence_and_clipping_shows_both_flags(extension: Any, onl
     preview = previews.preview_for(job)
     assert tuple(preview.image_size) == (96, 48)  # loaded into the preview collection (icon ids need a UI)
     assert previews.loaded_count() >= 1
+    previews.unregister()  # what unregistering the extension does: the collection is gone
+    assert previews.loaded_count() == 0
     look = importlib.import_module(MODULE + ".panels.result_look")
     assert "clips at 0 dBFS" in look.look_text(job)
     json.dumps(analysis)  # plain figures: they travel through the ledger
