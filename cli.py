@@ -3,17 +3,19 @@
     python -m vse_foley.cli generate --provider wavespeed.think-sound --video clip.mp4 \\
         --prompt "footsteps on gravel" --out sounds/steps.wav
     python -m vse_foley.cli providers
+    python -m vse_foley.cli measure sounds/steps.wav --json
 
 Keys and base URLs come from the environment (WAVESPEED_API_KEY, KLING_ACCESS_KEY,
 KLING_SECRET_KEY, VIDU_API_KEY, FLEXSTACK_ACCESS_TOKEN or FLEXSTACK_USERNAME +
 FLEXSTACK_PASSWORD; VSE_FOLEY_WAVESPEED_URL, VSE_FOLEY_KLING_URL, VSE_FOLEY_VIDU_URL,
 VSE_FOLEY_FLEXSTACK_URL). Progress goes to stderr; the written file's path is the last
-stdout line.
+stdout line (with --json: one JSON object with the path, loudness, peaks and flags).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -37,7 +39,10 @@ _GENERATE_EPILOG = """\
 The audio format is whatever the vendor returns, identified by its first bytes.
 --out names the file; its extension is replaced by the real one (--out x.wav may
 write x.mp3), and an existing file is never overwritten: _2, _3... is appended.
-The path actually written is printed as the last line on stdout.
+The path actually written is printed as the last line on stdout; with --json
+that line is a JSON object: path, format, duration and the analysis (integrated
+loudness in LUFS, sample and true peak, silent stretches, clipping, mono, sample
+rate) with its flags.
 
 Exit status: 0 written; 1 failed (the reason is on stderr); 2 wrong arguments;
 3 the task may have been charged: the answer to the request that starts it was
@@ -133,7 +138,32 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--deadline", type=float, default=1800.0, help="give up waiting after this many seconds")
     gen.add_argument("--out", required=True, type=Path, help="output file; see below for the extension")
     gen.add_argument("-v", "--verbose", action="store_true", help="log HTTP steps (never keys) to stderr")
+    gen.add_argument("--json", action="store_true", help="print the result and its figures as one JSON line")
+    measure = sub.add_parser("measure", help="loudness, peaks and flags of an audio file (WAV)")
+    measure.add_argument("file", type=Path)
+    measure.add_argument("--scene-rate", type=int, default=0, help="flag a sample rate other than this (Hz)")
+    measure.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     return parser
+
+
+def _figures(path: Path, scene_rate: int = 0) -> dict[str, Any]:
+    from .core.analysis import analyse_file, flags
+
+    analysis = analyse_file(path)
+    return {**analysis, "flags": flags(analysis, scene_rate)}
+
+
+def _measure(args: argparse.Namespace) -> int:
+    from .core.analysis import summary
+
+    if not args.file.is_file():
+        raise InputError(f"{args.file} does not exist; give the path of an audio file.")
+    figures = _figures(args.file, args.scene_rate)
+    if args.json:
+        print(json.dumps({"path": str(args.file), **figures}, sort_keys=True))
+    else:
+        print("; ".join([summary(figures), *figures["flags"]]))
+    return EXIT_OK if figures.get("measured") else EXIT_FAILED
 
 
 def _list_providers() -> int:
@@ -211,7 +241,12 @@ def _generate(args: argparse.Namespace) -> int:
         provider.close()
     seconds = f", {audio.duration:.2f} s" if audio.duration is not None else ""
     print(f"wrote {audio.format}{seconds}", file=sys.stderr)
-    print(audio.path)
+    if args.json:
+        result = {"path": str(audio.path), "format": audio.format, "duration": audio.duration,
+                  "analysis": _figures(Path(audio.path))}
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(audio.path)
     return EXIT_OK
 
 
@@ -223,9 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command == "providers":
-            return _list_providers()
-        return _generate(args)
+        commands = {"providers": lambda _args: _list_providers(), "measure": _measure, "generate": _generate}
+        return commands[args.command](args)
     except SubmitUncertainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNCERTAIN

@@ -112,6 +112,19 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
                     "even when the price is unknown; scripts are refused above it unless they raise "
                     "scene.foley.max_requests",
         default=12, min=1, max=1000)
+    loudness: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Loudness", default="OFF",
+        description="How loud new results play, set by the strip's volume (the file is never changed). "
+                    "A scene's own setting (scene.foley.loudness) wins over this",
+        items=[("OFF", "Off", "Play results as the vendor made them"),
+               ("MATCH_TAKES", "Match takes",
+                "Every take and vendor of a comparison sits at the first take's level"),
+               ("BROADCAST", "-23 LUFS (broadcast)", "EBU R128 programme loudness"),
+               ("WEB", "-16 LUFS (web)", "Streaming and web video"),
+               ("TARGET", "Target", "The loudness given below")])
+    loudness_target: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Target", description="Integrated loudness (LUFS) for the Target choice",
+        default=-23.0, min=-60.0, max=0.0, precision=1)
 
     def draw(self, context: bpy.types.Context) -> None:
         from .panels.preferences_ui import draw_preferences

@@ -110,6 +110,16 @@ def _annotations() -> dict[str, Any]:
         "fade_frames": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Fade frames", description="Volume fade in and out on inserted strips (0 = none)",
             default=2, min=0, max=48),
+        # Unset, the preference "Loudness" applies; once set (sidebar or script) the scene's own wins.
+        "loudness": bpy.props.EnumProperty(  # type: ignore[func-returns-value]
+            name="Loudness", description="How loud new results play in this scene (strip volume only); "
+            "unset, the preference applies",
+            items=[("OFF", "Off", "As the vendor made them"),
+                   ("MATCH_TAKES", "Match takes", "Takes of a group sit at the first take's level"),
+                   ("TARGET", "Target", "Every result at the target loudness")], default="OFF"),
+        "loudness_target": bpy.props.FloatProperty(  # type: ignore[func-returns-value]
+            name="Loudness target", description="LUFS for Target (-23 broadcast, -16 web)",
+            default=-23.0, min=-60.0, max=0.0, precision=1),
     }
     for name, specs in _merged_specs().items():
         if name not in annotations:

@@ -15,6 +15,7 @@ from ..core.jobs import Job
 from ..core.naming import provider_short
 from ..core.timeline import FrameRange
 from ..providers.errors import FoleyError
+from .loudness import level_for
 from .strip_metadata import EDIT_ID_KEY, INSERTED_NAME_KEY, METADATA_KEY
 
 MAX_CHANNEL = 128
@@ -27,6 +28,8 @@ class Inserted:
     frame_start: int
     frame_end: int  # exclusive
     warnings: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # what the analysis saw (silence, clipping, mono...)
+    level_warning: str = ""  # the loudness match stopped short of its target
 
 
 def strip_span(strip: Any) -> FrameRange:
@@ -153,12 +156,14 @@ def select_if_user_has_not_moved_on(scene: Any, strip: Any, ours: set[str]) -> b
 
 def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: int = 0, mute: bool = False,
                      extra_busy: list[tuple[int, FrameRange]] = (),  # type: ignore[assignment]
-                     ours: set[str] | None = None, channel: int = 0) -> Inserted:
+                     ours: set[str] | None = None, channel: int = 0,
+                     takes: list[Any] | None = None) -> Inserted:
     """Add the sound strip for ``job`` at its range start, trimmed to the range.
 
     ``channel`` 0 picks the lowest free one above ``above_channel``; another value is
     the user's choice and must be free. If anything fails once the strip exists, the
-    half-made strip is removed again before the error goes up.
+    half-made strip is removed again before the error goes up. ``takes`` are the strips
+    of the job's comparison group already on the timeline (loudness matching).
     """
     audio = job.audio_path
     if not audio or not Path(audio).is_file():
@@ -173,14 +178,15 @@ def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: i
         channel = free_channel(scene, frames, above_channel, extra_busy)
     strip = compat.new_sound_strip(scene, strip_label(job), blend_relative(audio), channel, frames.start)
     try:
-        return _finish_strip(scene, strip, job, channel, fade_frames=fade_frames, mute=mute, ours=ours)
+        return _finish_strip(scene, strip, job, channel, fade_frames=fade_frames, mute=mute, ours=ours,
+                             takes=takes or [])
     except Exception:
         compat.remove_strip(scene, strip)
         raise
 
 
 def _finish_strip(scene: Any, strip: Any, job: Job, channel: int, *, fade_frames: int, mute: bool,
-                  ours: set[str] | None) -> Inserted:
+                  ours: set[str] | None, takes: list[Any]) -> Inserted:
     frames = job.frame_range
     warnings: list[str] = []
     wanted_end = frames.end_exclusive
@@ -190,11 +196,16 @@ def _finish_strip(scene: Any, strip: Any, job: Job, channel: int, *, fade_frames
         short_by = wanted_end - compat.strip_end(strip)
         warnings.append(f"The audio is {short_by} frames shorter than the range; it was kept as it is.")
     warnings = list(job.warnings) or warnings  # the engine's duration check, else ours
+    level = level_for(scene, job, takes)  # figures measured on the worker; here only the volume is set
+    if level.warning:
+        warnings.append(level.warning)
     # The strip's own name is recorded: a Shift+D or pasted copy keeps the metadata but gets
     # another name, so it is never taken for the take itself (``strip_metadata.is_take``).
     strip[METADATA_KEY] = {**metadata(job), "warnings": " ".join(warnings), INSERTED_NAME_KEY: strip.name,
-                           "edit_id": str(scene.get(EDIT_ID_KEY, ""))}
+                           "edit_id": str(scene.get(EDIT_ID_KEY, "")), **level.figures}
     strip.mute = mute
+    strip.volume = level.volume  # before the fades: their keyframes rise to this level, not to 1.0
     add_fades(strip, fade_frames)
     select_if_user_has_not_moved_on(scene, strip, set(job.extra.get("source_strips", ())) | (ours or set()))
-    return Inserted(strip.name, channel, compat.strip_start(strip), compat.strip_end(strip), warnings)
+    return Inserted(strip.name, channel, compat.strip_start(strip), compat.strip_end(strip), warnings,
+                    flags=level.flags, level_warning=level.warning)

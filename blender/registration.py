@@ -8,7 +8,7 @@ from .. import preferences, properties
 from ..operators import classes as operator_classes
 from ..panels import classes as panel_classes
 from ..panels import menus
-from . import handlers, keymaps, runtime
+from . import handlers, keymaps, previews, runtime
 
 
 def register() -> None:
@@ -29,3 +29,4 @@ def unregister() -> None:
     for cls in (*preferences.classes, *operator_classes, *panel_classes)[::-1]:
         bpy.utils.unregister_class(cls)
     properties.unregister()
+    previews.unregister()

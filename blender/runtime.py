@@ -227,10 +227,12 @@ def engine() -> JobEngine:
 
             concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
         from ..providers.settings import account_limits
+        from .decode import result_analyser
 
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
                             account_limits=account_limits(preferences.account_limit_prefs()),
-                            provider_info=provider_info, library_dir=lambda: user_dir("library"))
+                            provider_info=provider_info, library_dir=lambda: user_dir("library"),
+                            analyse=result_analyser(user_dir("previews")))
     return _engine
 
 
@@ -501,6 +503,8 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
         _messages.append(("ERROR", f"Foley: {record_insert_failure(job, error)}"))
         return False
     engine().mark_inserted(job.id, inserted.strip_name)
+    if inserted.level_warning and inserted.level_warning not in job.warnings:
+        engine().annotate(job.id, warnings=[*job.warnings, inserted.level_warning])
     if not bpy.app.background:
         # One undo step per inserted sound (a timer is not an operator, so push it ourselves).
         with contextlib.suppress(RuntimeError):

@@ -36,7 +36,7 @@ def insert_job(scene: Any, job: Job, channel: int = 0) -> Inserted:
             # Only one take is audible; the first to arrive until the user picks.
             mute = any(not s.mute for s in takes)
     return insert_job_audio(scene, job, above_channel=above, fade_frames=fade_frames, mute=mute,
-                            ours={s.name for s in takes}, channel=channel)
+                            ours={s.name for s in takes}, channel=channel, takes=takes)
 
 
 def audible_take(takes: list[Any]) -> int:

@@ -132,6 +132,8 @@ RenderClip = Callable[[Job, threading.Event], str]
 ProviderFactory = Callable[[str], Provider]
 #: (parent, children in chunk order, destination stem) → path of the joined audio
 Assemble = Callable[[Job, Sequence[Job], Path], Path]
+#: a look at a landed result (job, audio path) -> plain figures; runs on the worker, must not raise
+Analyse = Callable[[Job, Path], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,14 @@ class OwnedElsewhereError(ValueError):
     """The job belongs to another live Blender process (issue 11): this one must not touch it."""
 
 
+def analyse_result(job: Job, path: Path) -> dict[str, Any]:
+    """Default look at a result: loudness, peaks and flags from a WAV (``core.analysis``)."""
+    from .analysis import analyse_file  # numpy loads only when a result lands
+
+    return analyse_file(path)
+
+
+
 _JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
 
 
@@ -206,6 +216,7 @@ class JobEngine(SchedulingMixin):
         overlap_seconds: float = DEFAULT_OVERLAP_S,
         ownership: JobOwnership | None = None,
         library_dir: Callable[[], Path] | None = None,
+        analyse: Analyse = analyse_result,
     ) -> None:
         self._ledger = ledger
         self._provider_factory = provider_factory
@@ -223,6 +234,7 @@ class JobEngine(SchedulingMixin):
         self._ownership = ownership or JobOwnership(ledger.owners_folder)
         self._library_dir = library_dir  # where audio goes when the job's folder cannot be written
         self._unrecorded: dict[str, str] = {}  # job id → why its last ledger write failed
+        self._analyse = analyse
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -1096,7 +1108,8 @@ class JobEngine(SchedulingMixin):
             moved = f"The result could not be saved in {directory} ({oserror_sentence(exc)}); it was saved " \
                 f"in the library folder {library} instead."
             audio = provider.download(status, self._audio_stem(library, job))
-        info = {"format": audio.format, "size": audio.size, "duration": audio.duration}
+        info = {"format": audio.format, "size": audio.size, "duration": audio.duration,
+                "analysis": self._look_at(job, Path(audio.path))}
         with self._lock:
             job = self._jobs[job_id]
             files = {**job.files, "audio": str(audio.path)}
@@ -1136,6 +1149,14 @@ class JobEngine(SchedulingMixin):
         stem = naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
         return naming.unique_stem(directory, stem)
 
+    def _look_at(self, job: Job, path: Path) -> dict[str, Any]:
+        """The analysis of a landed result (off the main thread); a failure is a figure, not an error."""
+        try:
+            return self._analyse(job, path)
+        except Exception as exc:
+            log.warning("Could not analyse %s: %s", path, exc)
+            return {"measured": False, "reason": f"The result could not be measured ({exc})."}
+
     def _fail(self, job_id: str, exc: Exception) -> None:
         if self._stop.is_set():
             return  # shutting down: the ledger keeps the job resumable
@@ -1174,12 +1195,14 @@ class JobEngine(SchedulingMixin):
                 directory, naming.audio_stem(parent.provider_id, parent.prompt or parent.label, parent.id)
             )
             path = self._assemble(parent, children, stem)
+            info = {"analysis": self._look_at(parent, Path(path))}
             warnings = [f"Chunk {c.chunk_index + 1}: {w}" for c in children for w in c.warnings]
             with self._lock:
                 if self._jobs[parent_id].state == JobState.CANCELLED:
                     return
                 self._update(
-                    parent_id, JobState.READY, files={"audio": str(path)}, warnings=warnings, progress=1.0
+                    parent_id, JobState.READY, files={"audio": str(path)}, audio_info=info, warnings=warnings,
+                    progress=1.0,
                 )
         except ChunkAudioError as exc:
             with self._lock:  # remembered, so Retry fetches that chunk instead of joining the same file

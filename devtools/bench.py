@@ -27,6 +27,8 @@ GOALS = {
     "concurrency_ratio": ("<=", 1.5),
     "register_ms": ("<=", 30.0),
     "polls_per_job_minute": ("<=", 15.0),
+    "loudness_error_lu": ("<=", 0.1),
+    "loudness_main_thread_ms": ("<=", 5.0),
 }
 
 # Renders the range with the scene's own output settings at 100 %, as the user would.
@@ -202,6 +204,14 @@ def main() -> int:
             figures["polls_per_job_minute"] = polls / (latency / 60)
             notes["polls"] = {"count": polls, "latency_s": latency}
 
+            # -- loudness: accuracy against pyloudnorm, and what the main thread pays for it ----
+            print("loudness: our measure vs pyloudnorm; main-thread cost of volume and waveform…", flush=True)
+            last = max((j for j in engine.jobs() if j.state.value == "inserted"), key=lambda j: j.updated_at)
+            error, main_ms, loudness_notes = loudness_figures(MODULE, scene, last)
+            figures["loudness_error_lu"] = error
+            figures["loudness_main_thread_ms"] = main_ms
+            notes["loudness"] = loudness_notes
+
             # -- register time in fresh processes: ours minus an empty extension's, paired runs ----
             # (still enabled here, so its wheels stay installed as after a normal start)
             print("register: first enable in fresh processes, ours vs an empty extension…", flush=True)
@@ -219,6 +229,54 @@ def main() -> int:
 
     _report(figures, notes)
     return 0
+
+
+def loudness_figures(module: str, scene: Any, job: Any) -> tuple[float, float, dict[str, Any]]:
+    """(largest error vs pyloudnorm in LU, main-thread ms per landed result, details).
+
+    The main thread's share is deciding and setting the volume (``level_for`` + the
+    assignment) and loading the waveform preview plus the row's text; the measure
+    itself runs on the worker and is reported as a detail.
+    """
+    import importlib
+
+    import numpy as np
+    import pyloudnorm  # test-only oracle (requirements/dev.txt)
+
+    loudness = importlib.import_module(module + ".core.loudness")
+    analysis = importlib.import_module(module + ".core.analysis")
+    level = importlib.import_module(module + ".blender.loudness")
+    previews = importlib.import_module(module + ".blender.previews")
+    look = importlib.import_module(module + ".panels.result_look")
+    errors: dict[str, float] = {}
+    rng = np.random.default_rng(7)
+    for rate in (44100, 48000):
+        t = np.arange(rate * 10) / rate
+        signals = {
+            "noise": rng.normal(0.0, 0.1, (len(t), 2)),
+            "tone_100": 0.4 * np.sin(2 * np.pi * 100 * t),
+            "tone_1k": 0.3 * np.sin(2 * np.pi * 1000 * t)[:, None] * np.ones(2),
+            "tone_8k": 0.2 * np.sin(2 * np.pi * 8000 * t),
+            "bursts": np.where((t % 2.0) < 0.5, 1.0, 0.0)[:, None] * rng.normal(0.0, 0.2, (len(t), 2)),
+        }
+        for name, signal in signals.items():
+            ours = loudness.integrated_loudness(signal, rate)
+            errors[f"{name}@{rate}"] = abs(ours - pyloudnorm.Meter(rate).integrated_loudness(signal))
+    worker_s, _ = timed(analysis.analyse_samples, rng.normal(0.0, 0.1, (48000 * 10, 2)), 48000)
+    compat = importlib.import_module(module + ".compat")
+    strip = next(s for s in compat.top_level_strips(scene.sequence_editor) if s.name == job.strip_name)
+    costs = []
+    for _ in range(20):
+        started = time.perf_counter()
+        strip.volume = level.level_for(scene, job, []).volume
+        previews.unregister()  # a cold load each time: the worst case
+        previews.preview_for(job)
+        look.look_text(job)
+        costs.append(time.perf_counter() - started)
+    previews.unregister()
+    details = {"errors_lu": errors, "worker_measure_ms_10s_stereo_48k": worker_s * 1000,
+               "main_thread_ms_samples": sorted(c * 1000 for c in costs)[-5:]}
+    return max(errors.values()), statistics.median(costs) * 1000, details
 
 
 def _report(figures: dict[str, float], notes: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from ..core.jobs import FINISHED_STATES, Job, JobState
 from ..providers import provider_info
 from ..providers.errors import ConfigError
+from .result_look import draw_result_look
 from .wrapping import DEFAULT_WIDTH, draw_wrapped
 
 S = JobState
@@ -159,6 +160,7 @@ def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | 
 
     if is_active(job):
         _draw_progress(box, job)
+    draw_result_look(box, job)
 
     if job.error:
         draw_wrapped(box, job.error, icon="ERROR", width=width, alert=True)

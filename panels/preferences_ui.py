@@ -112,6 +112,10 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
     column.prop(prefs, "confirm_cost_above")
     column.prop(prefs, "ask_above_requests")
 
+    column.prop(prefs, "loudness")
+    if prefs.loudness == "TARGET":
+        column.prop(prefs, "loudness_target")
+
 
 def draw_account_limits(layout: Any, prefs: Any) -> None:
     """Limits per vendor account (one key), shared by every model on it; defaults: default tiers."""

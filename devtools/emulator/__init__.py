@@ -58,6 +58,9 @@ Faults: ``emu.inject(vendor, fault, count=1, on=None, **params)``
     ``drop_submit_response``    submit             the task IS created and counted, then the
                                                    connection closes with no answer
     ``short_audio``             submit             the task's audio lasts ``seconds`` (default 1.0)
+    ``result_level``            submit             the task's audio is ``gain_db`` louder (clipped at
+                                                   full scale) and silent for ``silent_seconds``
+                                                   from ``silent_from``
     ``truncate_download``       download           full Content-Length, ``keep`` bytes (default
                                                    half), then the connection closes
     ``html_download``           download           200 text/html page instead of the file

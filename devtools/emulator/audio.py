@@ -55,13 +55,20 @@ def _one_second_block(sample_rate: int, channels: int, voice: int) -> bytes:
 
 
 def synth_wav(
-    seconds: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, channels: int = 2, voice: int = 0
+    seconds: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, channels: int = 2, voice: int = 0,
+    gain_db: float = 0.0, silence: tuple[float, float] | None = None,
 ) -> bytes:
-    """A 16-bit PCM WAV of exactly ``round(seconds * sample_rate)`` frames that is not silent."""
+    """A 16-bit PCM WAV of exactly ``round(seconds * sample_rate)`` frames that is not silent.
+
+    ``gain_db`` scales it (clipping at full scale, as an overdriven model would);
+    ``silence`` = (from s, seconds) zeroes a stretch.
+    """
     frames = max(1, round(seconds * sample_rate))
     block = _one_second_block(sample_rate, channels, voice % len(_VOICES))  # a small, hot cache
     whole, rest = divmod(frames, sample_rate)
     pcm = block * whole + block[: rest * channels * 2]
+    if gain_db or silence:
+        pcm = _shape(pcm, sample_rate, channels, gain_db, silence)
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(channels)
@@ -69,6 +76,23 @@ def synth_wav(
         out.setframerate(sample_rate)
         out.writeframes(pcm)
     return buffer.getvalue()
+
+
+def _shape(pcm: bytes, sample_rate: int, channels: int, gain_db: float,
+           silence: tuple[float, float] | None) -> bytes:
+    samples = array("h", pcm)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    if gain_db:
+        factor = 10.0 ** (gain_db / 20.0)
+        samples = array("h", (max(-32768, min(32767, round(v * factor))) for v in samples))
+    if silence is not None:
+        first = max(0, round(silence[0] * sample_rate)) * channels
+        last = min(len(samples), first + max(0, round(silence[1] * sample_rate)) * channels)
+        samples[first:last] = array("h", bytes(2 * (last - first)))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return samples.tobytes()
 
 
 def wav_duration(data: bytes) -> float:

@@ -61,6 +61,7 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "no_credits": frozenset({"submit"}),
     "drop_submit_response": frozenset({"submit"}),
     "short_audio": frozenset({"submit"}),
+    "result_level": frozenset({"submit"}),
     "truncate_download": frozenset({"download"}),
     "html_download": frozenset({"download"}),
     "expired_download": frozenset({"download"}),
@@ -398,6 +399,12 @@ class VendorEmulator:
         short = self.take_fault(vendor, "short_audio", "submit")
         if short is not None:
             task.short_seconds = float(short.params.get("seconds", 1.0))
+        level = self.take_fault(vendor, "result_level", "submit")
+        if level is not None:
+            task.gain_db = float(level.params.get("gain_db", 0.0))
+            if "silent_seconds" in level.params:
+                start = float(level.params.get("silent_from", 0.0))
+                task.silence = (start, float(level.params["silent_seconds"]))
         with self._lock:
             refusal = self.accounts.admit(vendor, running_count(self._tasks.values(), vendor))
             if refusal is not None:
@@ -453,7 +460,8 @@ class VendorEmulator:
             if role not in task.files:
                 if role == "wav":
                     data = audio.synth_wav(
-                        task.result_seconds, sample_rate=task.sample_rate, voice=task.voice
+                        task.result_seconds, sample_rate=task.sample_rate, voice=task.voice,
+                        gain_db=task.gain_db, silence=task.silence,
                     )
                     ext = "wav"
                 elif role == "mp3":

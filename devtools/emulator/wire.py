@@ -106,6 +106,8 @@ class TaskRecord:
     fail_message: str | None = None
     fail_code: str | None = None  # Vidu err_code of an injected failure
     short_seconds: float | None = None  # injected "short_audio"
+    gain_db: float = 0.0  # injected "result_level": louder (clipping at full scale) or quieter
+    silence: tuple[float, float] | None = None  # injected "result_level": (from s, seconds) of silence
     external_task_id: str = ""
     #: Result files by role ("wav", "mp3", "video"): absolute URLs on the emulator.
     files: dict[str, str] = field(default_factory=dict)

@@ -701,3 +701,44 @@ def test_annotate_changes_fields_not_the_state_and_records_them(harness: Harness
         assert fresh.get(job.id).blend_path == "/p/edit_v02.blend"
     with pytest.raises(TypeError, match="Unknown job fields"):
         harness.engine.annotate(job.id, no_such_field=1)
+
+
+def test_a_landed_result_is_measured_on_the_worker(harness: Harness):
+    job = harness.engine.enqueue(new_job())
+    assert harness.wait()
+    final = harness.engine.get(job.id)
+    assert final is not None
+    figures = final.audio_info["analysis"]
+    assert figures["measured"] and figures["sample_rate"] == SAMPLE_RATE
+    assert (figures["lufs"] is None) == figures["silent"]  # a number, or "silent" — never infinite
+
+
+def test_a_failing_analysis_is_a_figure_and_the_result_still_lands(tmp_path: Path, vendor: FakeVendor):
+    from core_fakes import FakeClock, FakeProvider
+
+    def broken_analysis(job: Job, path: Path) -> dict:
+        raise RuntimeError("decoder crashed")
+
+    clock = FakeClock()
+    ledger = JobLedger(tmp_path / "ledger.jsonl")
+    engine = JobEngine(ledger, lambda pid: FakeProvider(vendor, INFOS[pid], False), None,
+                       lambda job: tmp_path / "library", provider_info=INFOS.__getitem__,
+                       clock=clock.time, monotonic=clock.time, sleep=clock.sleep, analyse=broken_analysis)
+    ready: list[str] = []
+
+    def pump() -> None:
+        for event in engine.drain(0.05):
+            if isinstance(event, JobReady):
+                ready.append(event.job.id)
+                engine.mark_inserted(event.job.id, "strip")
+
+    try:
+        job = engine.enqueue(new_job())
+        assert engine.wait([job.id], timeout=5.0, pump=pump, interval=0.002)
+        final = engine.get(job.id)
+        assert final is not None and final.state == S.INSERTED and ready == [job.id]
+        figures = final.audio_info["analysis"]
+        assert figures["measured"] is False and "decoder crashed" in figures["reason"]
+    finally:
+        engine.shutdown(timeout=2.0)
+        ledger.close()

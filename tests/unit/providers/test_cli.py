@@ -234,3 +234,31 @@ def test_lost_kling_answer_never_found_exits_3_with_the_external_id(
     assert external in result.stderr and "may have been charged" in result.stderr
     assert "Kling AI developer console" in result.stderr and result.stdout == ""
     assert emu.tasks_created("kling") == 1 and sum(1 for r in emu.requests if r.kind == "submit") == 1
+
+
+def test_generate_json_prints_the_figures_and_flags(emu, run_cli, tmp_path: Path):
+    import json
+
+    emu.inject("vidu", "result_level", gain_db=14.0, silent_from=1.0, silent_seconds=1.5)
+    result = run_cli(
+        ["generate", "--provider", "vidu.text2audio", "--prompt", "thunder", "--duration", "4",
+         "--out", str(tmp_path / "t"), "--json"],
+        emu.environ(),
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(figures["path"]) == tmp_path / "t.wav"
+    assert figures["analysis"]["lufs"] is not None and figures["analysis"]["sample_peak_dbfs"] == 0.0
+    assert figures["analysis"]["flags"] == ["silent for 1.5 s from 00:01", "clips at 0 dBFS"]
+
+    measured = run_cli(["measure", figures["path"], "--json", "--scene-rate", "48000"], {})
+    again = json.loads(measured.stdout)
+    assert measured.returncode == 0 and again["lufs"] == figures["analysis"]["lufs"]
+    assert "44100 Hz (the scene mixes at 48000 Hz)" in again["flags"]
+    plain = run_cli(["measure", figures["path"]], {})
+    assert "LUFS" in plain.stdout and "clips at 0 dBFS" in plain.stdout
+
+
+def test_measure_says_what_is_wrong_with_a_missing_file(run_cli, tmp_path: Path):
+    result = run_cli(["measure", str(tmp_path / "nope.wav")], {})
+    assert result.returncode == 1 and "does not exist" in result.stderr
