@@ -560,6 +560,18 @@ class JobEngine(SchedulingMixin):
         with self._lock:
             return sorted((job.copy() for job in self._jobs.values()), key=lambda j: j.created_at)
 
+    def retry_may_charge_twice(self, job_id: str) -> bool:
+        """True when ``retry`` would send a new paid request for a submit that may already have
+        been charged (the job, or a failed chunk of it): the caller asks the user first."""
+        with self._lock:
+            job = self._jobs.get(job_id) or self._ledger.get(job_id)
+            if job is None:
+                return False
+            if not job.is_chunked:
+                return job.retry_sends_again
+            children = (self._jobs.get(cid) or self._ledger.get(cid) for cid in job.chunk_ids)
+            return any(child is not None and child.retry_sends_again for child in children)
+
     def unsettled_count(self) -> int:
         """How many jobs are still running or waiting (cheap: no copies; the UI asks every tick)."""
         with self._lock:

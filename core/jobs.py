@@ -215,6 +215,13 @@ class Job:
         return self.state in SETTLED_STATES and not self.awaiting_paid_result
 
     @property
+    def retry_sends_again(self) -> bool:
+        """Retry would send a NEW paid request although the first may have been charged: its
+        answer was lost and the vendor offers no way to look the task up (no ``submit_key``)."""
+        return (self.state == JobState.FAILED and self.submit_attempted and self.task is None
+                and not self.submit_key)
+
+    @property
     def awaiting_paid_result(self) -> bool:
         """Cancelled after submit and its result is not on disk yet."""
         return self.state == JobState.CANCELLED and self.keep_result and not self.audio_path

@@ -47,6 +47,14 @@ class FOLEY_OT_cancel(_JobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+def second_charge_question(job_id: str) -> str:
+    """The question to ask before a Retry that may pay twice ("" when Retry costs nothing new)."""
+    if not runtime.engine().retry_may_charge_twice(job_id):
+        return ""
+    return ("The first request's answer was lost, so the vendor may already have made and charged that "
+            "task. Retry sends a new, paid request. Check the task list in your vendor account first.")
+
+
 class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
     """Run a failed job again (a failed chunk is retried alone)"""
 
@@ -54,12 +62,32 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
     bl_label = "Retry Job"
     bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
+    allow_new_charge: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Allow a New Charge",
+        description="Send a new paid request although the first may have been charged (its answer was "
+                    "lost); the dialog sets this when you confirm, a script must set it itself",
+        options={"HIDDEN", "SKIP_SAVE"})
+
+    def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
+        """A Retry that may pay twice asks first; every other Retry runs at once."""
+        question = second_charge_question(self.job_id) if runtime.find_job(self.job_id) else ""
+        window_manager = context.window_manager
+        if question and window_manager is not None:
+            self.allow_new_charge = True  # execute runs only if the user confirms
+            return window_manager.invoke_confirm(self, event, title="Send a New Paid Request?",
+                                                 message=question, confirm_text="Send Again")
+        return self.execute(context)
+
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
         if not bpy.app.online_access:
             self.report({"ERROR"}, preferences.offline_sentence())
+            return {"CANCELLED"}
+        question = second_charge_question(job.id)
+        if question and not self.allow_new_charge:  # never a second charge without a yes
+            self.report({"ERROR"}, f"{question} In a script, pass allow_new_charge=True.")
             return {"CANCELLED"}
         runtime.refresh_preferences(context)
         try:

@@ -136,3 +136,22 @@ def test_settled_and_unfinished():
     assert job.awaiting_paid_result and not job.settled and job.unfinished
     job.files["audio"] = "/a.wav"
     assert job.settled and not job.unfinished
+
+
+@pytest.mark.parametrize(
+    ("fields", "pays_again"),
+    [
+        ({"submit_attempted": True}, True),  # answer lost, no way to look it up
+        ({"submit_attempted": True, "submit_key": "vsefoley-1"}, False),  # Kling looks it up instead
+        ({"submit_attempted": True, "vendor_task": {"task_id": "t", "data": {}}}, False),  # polled again
+        ({"submit_attempted": False}, False),  # refused before anything was made
+    ],
+)
+def test_retry_sends_again_only_for_a_lost_submit_that_cannot_be_looked_up(fields, pays_again):
+    job = make_job()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.state = S.FAILED
+    assert job.retry_sends_again is pays_again
+    job.state = S.CANCELLED
+    assert not job.retry_sends_again  # only a failed job is retried
