@@ -973,7 +973,11 @@ class JobEngine(SchedulingMixin):
             request = replace(request, video_path=str(clip))
             self._check(job_id)
             self._update(job_id, JobState.UPLOADING)
-        clip_url = provider.upload_clip(request, abort)
+        try:
+            clip_url = provider.upload_clip(request, abort)
+        except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
+            self._wait_for_slot(job_id, info, exc)
+            raise _AbandonedError from exc
         self._pace_submit(job_id, info)
         with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
             self._check(job_id)

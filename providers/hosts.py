@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AuthError, ConfigError, FoleyError, InputError, RateLimitError, VendorUnavailableError
-from .http import VendorHttp, json_body
+from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
+from .http import VendorHttp, json_body, with_retry_after
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 
@@ -73,7 +73,7 @@ class WaveSpeedUploadHost:
         url = data.get("download_url") if isinstance(data, dict) else None
         if response.status_code == 200 and isinstance(url, str) and url.startswith(("https://", "http://")):
             return url
-        raise _upload_error(response.status_code, body, self.http)
+        raise with_retry_after(_upload_error(response.status_code, body, self.http), response)
 
 
 def _upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
@@ -87,9 +87,9 @@ def _upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
             f"{PREFS_PATH} ▸ WaveSpeed API key.",
             vendor_code=status,
         )
-    if status == 429:
-        return RateLimitError(
-            f"WaveSpeed is limiting uploads right now{detail}; try again in a minute.", vendor_code=status
+    if status == 429:  # an upload makes no task: the job waits for a free slot like a busy submit
+        return VendorBusyError(
+            f"WaveSpeed is limiting uploads right now{detail}; nothing was created.", vendor_code=status
         )
     if status >= 500:
         return VendorUnavailableError(

@@ -196,3 +196,21 @@ def test_a_poll_429_pauses_every_request_to_that_vendor_account(emu):
     finally:
         first.close()
         second.close()
+
+
+def test_a_busy_upload_host_is_waited_out_like_a_busy_submit(tmp_path, emu):
+    """WaveSpeed's upload answering 429 makes no task: the job waits for a free slot, then goes on."""
+    attempts = FAST.retries + 1  # every attempt of the first upload is refused
+    emu.inject("wavespeed", "http_429", count=attempts, on="upload", retry_after=1)
+    engine = _engine(tmp_path, emu)
+    try:
+        job = engine.enqueue(_job("wavespeed.think-sound"))
+        assert engine.wait([job.id], timeout=60)
+        final = engine.get(job.id)
+        assert final is not None and final.state == JobState.READY, final.error
+        assert emu.submit_count("wavespeed") == 1 and not emu.pending_faults
+        lines = (tmp_path / "ledger.jsonl").read_bytes().splitlines()
+        notes = [r.get("note", "") for r in map(json.loads, filter(None, lines)) if r["id"] == job.id]
+        assert any("Waiting for a free slot at WaveSpeed" in note for note in notes)
+    finally:
+        engine.shutdown()
