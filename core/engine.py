@@ -496,7 +496,7 @@ class JobEngine(SchedulingMixin):
         """Failed jobs whose lost submit is still looked for at start-up (never resent)."""
         now = self._clock()
         loaded: list[Job] = []
-        for job in self._ledger.history():
+        for job in self._ledger.jobs_where(submit_recovery.may_keep_looking):
             if (job.id not in self._jobs and submit_recovery.keeps_looking(job, now)
                     and self._ownership.claim(job.id)):  # one Blender window looks for it
                 self._jobs[job.id] = job

@@ -33,12 +33,12 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .file_lock import FileLock
-from .jobs import Job
+from .jobs import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +212,17 @@ class JobLedger:
         jobs = [job for job in map(self._to_job, records) if job is not None]
         return sorted(jobs, key=lambda job: job.created_at)
 
+    def jobs_where(self, keep: Callable[[Mapping[str, Any]], bool]) -> list[Job]:
+        """Jobs whose stored record passes ``keep``, oldest first. Only those records are turned
+        into jobs: parsing every record costs ~0.3 ms each, and the pump asks every few seconds."""
+        with self._lock:
+            records = [record for record in self._records.values() if keep(record)]
+        jobs = [job for job in map(self._to_job, records) if job is not None]
+        return sorted(jobs, key=lambda job: job.created_at)
+
     def unfinished(self) -> list[Job]:
         """Jobs with something still due: resumable work, a kept paid result, or a strip to insert."""
-        return [job for job in self.jobs() if job.unfinished]
+        return [job for job in self.jobs_where(_may_be_unfinished) if job.unfinished]
 
     def history(self) -> list[Job]:
         """Finished jobs (inserted, failed, cancelled), newest first."""
@@ -366,3 +374,12 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_SURELY_FINISHED = frozenset({JobState.INSERTED.value, JobState.FAILED.value})
+
+
+def _may_be_unfinished(record: Mapping[str, Any]) -> bool:
+    """A cheap look at a stored record: False only when the job is surely finished
+    (inserted or failed; a cancelled job may still await its paid result)."""
+    return record.get("state") not in _SURELY_FINISHED

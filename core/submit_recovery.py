@@ -12,7 +12,8 @@ look again. A vendor without a lookup key cannot be asked: the sentence says so 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..providers.base import GenerationRequest, Provider, VendorTask
 from ..providers.errors import SubmitUncertainError
@@ -45,6 +46,15 @@ def lost_submit_task(
     if task is None:
         raise may_have_been_charged(info, reason, key, looked_minutes=schedule.minutes)
     return task
+
+
+_FAILED = JobState.FAILED.value
+
+
+def may_keep_looking(record: Mapping[str, Any]) -> bool:
+    """A cheap look at a stored record: could ``keeps_looking`` be true for its job?"""
+    return (record.get("state") == _FAILED and bool(record.get("submit_key"))
+            and bool(record.get("submit_attempted")) and not record.get("vendor_task"))
 
 
 def keeps_looking(job: Job, now: float) -> bool:
