@@ -149,7 +149,8 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600, kee
 
     Copies of edits (``sources/``, shared by the jobs of one state of an edit) go when unused for
     ``older_than_s`` or beyond the ``keep_sources`` most recently used; clips when older than
-    ``older_than_s`` (a clip is rendered again from its copy if needed).
+    ``older_than_s`` (a clip is rendered again from its copy if needed); waveform pictures
+    when their job is no longer in the history.
     """
     import shutil
 
@@ -169,6 +170,9 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600, kee
             if folder.stat().st_mtime < cutoff or (most is not None and rank >= most):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
+    for picture in user_dir("previews").glob("*.png"):  # waveforms of jobs the history forgot
+        if picture.stem not in ledger:
+            picture.unlink(missing_ok=True)
     return removed
 
 

@@ -205,6 +205,10 @@ class JobLedger:
             record = self._records.get(job_id)
         return self._to_job(record) if record is not None else None
 
+    def __contains__(self, job_id: object) -> bool:
+        with self._lock:
+            return job_id in self._records
+
     def jobs(self) -> list[Job]:
         """Every job's latest snapshot, oldest created first."""
         with self._lock:

@@ -128,12 +128,17 @@ def test_housekeeping_counts_the_copies(extension: Any, tmp_path: Path) -> None:
     job = core_jobs.Job.create(request, timeline.FrameRange(1, 50), Fraction(25),
                                extra={"clip_source": str(old_needed / "source.blend")})
     ledger.append(job)
+    previews = runtime.user_dir("previews")
+    known, forgotten = previews / f"{job.id}.png", previews / "0123456789ab.png"
+    known.write_bytes(b"png")
+    forgotten.write_bytes(b"png")  # a waveform of a job Clear History forgot
 
     removed = runtime.prune_work_files(ledger, keep_sources=20)
 
     left = sorted(folder.name for folder in sources.iterdir())
     assert left == sorted([folder.name for folder in folders[:20]] + [old_needed.name])
     assert removed == 4
+    assert known.is_file() and not forgotten.exists()
     ledger.close()
 
 
