@@ -7,6 +7,7 @@ operators) is written next to the code with the Blender source it relies on."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import time
@@ -133,7 +134,8 @@ def test_a_render_that_cannot_open_its_output_does_not_stop_insertion(
     for handlers, hook in hooks:
         handlers.append(hook)
     try:
-        with pytest.raises(RuntimeError):
+        # 4.x reports the failure as an error (RuntimeError here); 5.x only logs it and returns
+        with contextlib.suppress(RuntimeError):
             bpy.ops.render.render(animation=True)
     finally:
         for handlers, hook in hooks:
