@@ -410,13 +410,16 @@ def file_saved(before: str, after: str) -> int:
     changed = 0
     if _engine is not None:
         for job in _engine.jobs():
-            if moves(job):
+            # another window's running job keeps its record: writing our older copy of it would
+            # roll its state back in the shared ledger (and a takeover could then send it again)
+            if moves(job) and (not job.unfinished or _engine.owns(job.id)):
                 _engine.annotate(job.id, blend_path=after)
                 changed += 1
     if _ledger is not None:  # finished jobs of older sessions, for Insert Again
+        _ledger.refresh()  # the newest records of other windows, not what we read earlier
         known = {job.id for job in _engine.jobs()} if _engine is not None else set()
-        for job in _ledger.jobs():
-            if job.id not in known and moves(job):
+        for job in _ledger.jobs_where(lambda r: r.get("blend_path") == before and r.get("edit_id") in ids):
+            if job.id not in known and moves(job) and not job.unfinished:
                 job.blend_path = after
                 _ledger.append(job)
                 changed += 1
@@ -495,7 +498,7 @@ def insert_ready_job(job: Job, *, report: bool = True) -> bool:
     current = engine().get(job.id)
     if current is None or current.state is not JobState.READY or current.insert_error:
         return False  # announced twice (after download and again on resume), or waiting for the user
-    if not engine().owns(job.id):
+    if not engine().claim(job.id):
         return False  # another Blender window runs it and inserts it (issue 11)
     job = current
     scene = _open_scene_for(job)

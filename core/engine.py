@@ -278,7 +278,7 @@ class JobEngine(SchedulingMixin):
                 ]
                 parent.chunk_ids = [child.id for child in children]
                 for owned in (*children, parent):
-                    self._ownership.claim(owned.id)
+                    self._ownership.claim(owned.id, new=True)
                 # children first: a kill in between leaves unsent orphans, which resume cancels
                 for child in children:
                     self._save(child, JobChanged)
@@ -286,7 +286,7 @@ class JobEngine(SchedulingMixin):
                 for child in children:
                     self._schedule(child.id)
                 return parent.copy()
-            self._ownership.claim(job.id)
+            self._ownership.claim(job.id, new=True)
             self._save(job, JobChanged)
             self._schedule(job.id)
             return job.copy()
@@ -370,6 +370,7 @@ class JobEngine(SchedulingMixin):
                 result = self._update(job_id, JobState.SUBMITTED, error="", error_kind="", progress=None)
             else:
                 result = self._fresh_copy(job)
+                self._ownership.claim(result.id, new=True)
                 self._save(result, JobChanged)
                 if job.parent_id in self._jobs:
                     parent = self._jobs[job.parent_id].copy()
@@ -387,7 +388,7 @@ class JobEngine(SchedulingMixin):
         if damaged is None or damaged.task is None:
             raise ValueError("The damaged chunk has no vendor task to fetch again; generate the range again.")
         fresh = refetch_chunk(damaged, self._clock())
-        self._ownership.claim(fresh.id)
+        self._ownership.claim(fresh.id, new=True)
         extra = {k: v for k, v in parent.extra.items() if k != DAMAGED_CHUNK_KEY}
         chunk_ids = [fresh.id if c == damaged.id else c for c in parent.chunk_ids]
         # the parent first: it must never see the old, damaged set as complete again
@@ -432,7 +433,7 @@ class JobEngine(SchedulingMixin):
             for known in self._jobs.values():
                 if known.state == JobState.READY and not known.parent_id:
                     self._publish(known, JobReady)
-            return self._take_over_unowned()
+            return self._take_over_unowned(lost_submits=True)
 
     def take_over_orphans(self) -> list[Job]:
         """Resume jobs whose owner process has died since we last looked (the pump calls this).
@@ -453,26 +454,27 @@ class JobEngine(SchedulingMixin):
         ``OwnedElsewhereError`` (a sentence) while another Blender window runs it.
         """
         with self._lock:
-            return self._require(job_id).copy()
+            job = self._require(job_id)
+            if job.unfinished and not self._ownership.claim(job_id):  # known here, run elsewhere
+                raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
+            return job.copy()
 
-    def _take_over_unowned(self) -> list[Job]:
+    def claim(self, job_id: str) -> bool:
+        """Own ``job_id`` now unless another live Blender process does (True: this one may insert it).
+
+        A job can be known here without being owned (a long range's parent loaded for its
+        chunks); the window that inserts it must own it, so exactly one does.
+        """
+        return self._ownership.claim(job_id)
+
+    def _take_over_unowned(self, *, lost_submits: bool = False) -> list[Job]:
+        """Claim and resume unfinished jobs no live process owns. ``lost_submits``: also failed
+        Kling jobs whose lost submit is looked for again — at start-up only, never from another
+        live window's failed job every few seconds (its owner shows it as failed)."""
         self._retry_unrecorded()
-        self._ledger.refresh()
-        claimed = [
-            job.id for job in self._ledger.unfinished()
-            if job.id not in self._jobs and self._ownership.claim(job.id)
-        ]
-        if claimed:
-            self._ledger.refresh()  # the dead owner's last records, written before its lock died
-        resumed: list[Job] = []
-        for job_id in claimed:
-            job = self._ledger.get(job_id)
-            if job is None or not job.unfinished:  # finished before its owner died
-                self._ownership.release(job_id)
-                continue
-            self._jobs[job_id] = job
-            resumed.append(job)
-        resumed += self._load_lost_submits()  # failed, but their submit is still looked for
+        resumed = self._claim_ownerless()
+        if lost_submits:
+            resumed += self._load_lost_submits()  # failed, but their submit is still looked for
         if not resumed:
             return []
         for job in resumed:
@@ -491,6 +493,25 @@ class JobEngine(SchedulingMixin):
             if job.is_chunked:
                 self._refresh_parent(job.id)
         return [self._jobs[job.id].copy() for job in resumed]
+
+    def _claim_ownerless(self) -> list[Job]:
+        """Unfinished jobs of the ledger that no live process owns, now owned and known here."""
+        self._ledger.refresh()
+        claimed = [
+            job.id for job in self._ledger.unfinished()
+            if job.id not in self._jobs and self._ownership.claim(job.id)
+        ]
+        if claimed:
+            self._ledger.refresh()  # the dead owner's last records, written before its lock died
+        resumed: list[Job] = []
+        for job_id in claimed:
+            job = self._ledger.get(job_id)
+            if job is None or not job.unfinished:  # finished before its owner died
+                self._ownership.release(job_id)
+                continue
+            self._jobs[job_id] = job
+            resumed.append(job)
+        return resumed
 
     def _load_lost_submits(self) -> list[Job]:
         """Failed jobs whose lost submit is still looked for at start-up (never resent)."""

@@ -32,8 +32,13 @@ class JobOwnership:
         self._held: dict[str, FileLock] = {}
         self._lock = threading.Lock()
 
-    def claim(self, job_id: str) -> bool:
-        """Own ``job_id`` if no live process does; True when this process owns it now."""
+    def claim(self, job_id: str, *, new: bool = False) -> bool:
+        """Own ``job_id`` if no live process does; True when this process owns it now.
+
+        ``new``: a job this process just created. Only such a job is run without a lock
+        when no lock can be made (a folder without locking): for any other job, an error
+        means "not known to be free", or every window would take every other's jobs.
+        """
         with self._lock:
             if job_id in self._held:
                 return True
@@ -45,7 +50,10 @@ class JobOwnership:
                 lock = FileLock(self.folder / f"{job_id}.lock")
                 taken = lock.acquire(blocking=False)
             except OSError as exc:
-                # no lock can be made (read-only folder): run it rather than strand a paid job
+                if not new:  # it may be another window's: leave it, and look again later
+                    log.warning("Cannot lock job %s (%s); leaving it to its owner.", job_id, exc)
+                    return False
+                # our own new job: run it rather than strand it (nothing else knows of it yet)
                 log.warning("Cannot lock job %s (%s); running it without a lock.", job_id, exc)
                 self._held[job_id] = FileLock(Path(job_id))
                 return True

@@ -13,6 +13,7 @@ Everything here runs under the engine's lock unless it says otherwise.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,6 +36,9 @@ class _ShutdownError(Exception):
 
 class _AbandonedError(Exception):
     """The job was cancelled before anything was sent; stop quietly."""
+
+
+log = logging.getLogger(__name__)
 
 
 class SchedulingMixin:
@@ -67,6 +71,7 @@ class SchedulingMixin:
         def _check(self, job_id: str) -> None: ...
         def _cancel_one(self, job_id: str) -> str: ...
         def _work(self, job_id: str) -> None: ...
+        def _record(self, job: Job) -> Job: ...
 
     def peak_in_account(self, account: str) -> int:
         """Most jobs that ever held a slot of this vendor account at once (tests, bench)."""
@@ -168,8 +173,13 @@ class SchedulingMixin:
                 with self._lock:
                     self._dispatch()
         except _ShutdownError:
+            pass
+        except Exception:  # a waiting job must never be stranded by a dead waker
+            log.exception("The wake-up of waiting jobs stopped")
+        finally:
             with self._lock:
-                self._waker = None
+                if self._waker is threading.current_thread():
+                    self._waker = None
 
     def _account_label(self, info: ProviderInfo) -> str:
         return self._accounts.limits(info.account_id).label or info.vendor
@@ -257,7 +267,7 @@ class SchedulingMixin:
         """Saved like ``_update`` but without refreshing the parent (the caller is doing that)."""
         new = self._jobs[job_id].copy()
         new.held, new.note, new.updated_at = held, note, self._clock()
-        self._ledger.append(new)
+        new = self._record(new)  # a full disk is a warning on the job, never an exception here
         self._jobs[job_id] = new
         self._publish(new, None)  # None: a JobChanged
 

@@ -475,3 +475,41 @@ def test_a_copied_take_is_neither_cycled_nor_removed(fresh_session: Any, online:
     names = {s.name for s in strips_of(scene)}
     assert copies | {kept} <= names
     assert removed not in names
+
+
+def test_save_as_leaves_another_windows_running_job_as_that_window_recorded_it(
+        fresh_session: Any, tmp_path: Path) -> None:
+    """Save As moves the edit's finished jobs to the new file; a job another live window runs
+    keeps its record: rewriting our older copy of it would roll its state back in the shared
+    ledger, and a takeover could then send it again."""
+    scene = color_edit()
+    first, second = str(tmp_path / "edit_v01.blend"), str(tmp_path / "edit_v02.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=first)
+    edit_id = module("blender.edit_identity").edit_id_for(scene)
+    core_jobs, timeline = module("core.jobs"), module("core.timeline")
+    request = module("providers.base").GenerationRequest(PROVIDER, 2.0, prompt="another window")
+    jobs = []
+    for state in (core_jobs.JobState.GENERATING, core_jobs.JobState.INSERTED):
+        job = core_jobs.Job.create(request, timeline.FrameRange(1, 50), 25, blend_path=first,
+                                   scene_name=scene.name)
+        job.edit_id, job.state = edit_id, state
+        job.submit_attempted, job.vendor_task = True, {"task_id": f"task-{state.value}", "data": {}}
+        jobs.append(job)
+    running, finished = jobs
+    ledger = runtime().job_ledger()
+    for job in jobs:
+        ledger.append(job)
+    ledger.owners_folder.mkdir(parents=True, exist_ok=True)
+    other_window = module("core.file_lock").FileLock(ledger.owners_folder / f"{running.id}.lock")
+    assert other_window.acquire(blocking=False)  # as the window that runs it holds it
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=second)
+        on_disk = module("core.ledger").JobLedger(ledger.path)
+        assert on_disk.get(running.id).blend_path == first
+        assert on_disk.get(running.id).state is core_jobs.JobState.GENERATING
+        assert on_disk.get(finished.id).blend_path == second
+        lines = [line for line in ledger.path.read_bytes().splitlines() if running.id.encode() in line]
+        assert len(lines) == 1  # never written again by this window
+        on_disk.close()
+    finally:
+        other_window.release()

@@ -368,3 +368,34 @@ def test_a_ready_job_of_a_live_window_cannot_be_adopted_by_another_until_it_dies
     finally:
         window_a.close()
         window_b.close()
+
+
+def test_a_lock_that_cannot_be_made_never_takes_another_windows_job(tmp_path: Path):
+    """Without working locks (e.g. a folder where locking fails) a window runs only the jobs it
+    made itself; it must not 'take over' every job of the others every few seconds."""
+    blocked = tmp_path / "owners"
+    blocked.write_text("a file where the lock folder should be")  # every lock attempt fails
+    ownership = JobOwnership(blocked)
+    assert not ownership.claim("theirs0000001")
+    assert not ownership.owns("theirs0000001")
+    assert ownership.claim("ours00000001", new=True)  # a job this process just made still runs
+    assert ownership.owns("ours00000001")
+
+
+def test_a_ready_parent_known_only_for_its_chunks_is_inserted_by_the_window_that_claims_it(tmp_path: Path):
+    """claim() is what the pump asks before inserting: a job known here but owned by nobody is
+    taken (so exactly one window inserts it); one a live window owns is refused."""
+    ledger_path = tmp_path / "jobs.jsonl"
+    vendor = FakeVendor(polls_until_done=1)
+    window_a = Harness(tmp_path / "a", vendor, INFOS, ledger_path=ledger_path)
+    window_b = Harness(tmp_path / "b", vendor, INFOS, ledger_path=ledger_path)
+    try:
+        job = window_a.engine.enqueue(new_job())
+        assert window_a.engine.wait([job.id], timeout=30)  # ready, not inserted (no pump)
+        assert not window_b.engine.claim(job.id)  # A lives and owns it
+        window_a.engine.shutdown()
+        assert window_b.engine.claim(job.id) and window_b.engine.owns(job.id)
+        assert window_b.engine.claim(job.id)  # asking again is harmless
+    finally:
+        window_a.close()
+        window_b.close()

@@ -423,3 +423,23 @@ def test_the_loop_survives_retryable_and_unreadable_answers_and_stops_on_credent
     never = _Answers()
     assert find_lost_task(never, request, "k", sleep=waits.append) is None  # type: ignore[arg-type]
     assert never.calls == 5  # the whole window, then it gives up (the caller says "may have been charged")
+
+
+def test_another_open_window_does_not_pick_up_a_failed_lookup_only_a_start_does(emu, tmp_path):
+    """A Kling job whose lost submit was not found ends as failed in its window; another open
+    window must not start its own lookup of it every few seconds (only a start looks again)."""
+    emu.inject("kling", "lose_submit_answer", status=0)
+    emu.inject("kling", "lookup_lag", lookups=10**6)
+    first = EngineRun(emu, tmp_path)
+    job = first.job("kling.video-to-audio")
+    assert_may_have_been_charged(first.finish(job), "kling")
+    second = EngineRun(emu, tmp_path / "other", ledger=first.ledger_path)
+    second.clock.now = first.clock.now + 60
+    try:
+        assert second.engine.take_over_orphans() == []  # the pump's look, while the first lives
+        assert second.engine.get(job.id) is None
+        first.close()
+        assert [j.id for j in second.engine.resume_from_ledger()] == [job.id]  # what a start does
+        assert_exactly_one_task(emu, "kling")
+    finally:
+        second.close()
