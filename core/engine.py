@@ -48,6 +48,7 @@ from typing import Any
 
 from ..providers.base import (
     AccountLimits,
+    AudioFile,
     GenerationRequest,
     Provider,
     ProviderInfo,
@@ -760,7 +761,7 @@ class JobEngine(SchedulingMixin):
             self._schedule(job.id)
             return
         parent = (self._jobs.get(job.parent_id) or self._ledger.get(job.parent_id)) if job.parent_id else None
-        if filling.orphaned(job, parent) and (job.state == JobState.READY or not (job.submit_attempted or job.task)):
+        if filling.orphaned(job, parent):
             self._update(job.id, JobState.CANCELLED, note=filling.ORPHAN_NOTE)  # its parent starts over
             return
         if job.state == JobState.READY:
@@ -1137,8 +1138,10 @@ class JobEngine(SchedulingMixin):
                 from .conform import check_duration  # numpy stays out of registration
 
                 check = check_duration(audio.duration, job.seconds, job.fps)
-                unfilled = self._start_fill(job_id, provider.info, audio, check.message, files, info, warnings) \
+                unfilled = (
+                    self._start_fill(job_id, provider.info, audio, check.message, files, info, warnings)
                     if check.is_short and self.fill_short else ""
+                )
                 if unfilled is None:
                     return  # the job now joins its first result with the tail (core/filling.py)
                 if check.message:
@@ -1150,23 +1153,23 @@ class JobEngine(SchedulingMixin):
             )
 
     def _start_fill(
-        self, job_id: str, info: ProviderInfo, audio: Any, flag: str,
+        self, job_id: str, info: ProviderInfo, audio: AudioFile, flag: str,
         files: dict[str, str], audio_info: dict[str, Any], warnings: list[str],
     ) -> str | None:
         """Make a short job the parent of its first result and one tail request (None), or say why not."""
         job = self._jobs[job_id]
-        if not filling.may_fill(job, audio.format):
+        if not filling.may_fill(job, audio.format) or audio.duration is None:
             return ""
+        job = replace(job, files=files, audio_info=audio_info, warnings=warnings)
         low, high = chunk_limits(info)
         plan = filling.plan_tail(job.frame_range, job.fps, float(audio.duration), low, high, self._overlap)
         if isinstance(plan, str):
             return plan
         now = self._clock()
-        first = filling.first_part(replace(job, files=files, audio_info=audio_info, warnings=warnings), plan, now)
+        first = filling.first_part(job, plan, now)
         tail = self._make_chunk(job, 1, plan.tail, 2)
         tail.label = f"{job.label or job.prompt} (filling the last {plan.missing_s:.1f} s)"
-        parent = filling.as_parent(replace(job, files=files, audio_info=audio_info, warnings=warnings,
-                                           updated_at=now), [first.id, tail.id], plan, flag)
+        parent = filling.as_parent(replace(job, updated_at=now), [first.id, tail.id], plan, flag)
         for owned in (first, tail):
             self._ownership.claim(owned.id)
         self._jobs[job_id] = parent  # in memory first: saving a chunk refreshes its parent

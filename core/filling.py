@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 from .jobs import Job, JobState, new_job_id
 from .timeline import FrameRange
@@ -138,7 +139,7 @@ def done_note(parent: Job) -> str:
     return f"The result was {missing:.1f} s short; the last {missing:.1f} s was filled by one more request."
 
 
-def fallback_changes(parent: Job, first: Job, tail: Job) -> dict[str, object]:
+def fallback_changes(parent: Job, first: Job, tail: Job) -> dict[str, Any]:
     """The parent ready with the first result and the flag, when the tail failed or was cancelled."""
     flag = str(parent.extra.get(FLAG_KEY, ""))
     why = tail.error or tail.note or f"the follow-up was {tail.state.value}"
@@ -156,5 +157,11 @@ ORPHAN_NOTE = ("Interrupted while a short result's follow-up was being created; 
 
 
 def orphaned(job: Job, parent: Job | None) -> bool:
-    """A chunk its parent does not list: a kill came between saving the chunks and the parent."""
-    return bool(job.parent_id) and parent is not None and job.id not in parent.chunk_ids
+    """A chunk its parent does not list (a kill came between saving the chunks and the parent).
+
+    Only an unsent one, or a ready first result (its parent fetches that again for free):
+    a chunk that may have been sent is never dropped.
+    """
+    if not job.parent_id or parent is None or job.id in parent.chunk_ids:
+        return False
+    return job.state == JobState.READY or not (job.submit_attempted or job.task is not None)
