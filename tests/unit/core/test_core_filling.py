@@ -224,3 +224,31 @@ def test_a_kill_before_the_parent_was_saved_starts_the_fill_over_once(tmp_path: 
         assert orphans and all(j.state == S.CANCELLED for j in orphans)
     finally:
         h2.close()
+
+
+def test_a_video_provider_renders_the_tail_and_its_minimum_moves_the_tail_start(harness: Harness):
+    harness.vendor.short_submits = {1: 2.7}
+    job = harness.engine.enqueue(new_job("fake.video"))  # 4 s range, the minimum is 3 s
+    assert harness.wait()
+    final = harness.engine.get(job.id)
+    first, tail = children(harness, job.id)
+    assert final is not None and final.state == S.INSERTED and harness.vendor.submits == 2
+    assert (tail.frame_start, tail.frame_end) == (26, 100)  # 3 s: longer than 1.3 s + overlap
+    assert (first.frame_start, first.frame_end) == (1, 44)  # kept up to the overlap
+    assert harness.renderer.calls == 2 and tail.files["clip"] != first.files["clip"]  # its own frames
+    assert read_wav(final.audio_path).frame_count == 4 * SAMPLE_RATE
+
+
+def test_the_tail_cancelled_alone_leaves_the_first_result(harness: Harness):
+    harness.vendor.short_submits = {1: 2.7}
+    gate, reached = threading.Event(), threading.Event()
+    harness.vendor.hooks["upload"] = lambda c: c["request"].duration < 4 and (reached.set(), gate.wait(5))
+    job = harness.engine.enqueue(new_job())
+    assert reached.wait(5)
+    _first, tail = children(harness, job.id)
+    assert "nothing was charged" in harness.engine.cancel(tail.id)
+    gate.set()
+    assert harness.wait()
+    final = harness.engine.get(job.id)
+    assert final is not None and final.state == S.INSERTED and harness.vendor.submits == 1
+    assert any("shorter than the range" in w for w in final.warnings)
