@@ -356,6 +356,7 @@ class JobEngine(SchedulingMixin):
                 raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
             if job.state != JobState.FAILED:
                 raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
+            filling.refuse_late_retry(job, self._jobs.get(job.parent_id))  # it would pay for nothing
             if job.is_chunked and job.extra.get(DAMAGED_CHUNK_KEY) in job.chunk_ids:
                 return self._refetch_damaged_chunk(job)
             if job.is_chunked:  # a failed join with good chunks is simply joined again below
@@ -795,12 +796,8 @@ class JobEngine(SchedulingMixin):
         kids = [child for child in children if child is not None]
         self._hold_or_release(kids)
         bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
-        if bad and filling.is_fill_parent(parent) and kids[0].state == JobState.READY:
-            # the tail failed or was cancelled alone: the first, paid result is the job's result
-            self._update(parent_id, JobState.READY, **filling.fallback_changes(parent, kids[0], kids[-1]))
-            return
         if bad:
-            if parent.state != JobState.FAILED:
+            if parent.state != JobState.FAILED and not self._settle_on_first_result(parent, kids):
                 first = next((c for c in bad if holding.blocks_siblings(c)), bad[0])
                 reason = first.error or first.note
                 if first.state == JobState.FAILED:
@@ -836,6 +833,15 @@ class JobEngine(SchedulingMixin):
             updated.progress = progress
             self._jobs[parent_id] = updated  # progress only: not worth an fsync
             self._publish(updated, JobChanged)
+
+    def _settle_on_first_result(self, parent: Job, kids: list[Job]) -> bool:
+        """A short result's tail failed or was cancelled alone: the first, paid result is the job's result."""
+        if not filling.keeps_first_result(parent, kids):
+            return False
+        if parent.state != JobState.DOWNLOADING:
+            self._update(parent.id, JobState.DOWNLOADING)
+        self._update(parent.id, JobState.READY, **filling.fallback_changes(parent, kids[0], kids[-1]))
+        return True
 
     def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
         request = parent.generation_request

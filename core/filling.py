@@ -139,6 +139,23 @@ def done_note(parent: Job) -> str:
     return f"The result was {missing:.1f} s short; the last {missing:.1f} s was filled by one more request."
 
 
+def keeps_first_result(parent: Job, children: list[Job]) -> bool:
+    """A failed or cancelled tail of a fill parent: the parent becomes ready with the first result."""
+    return (is_fill_parent(parent) and parent.state != JobState.FAILED and len(children) == 2
+            and children[0].state == JobState.READY)
+
+
+TOO_LATE = ("The job already has its result (the first one, flagged as short); this follow-up can no longer "
+            "be joined. Generate the range again for a full-length take.")
+
+
+def refuse_late_retry(job: Job, parent: Job | None) -> None:
+    """Retry of a failed tail after its parent settled on the first result would pay for nothing."""
+    if (parent is not None and is_fill_parent(parent) and job.chunk_index == 1
+            and parent.state in (JobState.READY, JobState.INSERTED, JobState.CANCELLED)):
+        raise ValueError(TOO_LATE)
+
+
 def fallback_changes(parent: Job, first: Job, tail: Job) -> dict[str, Any]:
     """The parent ready with the first result and the flag, when the tail failed or was cancelled."""
     flag = str(parent.extra.get(FLAG_KEY, ""))

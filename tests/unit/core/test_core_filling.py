@@ -252,3 +252,14 @@ def test_the_tail_cancelled_alone_leaves_the_first_result(harness: Harness):
     final = harness.engine.get(job.id)
     assert final is not None and final.state == S.INSERTED and harness.vendor.submits == 1
     assert any("shorter than the range" in w for w in final.warnings)
+
+
+def test_a_failed_tail_cannot_be_retried_once_the_job_kept_its_first_result(harness: Harness):
+    harness.vendor.short_submits = {1: 2.7}
+    harness.vendor.fail_tasks = {2}
+    job = harness.engine.enqueue(new_job())
+    assert harness.wait()
+    _first, tail = children(harness, job.id)
+    with pytest.raises(ValueError, match="can no longer be joined"):
+        harness.engine.retry(tail.id)
+    assert harness.vendor.submits == 2  # nothing more paid
