@@ -161,7 +161,7 @@ def confirmation_question(context: Any, scene: Any, providers: str, frame_start:
     too_costly = estimate.total is not None and cost_limit > 0 and estimate.total > cost_limit
     if not too_costly and not needs_question(plan, ask_above_requests(context)):
         return ""
-    return request_question(plan, estimate.price_text)
+    return request_question(plan, estimate.price_text, estimate.possible_extra_calls)
 
 
 def wait_in_background(jobs: list[Job]) -> tuple[list[tuple[str, str]], bool]:
