@@ -263,3 +263,22 @@ def test_a_failed_tail_cannot_be_retried_once_the_job_kept_its_first_result(harn
     with pytest.raises(ValueError, match="can no longer be joined"):
         harness.engine.retry(tail.id)
     assert harness.vendor.submits == 2  # nothing more paid
+
+
+def test_follow_ups_take_a_slot_of_the_same_account(tmp_path: Path, vendor: FakeVendor):
+    from vse_foley.providers.base import AccountLimits
+
+    shared = make_info("fake.text", input="text", max_seconds=30, account="one-key")
+    h = Harness(tmp_path, vendor, {"fake.text": shared},
+                account_limits={"one-key": AccountLimits("One key", 1)})
+    try:
+        vendor.audio_seconds = 2.7  # every task lasts 2.7 s: both 4 s takes are short, no 2.08 s tail is
+        jobs = [h.engine.enqueue(new_job()) for _take in range(2)]
+        assert h.wait()
+        assert vendor.submits == 4  # two takes, one follow-up each
+        assert vendor.peak_running == 1  # never more tasks at once than the account allows
+        for job in jobs:
+            final = h.engine.get(job.id)
+            assert final is not None and final.state == S.INSERTED and len(final.chunk_ids) == 2
+    finally:
+        h.close()
