@@ -32,6 +32,18 @@ def _limits_changed(_prefs: Any, _context: Any) -> None:
     runtime.apply_account_limits()
 
 
+def _fill_changed(_prefs: Any, _context: Any) -> None:
+    from .blender import runtime
+
+    runtime.apply_fill_short()
+
+
+def fill_short_results(context: Any = None) -> bool:
+    """The "Fill short results" preference (main thread only; on when the add-on has none)."""
+    prefs = addon_preferences(context)
+    return bool(getattr(prefs, "fill_short_results", True)) if prefs is not None else True
+
+
 def _tasks_at_once(account: str, documented: str) -> Any:
     label = _LIMITS[account].label
     return bpy.props.IntProperty(
@@ -122,6 +134,10 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
                ("BROADCAST", "-23 LUFS (broadcast)", "EBU R128 programme loudness"),
                ("WEB", "-16 LUFS (web)", "Streaming and web video"),
                ("TARGET", "Target", "The loudness given below")])
+    fill_short_results: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Fill short results", default=True, update=_fill_changed,
+        description="A result shorter than its range gets one more paid request for the missing end, "
+                    "joined by a crossfade (the estimate says it); off: the result is only flagged as short")
     loudness_target: bpy.props.FloatProperty(  # type: ignore[valid-type]
         name="Target", description="Integrated loudness (LUFS) for the Target choice",
         default=-23.0, min=-60.0, max=0.0, precision=1)

@@ -129,7 +129,7 @@ def cost_above_threshold(context: Any, scene: Any, providers: str, frame_start: 
     except (FoleyError, ValueError):
         return ""  # execute reports it
     estimate = estimate_cost([provider_info(pid) for pid in ids], chosen.seconds,
-                             variations=scene.foley.variations)
+                             variations=scene.foley.variations, fill_short=preferences.fill_short_results())
     if estimate.total is None or estimate.total <= prefs.confirm_cost_above:
         return ""
     return estimate.text
@@ -155,13 +155,13 @@ def confirmation_question(context: Any, scene: Any, providers: str, frame_start:
     if plan.too_long():
         return ""  # refused by execute with its sentence, nothing to confirm
     estimate = estimate_cost([provider_info(pid) for pid in ids], chosen.seconds,
-                             variations=scene.foley.variations)
+                             variations=scene.foley.variations, fill_short=preferences.fill_short_results())
     prefs = preferences.addon_preferences(context)
     cost_limit = float(prefs.confirm_cost_above) if prefs is not None else 0.0
     too_costly = estimate.total is not None and cost_limit > 0 and estimate.total > cost_limit
     if not too_costly and not needs_question(plan, ask_above_requests(context)):
         return ""
-    return request_question(plan, estimate.price_text)
+    return request_question(plan, estimate.price_text, estimate.possible_extra_calls)
 
 
 def wait_in_background(jobs: list[Job]) -> tuple[list[tuple[str, str]], bool]:

@@ -236,8 +236,15 @@ def engine() -> JobEngine:
         _engine = JobEngine(ledger, make_provider, _render_clip, output_dir_for, concurrency=concurrency,
                             account_limits=account_limits(preferences.account_limit_prefs()),
                             provider_info=provider_info, library_dir=lambda: user_dir("library"),
-                            analyse=result_analyser(user_dir("previews")))
+                            analyse=result_analyser(user_dir("previews")),
+                            fill_short=preferences.fill_short_results())
     return _engine
+
+
+def apply_fill_short() -> None:
+    """The "Fill short results" preference changed: results landing from now on follow it."""
+    if _engine is not None:
+        _engine.fill_short = preferences.fill_short_results()
 
 
 def apply_account_limits() -> None:

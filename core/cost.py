@@ -3,12 +3,17 @@
 Each chunk of each variation of each provider is one paid call priced with
 ``ProviderInfo.price.for_seconds(chunk seconds)``. A provider without a known
 price makes the total unknown (``total is None``); the known part is still shown.
+
+With "Fill short results" on, a single-call range may need one follow-up for a
+result that comes back short (``core/filling.py``). That call is not in the
+total (most results are not short) but is said in the text as a possible extra,
+priced at its most (a follow-up is never longer than the range).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..providers.base import ProviderInfo
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, plan_chunk_seconds
@@ -30,6 +35,9 @@ class CostEstimate:
     calls: int
     per_provider: tuple[ProviderCost, ...]
     text: str  # what the UI shows next to Generate
+    #: follow-ups a short result may add ("Fill short results"), and their most (None: unknown)
+    possible_extra_calls: int = 0
+    possible_extra_amount: float | None = 0.0
 
     @property
     def price_text(self) -> str:
@@ -47,8 +55,46 @@ def estimate_cost(
     *,
     variations: int = 1,
     overlap_seconds: float = DEFAULT_OVERLAP_S,
+    fill_short: bool = False,
 ) -> CostEstimate:
     """Estimate for ``seconds`` of range sent to each provider ``variations`` times."""
+    estimate = _estimate(providers, seconds, variations, overlap_seconds)
+    if not fill_short:
+        return estimate
+    return _with_possible_fills(estimate, providers, seconds, variations, overlap_seconds)
+
+
+def _with_possible_fills(
+    estimate: CostEstimate, providers: Sequence[ProviderInfo], seconds: float, variations: int, overlap: float
+) -> CostEstimate:
+    """Say the follow-ups short results may add: one per single-call result (a chunk is never filled)."""
+    extra_calls = 0
+    extra_amount: float | None = 0.0
+    for info in providers:
+        low, high = chunk_limits(info)
+        try:
+            single = len(plan_chunk_seconds(seconds, low, high, overlap_seconds=overlap)) == 1
+        except ValueError:
+            single = True
+        if not single:
+            continue
+        extra_calls += variations
+        if info.price is None or extra_amount is None:
+            extra_amount = None
+        else:
+            extra_amount += variations * info.price.for_seconds(seconds)
+    if not extra_calls:
+        return estimate
+    plural = "s" if extra_calls != 1 else ""
+    at_most = (f", at most {_money(extra_amount, estimate.currency)}"
+               if extra_amount is not None and estimate.currency else "")
+    text = f"{estimate.text}; up to {extra_calls} more call{plural}{at_most} if a result comes back short"
+    return replace(estimate, text=text, possible_extra_calls=extra_calls, possible_extra_amount=extra_amount)
+
+
+def _estimate(
+    providers: Sequence[ProviderInfo], seconds: float, variations: int, overlap_seconds: float
+) -> CostEstimate:
     per_provider: list[ProviderCost] = []
     unknown: list[str] = []
     currencies: set[str] = set()

@@ -48,6 +48,7 @@ from typing import Any
 
 from ..providers.base import (
     AccountLimits,
+    AudioFile,
     GenerationRequest,
     Provider,
     ProviderInfo,
@@ -68,7 +69,7 @@ from ..providers.errors import (
     proves_no_task,
 )
 from ..providers.recovery import reason_of
-from . import holding, naming, submit_recovery
+from . import filling, holding, naming, submit_recovery
 from .accounts import AccountBook
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
@@ -217,6 +218,7 @@ class JobEngine(SchedulingMixin):
         ownership: JobOwnership | None = None,
         library_dir: Callable[[], Path] | None = None,
         analyse: Analyse = analyse_result,
+        fill_short: bool = True,
     ) -> None:
         self._ledger = ledger
         self._provider_factory = provider_factory
@@ -235,6 +237,8 @@ class JobEngine(SchedulingMixin):
         self._library_dir = library_dir  # where audio goes when the job's folder cannot be written
         self._unrecorded: dict[str, str] = {}  # job id → why its last ledger write failed
         self._analyse = analyse
+        #: a short result gets one follow-up for its tail (core/filling.py); the preference sets it
+        self.fill_short = fill_short
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -352,6 +356,7 @@ class JobEngine(SchedulingMixin):
                 raise OwnedElsewhereError("Another Blender window is running this job; use it there.")
             if job.state != JobState.FAILED:
                 raise ValueError(f"Only failed jobs can be retried; this one is {job.state.value}.")
+            filling.refuse_late_retry(job, self._jobs.get(job.parent_id))  # it would pay for nothing
             if job.is_chunked and job.extra.get(DAMAGED_CHUNK_KEY) in job.chunk_ids:
                 return self._refetch_damaged_chunk(job)
             if job.is_chunked:  # a failed join with good chunks is simply joined again below
@@ -789,6 +794,10 @@ class JobEngine(SchedulingMixin):
             self._update(job.id, JobState.SUBMITTED, error="", error_kind="", progress=None)
             self._schedule(job.id)
             return
+        parent = (self._jobs.get(job.parent_id) or self._ledger.get(job.parent_id)) if job.parent_id else None
+        if filling.orphaned(job, parent):
+            self._update(job.id, JobState.CANCELLED, note=filling.ORPHAN_NOTE)  # its parent starts over
+            return
         if job.state == JobState.READY:
             if not job.parent_id:
                 self._publish(job, JobReady)  # the pump inserts it if its file and scene are open
@@ -821,7 +830,7 @@ class JobEngine(SchedulingMixin):
         self._hold_or_release(kids)
         bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
         if bad:
-            if parent.state != JobState.FAILED:
+            if parent.state != JobState.FAILED and not self._settle_on_first_result(parent, kids):
                 first = next((c for c in bad if holding.blocks_siblings(c)), bad[0])
                 reason = first.error or first.note
                 if first.state == JobState.FAILED:
@@ -857,6 +866,15 @@ class JobEngine(SchedulingMixin):
             updated.progress = progress
             self._jobs[parent_id] = updated  # progress only: not worth an fsync
             self._publish(updated, JobChanged)
+
+    def _settle_on_first_result(self, parent: Job, kids: list[Job]) -> bool:
+        """A short result's tail failed or was cancelled alone: the first, paid result is the job's result."""
+        if not filling.keeps_first_result(parent, kids):
+            return False
+        if parent.state != JobState.DOWNLOADING:
+            self._update(parent.id, JobState.DOWNLOADING)
+        self._update(parent.id, JobState.READY, **filling.fallback_changes(parent, kids[0], kids[-1]))
+        return True
 
     def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
         request = parent.generation_request
@@ -1163,11 +1181,48 @@ class JobEngine(SchedulingMixin):
                 from .conform import check_duration  # numpy stays out of registration
 
                 check = check_duration(audio.duration, job.seconds, job.fps)
+                unfilled = (
+                    self._start_fill(job_id, provider.info, audio, check.message, files, info, warnings)
+                    if check.is_short and self.fill_short else ""
+                )
+                if unfilled is None:
+                    return  # the job now joins its first result with the tail (core/filling.py)
                 if check.message:
                     warnings.append(check.message)
+                if unfilled:
+                    warnings.append(unfilled)
             self._update(
                 job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
             )
+
+    def _start_fill(
+        self, job_id: str, info: ProviderInfo, audio: AudioFile, flag: str,
+        files: dict[str, str], audio_info: dict[str, Any], warnings: list[str],
+    ) -> str | None:
+        """Make a short job the parent of its first result and one tail request (None), or say why not."""
+        job = self._jobs[job_id]
+        if not filling.may_fill(job, audio.format) or audio.duration is None:
+            return ""
+        job = replace(job, files=files, audio_info=audio_info, warnings=warnings)
+        low, high = chunk_limits(info)
+        plan = filling.plan_tail(job.frame_range, job.fps, float(audio.duration), low, high, self._overlap)
+        if isinstance(plan, str):
+            return plan
+        now = self._clock()
+        first = filling.first_part(job, plan, now)
+        tail = self._make_chunk(job, 1, plan.tail, 2)
+        tail.label = f"{job.label or job.prompt} (filling the last {plan.missing_s:.1f} s)"
+        parent = filling.as_parent(replace(job, updated_at=now), [first.id, tail.id], plan, flag)
+        for owned in (first, tail):
+            self._ownership.claim(owned.id)
+        self._jobs[job_id] = parent  # in memory first: saving a chunk refreshes its parent
+        # chunks first: a kill before the parent is saved leaves orphans that resume cancels, and
+        # the job itself, still "downloading" its kept task in the ledger, downloads again for free
+        self._save(first, JobChanged)
+        self._save(tail, JobChanged)
+        self._save(parent, JobChanged)
+        self._schedule(tail.id)
+        return None
 
     def _audio_folder(self, job: Job) -> tuple[Path, str]:
         """The job's audio folder, or the library folder (with a warning) when it cannot be written."""
@@ -1239,7 +1294,7 @@ class JobEngine(SchedulingMixin):
                     return
                 self._update(
                     parent_id, JobState.READY, files={"audio": str(path)}, audio_info=info, warnings=warnings,
-                    progress=1.0,
+                    progress=1.0, note=filling.done_note(self._jobs[parent_id]),
                 )
         except ChunkAudioError as exc:
             with self._lock:  # remembered, so Retry fetches that chunk instead of joining the same file
@@ -1247,6 +1302,13 @@ class JobEngine(SchedulingMixin):
                 self._update(parent_id, extra={**parent.extra, DAMAGED_CHUNK_KEY: exc.chunk_id})
             self._fail(parent_id, exc)
         except Exception as exc:
+            with self._lock:
+                parent = self._jobs[parent_id]
+                if filling.is_fill_parent(parent) and parent.state != JobState.CANCELLED:
+                    first, tail = (self._jobs[c] for c in parent.chunk_ids)  # the paid first result is kept
+                    self._update(parent_id, JobState.READY,
+                                 **filling.fallback_changes(parent, first, replace(tail, error=str(exc))))
+                    return
             self._fail(parent_id, exc)
         finally:
             with self._lock:

@@ -101,9 +101,15 @@ def needs_question(plan: RequestPlan, ask_above: int) -> bool:
     return plan.calls > max(1, int(ask_above))
 
 
-def question(plan: RequestPlan, price_text: str = "") -> str:
-    """What the confirmation dialog says; ``price_text`` like "≈ $1.20" when the price is known."""
-    return f"This makes {plan.describe()}, {price_text or 'price unknown'}."
+def question(plan: RequestPlan, price_text: str = "", possible_fills: int = 0) -> str:
+    """What the confirmation dialog says; ``price_text`` like "≈ $1.20" when the price is known.
+
+    ``possible_fills``: follow-ups a short result may add ("Fill short results", ``core/filling.py``).
+    """
+    fills = ""
+    if possible_fills:
+        fills = f"; up to {_count(possible_fills, 'more call')} if a result comes back short"
+    return f"This makes {plan.describe()}, {price_text or 'price unknown'}{fills}."
 
 
 def script_refusal(plan: RequestPlan, limit: int) -> str:

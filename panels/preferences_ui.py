@@ -112,6 +112,7 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
     column.prop(prefs, "confirm_cost_above")
     column.prop(prefs, "ask_above_requests")
 
+    column.prop(prefs, "fill_short_results")
     column.prop(prefs, "loudness")
     if prefs.loudness == "TARGET":
         column.prop(prefs, "loudness_target")

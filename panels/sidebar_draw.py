@@ -116,7 +116,8 @@ def cost_estimate(info: ProviderInfo, chosen: ChosenRange | None, settings: Any)
     if chosen is None:
         return None
     variations = max(1, int(getattr(settings, "variations", 1)))
-    return estimate_cost([info], requested_seconds(info, chosen, settings), variations=variations)
+    return estimate_cost([info], requested_seconds(info, chosen, settings), variations=variations,
+                         fill_short=preferences.fill_short_results())
 
 
 # -- drawing ------------------------------------------------------------------------------

@@ -142,8 +142,14 @@ def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online:
     scene.foley.provider = "vidu.text2audio"
     scene.foley.prompt = "a single knock"
     scene.foley.variations = 1
-    emulator.inject("vidu", "short_audio", seconds=1.0)
-    assert bpy.ops.foley.generate() == {"FINISHED"}
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.fill_short_results = False  # filled otherwise (tests/blender/test_filling.py)
+    try:
+        emulator.reset()
+        emulator.inject("vidu", "short_audio", seconds=1.0)
+        assert bpy.ops.foley.generate() == {"FINISHED"}
+    finally:
+        prefs.fill_short_results = True
     [strip] = foley_strips(scene)
     start, end = handles(strip)
     assert end - start == 25  # kept as it is: 1 s
@@ -151,6 +157,7 @@ def test_short_audio_is_flagged_on_the_strip_and_the_job(extension: Any, online:
     runtime = importlib.import_module(MODULE + ".blender.runtime")
     job = runtime.engine().get(strip["vse_foley"]["job_id"])
     assert any("shorter" in w for w in job.warnings)
+    assert emulator.submit_count("vidu") == 1  # no follow-up with the preference off
     assert edit.frame_end - edit.frame_start + 1 == 100
 
 

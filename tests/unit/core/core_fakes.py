@@ -88,6 +88,7 @@ class FakeVendor:
         self.peak_running = 0
         self.invalid = False
         self.audio_seconds: float | None = None  # None: the requested duration
+        self.short_submits: dict[int, float] = {}  # 1-based submit number → seconds its result lasts
         self.hooks: dict[str, Callable[[dict[str, Any]], None]] = {}
 
     def hook(self, name: str, **context: Any) -> None:
@@ -139,6 +140,7 @@ class FakeProvider(Provider):
                 "duration": request.duration,
                 "fail": number in self.vendor.fail_tasks,
                 "seed": number,
+                "seconds": self.vendor.short_submits.get(number),
             }
             key = request.options.get("external_task_id")
             if key:
@@ -178,6 +180,8 @@ class FakeProvider(Provider):
             record = self.vendor.tasks[task_id]
             self.vendor.downloads += 1
         seconds = self.vendor.audio_seconds if self.vendor.audio_seconds is not None else record["duration"]
+        if record.get("seconds") is not None:
+            seconds = record["seconds"]
         rng = np.random.default_rng(record["seed"])
         samples = rng.normal(0.0, 0.1, (round(seconds * SAMPLE_RATE), 1))
         path = dest_stem.with_name(dest_stem.name + ".wav")
@@ -249,6 +253,7 @@ class Harness:
         recovery: bool = False,
         poll_schedule: PollSchedule | None = None,
         use_info: bool = True,
+        fill_short: bool = True,
     ) -> None:
         self.tmp = tmp
         self.vendor = vendor
@@ -273,6 +278,7 @@ class Harness:
             clock=self.clock.time,
             monotonic=self.clock.time,
             sleep=self.clock.sleep,
+            fill_short=fill_short,
         )
 
     def pump(self) -> None:

@@ -33,3 +33,20 @@ def test_mixed_currencies_are_not_added():
     yuan = make_info("x.y", price=PriceEstimate(currency="CNY", per_call=1.0))
     estimate = estimate_cost([KLING, yuan], 5.0)
     assert estimate.total is None and "several currencies" in estimate.text
+
+
+def test_filling_short_results_is_said_as_a_possible_extra_not_added():
+    plain = estimate_cost([KLING, WAVE], 8.0, variations=2)
+    filled = estimate_cost([KLING, WAVE], 8.0, variations=2, fill_short=True)
+    assert filled.total == pytest.approx(plain.total)  # most results are not short: not in the total
+    assert filled.possible_extra_calls == 4  # one follow-up per single-call result, at most
+    assert filled.possible_extra_amount == pytest.approx(2 * 0.10 + 2 * 0.01 * 8.0)
+    assert filled.text == f"{plain.text}; up to 4 more calls, at most $0.36 if a result comes back short"
+
+
+def test_chunked_ranges_and_unknown_prices_in_the_possible_extra():
+    chunked = estimate_cost([KLING], 45.0, fill_short=True)  # chunks are never filled
+    assert chunked.possible_extra_calls == 0 and "short" not in chunked.text
+    unknown = estimate_cost([VIDU], 8.0, fill_short=True)
+    assert unknown.possible_extra_calls == 1 and unknown.possible_extra_amount is None
+    assert unknown.text == "1 paid call, price unknown; up to 1 more call if a result comes back short"

@@ -84,3 +84,10 @@ def test_a_range_needing_more_than_the_hard_cap_of_chunks_is_refused():
 def test_every_catalog_provider_is_counted(info):
     plan = plan_requests([info], minutes(3), FPS, takes=2)
     assert plan.calls >= 2 and plan.calls % 2 == 0
+
+
+def test_the_question_names_the_follow_ups_a_short_result_may_add():
+    plan = plan_requests([KLING], FrameRange(1, 200), FPS, takes=2)
+    assert question(plan, "≈ $0.20", possible_fills=2).endswith(
+        "≈ $0.20; up to 2 more calls if a result comes back short.")
+    assert question(plan, "≈ $0.20") == f"This makes {plan.describe()}, ≈ $0.20."
