@@ -1163,6 +1163,8 @@ class JobEngine(SchedulingMixin):
             moved = f"The result could not be saved in {directory} ({oserror_sentence(exc)}); it was saved " \
                 f"in the library folder {library} instead."
             audio = provider.download(status, self._audio_stem(library, job))
+        with self._lock:  # the paid file is recorded before anything else happens to it
+            self._update(job_id, files={**self._jobs[job_id].files, "audio": str(audio.path)})
         info = {"format": audio.format, "size": audio.size, "duration": audio.duration,
                 "analysis": self._look_at(job, Path(audio.path))}
         with self._lock:
@@ -1214,7 +1216,7 @@ class JobEngine(SchedulingMixin):
         tail.label = f"{job.label or job.prompt} (filling the last {plan.missing_s:.1f} s)"
         parent = filling.as_parent(replace(job, updated_at=now), [first.id, tail.id], plan, flag)
         for owned in (first, tail):
-            self._ownership.claim(owned.id)
+            self._ownership.claim(owned.id, new=True)
         self._jobs[job_id] = parent  # in memory first: saving a chunk refreshes its parent
         # chunks first: a kill before the parent is saved leaves orphans that resume cancels, and
         # the job itself, still "downloading" its kept task in the ledger, downloads again for free

@@ -106,7 +106,9 @@ def vidu_error(status: int, body: Any, redact: Any, action: str) -> FoleyError: 
     detail = ", ".join(part for part in (reason, message) if part)
     detail = f" ({redact(detail)})" if detail else ""
     lowered = reason.lower().replace("_", "")
-    vendor_code: str | int = reason or status
+    # the code reaches the job's note (ledger, UI): only a short token, redacted, never vendor prose
+    code = redact(reason)[:40]
+    vendor_code: str | int = code if code and code.replace("_", "").isalnum() else status
     if status == 401 or lowered in ("unauthorized", "unauthenticated"):
         return AuthError(
             f"Vidu rejected the API key{detail}. Check VIDU_API_KEY or {PREFS_PATH} ▸ Vidu API key, and the "

@@ -742,3 +742,15 @@ def test_a_failing_analysis_is_a_figure_and_the_result_still_lands(tmp_path: Pat
     finally:
         engine.shutdown(timeout=2.0)
         ledger.close()
+
+
+def test_the_paid_file_is_recorded_before_it_is_measured(harness: Harness):
+    """The ledger knows the downloaded file while the job is still downloading: the analysis
+    (loudness, waveform) runs only after the paid result is on disk AND recorded."""
+    job = harness.engine.enqueue(new_job())
+    assert harness.wait([job.id])
+    records = harness.records(job.id)
+    first_with_audio = next(r for r in records if r.get("files", {}).get("audio"))
+    assert first_with_audio["state"] == JobState.DOWNLOADING.value
+    assert "analysis" not in first_with_audio.get("audio_info", {})
+    assert state_of(harness, job.id) == JobState.INSERTED

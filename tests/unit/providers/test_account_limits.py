@@ -214,3 +214,16 @@ def test_a_busy_upload_host_is_waited_out_like_a_busy_submit(tmp_path, emu):
         assert any("Waiting for a free slot at WaveSpeed" in note for note in notes)
     finally:
         engine.shutdown()
+
+
+def test_vidus_busy_code_on_the_job_is_a_short_token_never_the_vendors_prose():
+    from vse_foley.providers.vidu import vidu_error
+
+    def redact(text: str) -> str:
+        return text.replace("secret-key", "***")
+
+    busy = vidu_error(429, {"reason": "QuotaExceeded"}, redact, "starting the task")
+    assert isinstance(busy, VendorBusyError) and busy.vendor_code == "QuotaExceeded"
+    echoed = vidu_error(429, {"reason": "Token secret-key is over its limit"}, redact, "starting the task")
+    assert echoed.vendor_code == 429  # a sentence (or an echoed key) is not a code
+    assert "secret-key" not in str(echoed)
