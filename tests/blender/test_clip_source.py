@@ -155,7 +155,11 @@ def test_the_copy_renders_exactly_like_the_edit(extension: Any, footage: Path, t
     # and the comparison can fail: a copy whose "//" paths were not rebased misses the media
     unmapped = copy_dir / "unmapped.blend"
     bpy.data.libraries.write(str(unmapped), {scene}, path_remap="NONE")
-    assert render(str(unmapped), scene.name, tmp_path / "from_unmapped") != from_edit
+    try:
+        from_unmapped = render(str(unmapped), scene.name, tmp_path / "from_unmapped")
+    except module("providers.errors").FoleyError:  # 5.2's render process dies on the missing media
+        from_unmapped = b""
+    assert from_unmapped != from_edit
 
 
 def test_the_copy_holds_the_sound_the_font_and_the_packed_image(extension: Any, footage: Path,
@@ -201,6 +205,7 @@ def test_making_the_copy_has_no_side_effects(extension: Any, footage: Path, tmp_
         handler_list.append(other_addons_save_handler)
     bpy.data.use_autopack = True
     scene.frame_current = 7  # an unsaved change
+    bpy.ops.ed.undo_push(message="an unsaved change")  # as an operator does (5.2 marks it dirty then)
     tone = bpy.data.sounds[0]
     capfd.readouterr()
     try:

@@ -59,7 +59,7 @@ def lost_vidu_job(emulator: VendorEmulator, prompt: str) -> Any:
 
 def test_a_script_retry_that_may_pay_twice_is_refused_until_it_allows_a_new_charge(
         extension: Any, online: None, emulator: VendorEmulator) -> None:
-    job = lost_vidu_job(emulator, "rain on a tin roof")
+    job = lost_vidu_job(emulator, "retry charge: rain on a tin roof")
     assert job.state.value == "failed" and runtime().engine().retry_may_charge_twice(job.id)
 
     with pytest.raises(RuntimeError, match="may already have made and charged"):
@@ -73,7 +73,7 @@ def test_a_script_retry_that_may_pay_twice_is_refused_until_it_allows_a_new_char
 
 def test_the_retry_button_asks_before_it_may_pay_twice(
         extension: Any, online: None, emulator: VendorEmulator) -> None:
-    job = lost_vidu_job(emulator, "hail on a car roof")
+    job = lost_vidu_job(emulator, "retry charge: hail on a car roof")
     window_manager = RecordingWindowManager()
     operator = InvokedRetry(job_id=job.id, allow_new_charge=False)
     context = SimpleNamespace(window_manager=window_manager)
@@ -88,7 +88,7 @@ def test_the_retry_button_asks_before_it_may_pay_twice(
 
 
 def test_a_free_retry_does_not_ask(extension: Any, online: None, emulator: VendorEmulator) -> None:
-    job = lost_vidu_job(emulator, "drizzle on leaves")
+    job = lost_vidu_job(emulator, "retry charge: drizzle on leaves")
     engine = runtime().engine()
     engine.annotate(job.id, submit_attempted=False)  # as if refused before anything was made
     assert not engine.retry_may_charge_twice(job.id)
