@@ -9,10 +9,8 @@ simply joined again by Retry (issue 11).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..providers.errors import DownloadError
-from .jobs import Job, JobState, new_job_id
+from .jobs import Job, JobState, new_attempt
 
 #: the parent's ``extra`` key naming the chunk whose file could not be read
 DAMAGED_CHUNK_KEY = "damaged_chunk"
@@ -28,20 +26,5 @@ class ChunkAudioError(DownloadError):
 
 def refetch_chunk(damaged: Job, now: float) -> Job:
     """A new chunk job that downloads the damaged chunk's paid result again (no new submit)."""
-    return replace(
-        damaged.copy(),
-        id=new_job_id(),
-        state=JobState.GENERATING,
-        files={key: value for key, value in damaged.files.items() if key != "audio"},
-        audio_info={},
-        timings={JobState.GENERATING.value: now},
-        error="",
-        error_kind="",
-        warnings=[],
-        note="",
-        created_at=now,
-        updated_at=now,
-        progress=None,
-        retry_of=damaged.id,
-        strip_name="",
-    )
+    files = {key: value for key, value in damaged.files.items() if key != "audio"}
+    return new_attempt(damaged, JobState.GENERATING, now, files)

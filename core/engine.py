@@ -74,7 +74,7 @@ from .accounts import AccountBook
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
 from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
-from .jobs import Job, JobState, can_transition, new_job_id
+from .jobs import Job, JobState, can_transition, new_attempt, new_job_id
 from .ledger import JobLedger
 from .ownership import JobOwnership
 from .scheduling import SchedulingMixin, _AbandonedError, _ShutdownError
@@ -905,29 +905,11 @@ class JobEngine(SchedulingMixin):
         )
 
     def _fresh_copy(self, job: Job) -> Job:
-        now = self._clock()
+        """The same request as a new job: a new paid call (no vendor task, nothing sent yet)."""
         clip = job.files.get("clip")
-        return replace(
-            job.copy(),
-            id=new_job_id(),
-            state=JobState.QUEUED,
-            vendor_task=None,
-            files={"clip": clip} if clip else {},
-            audio_info={},
-            timings={JobState.QUEUED.value: now},
-            error="",
-            error_kind="",
-            warnings=[],
-            note="",
-            created_at=now,
-            updated_at=now,
-            progress=None,
-            submit_attempted=False,
-            submit_key="",
-            task_failed=False,
-            keep_result=False,
-            retry_of=job.id,
-            strip_name="",
+        return new_attempt(
+            job, JobState.QUEUED, self._clock(), {"clip": clip} if clip else {},
+            vendor_task=None, submit_attempted=False, submit_key="", task_failed=False, keep_result=False,
         )
 
     # == worker side =======================================================================

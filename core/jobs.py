@@ -12,7 +12,7 @@ import copy
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from fractions import Fraction
 from itertools import pairwise
@@ -78,6 +78,30 @@ def can_transition(old: JobState, new: JobState) -> bool:
 def new_job_id() -> str:
     """A short random id: 12 hex digits of a uuid4 (safe in file names)."""
     return uuid.uuid4().hex[:12]
+
+
+def new_attempt(job: Job, state: JobState, now: float, files: dict[str, str], **changes: Any) -> Job:
+    """A new job that tries ``job`` again from ``state``: its own id and clock, no error,
+    warning, note, progress, analysis or strip yet, linked by ``retry_of``; ``changes``
+    resets what else the caller needs (e.g. the vendor task for a new paid call)."""
+    return replace(
+        job.copy(),
+        id=new_job_id(),
+        state=state,
+        files=files,
+        audio_info={},
+        timings={state.value: now},
+        error="",
+        error_kind="",
+        warnings=[],
+        note="",
+        created_at=now,
+        updated_at=now,
+        progress=None,
+        retry_of=job.id,
+        strip_name="",
+        **changes,
+    )
 
 
 @dataclass
