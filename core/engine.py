@@ -39,7 +39,7 @@ from typing import Any
 
 from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.catalog import ACCOUNT_LIMITS
-from ..providers.polling import PollSchedule
+from ..providers.polling import PollSchedule, default_schedule
 from . import filling
 from .accounts import AccountBook
 from .chunk_parents import ChunkParentsMixin, assemble_wav_chunks
@@ -121,7 +121,7 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
         self._render_clip = render_clip
         self._output_dir_for = output_dir_for
         self._provider_info = provider_info
-        self._poll = poll_schedule or PollSchedule()
+        self._poll = poll_schedule or default_schedule()
         self._clock = clock
         self._monotonic = monotonic
         self._stop = threading.Event()
