@@ -46,6 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 from . import deadline
 from .errors import (
     CancelledError,
+    ConfigError,
     FoleyError,
     NetworkError,
     ServiceUnavailableError,
@@ -53,7 +54,7 @@ from .errors import (
     TaskGoneError,
     VendorBusyError,
 )
-from .settings import HttpTuning, is_loopback_host
+from .settings import HttpTuning, check_base_url
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
@@ -94,13 +95,13 @@ def path_segment(value: object) -> str:
 
 
 def allowed_address(url: str) -> bool:
-    """Only https, or plain http to this computer (the test emulators)."""
+    """Only https, or plain http to this computer (the test emulators): the rule of
+    ``settings.check_base_url``, kept in that one place, for redirects and result addresses too."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
+        check_base_url(url, "", "")
+    except (ConfigError, ValueError):
         return False
-    return bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)))
+    return True
 
 
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
