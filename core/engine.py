@@ -192,15 +192,16 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
             return job.copy()
 
     def drain(self, budget_s: float = 0.004, max_events: int | None = None) -> list[EngineEvent]:
-        """Events since the last call, returning within about ``budget_s`` seconds."""
-        deadline = time.perf_counter() + budget_s
+        """Events since the last call, returning within about ``budget_s`` seconds (on the engine's
+        ``monotonic`` clock, injected like every other clock here)."""
+        deadline = self._monotonic() + budget_s
         events: list[EngineEvent] = []
         while max_events is None or len(events) < max_events:
             try:
                 events.append(self._events.get_nowait())
             except queue.Empty:
                 break
-            if time.perf_counter() >= deadline:
+            if self._monotonic() >= deadline:
                 break
         return events
 
