@@ -1089,6 +1089,7 @@ class JobEngine(SchedulingMixin):
         deadline = self._monotonic() + schedule.deadline
         delays = schedule.delays()
         delay = first_delay
+        released = False  # the upload of the clip, deleted once the task left the queue
         while True:
             self._pause(min(delay, max(0.0, deadline - self._monotonic())))
             self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
@@ -1107,6 +1108,9 @@ class JobEngine(SchedulingMixin):
                 self._accounts.poll_succeeded(account or provider.info.account_id)
                 self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
             if status is not None:
+                if status.state != TaskState.PENDING and not released:
+                    released = True
+                    provider.release_clip(task)
                 if status.state == TaskState.SUCCEEDED:
                     return status
                 if status.state == TaskState.FAILED:

@@ -232,6 +232,12 @@ class Provider(ABC):
         """
         return None
 
+    def release_clip(self, task: VendorTask) -> None:  # noqa: B027 - optional hook
+        """The task left the vendor's queue (it has the clip): delete our upload of it, if the host can.
+
+        Called once per run by the poll loops on the worker; must never raise.
+        """
+
     def failure_error(self, status: TaskStatus) -> FoleyError:
         """The exception for a FAILED status (providers map moderation, credits...)."""
         message = status.message or f"{self.info.label} reported the task failed without a reason."

@@ -63,6 +63,8 @@ def wait_for_result(
             say(f"{label}: status check failed ({exc}); trying again")
         else:
             failures = 0
+            if status.state is not TaskState.PENDING and last_state in (None, TaskState.PENDING):
+                provider.release_clip(task)  # the task left the queue: the vendor has the clip
             if status.state is not last_state:
                 say(f"{label}: {status.state.value}")
                 last_state = status.state

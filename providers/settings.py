@@ -30,7 +30,7 @@ VIDU_REGIONS: Mapping[str, str] = {
 }
 WAVESPEED_DEFAULT_URL = "https://api.wavespeed.ai"
 FLEXSTACK_DEFAULT_URL = "https://api.flexstack.ai/v1"
-UPLOAD_HOST_CHOICES = ("auto", "wavespeed", "none")
+UPLOAD_HOST_CHOICES = ("auto", "wavespeed", "s3", "none")
 
 
 class Secret:
@@ -175,10 +175,12 @@ class FoleySettings:
     flexstack: FlexStackSettings
     upload_host: str = "auto"
     tuning: HttpTuning = field(default_factory=HttpTuning)
+    s3: S3Settings = field(default_factory=lambda: S3Settings())
 
     def secrets(self) -> tuple[str, ...]:
         return (
             self.wavespeed.secrets() + self.kling.secrets() + self.vidu.secrets() + self.flexstack.secrets()
+            + self.s3.secrets()
         )
 
 
@@ -296,8 +298,11 @@ def resolve_settings(
         ),
         upload_host=upload_host,
         tuning=tuning or HttpTuning(),
+        s3=resolve_s3_settings(prefs, environ),
     )
 
+
+from .s3_settings import S3Settings, resolve_s3_settings  # noqa: E402 - it imports Secret from here
 
 # -- per-account limits (issue 9) -----------------------------------------------------------------
 
