@@ -69,7 +69,8 @@ class S3Server:
         end = time.monotonic() + START_TIMEOUT
         while time.monotonic() < end:  # bounded: the process either listens or exits
             if self.process.poll() is not None:
-                raise RuntimeError(f"the S3 server exited: {self.log_path.read_text(errors='replace')[-500:]}")
+                output = self.log_path.read_text(errors="replace")[-500:]
+                raise RuntimeError(f"the S3 server exited: {output}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return

@@ -12,7 +12,7 @@ from ..compat import OperatorResult
 from ..providers.errors import FoleyError
 
 VENDORS = [("wavespeed", "WaveSpeed", ""), ("kling", "Kling", ""), ("vidu", "Vidu", ""),
-           ("flexstack", "FlexStack", "")]
+           ("flexstack", "FlexStack", ""), ("s3", "S3 upload host", "")]
 
 
 def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:

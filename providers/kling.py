@@ -396,8 +396,14 @@ class KlingVideoToAudio(VendorClient):
     def release_clip(self, task: VendorTask) -> None:
         """The task left Kling's queue, so Kling has the clip: delete our upload of it."""
         url = str(task.data.get(UPLOADED_CLIP) or "")
-        if url:
-            release_upload(self._upload_host(), url)
+        if not url:
+            return
+        try:
+            host = self._upload_host()  # after a restart: the host of today's settings
+        except FoleyError as exc:
+            log.warning("The uploaded clip of task %s was not deleted (%s)", task.task_id, exc)
+            return
+        release_upload(host, url)
 
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
         """One look for the task by its external id: the query endpoint, then the task list.

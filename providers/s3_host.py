@@ -67,8 +67,8 @@ class S3UploadHost:
         size = path.stat().st_size
         if size > self.max_bytes:
             raise InputError(
-                f"The clip is {size / 1e6:.0f} MB, more than the {self.max_bytes / 1e6:.0f} MB VSE Foley uploads "
-                "to S3 in one piece. Use a shorter range or a lower render resolution."
+                f"The clip is {size / 1e6:.0f} MB, more than the {self.max_bytes / 1e6:.0f} MB VSE Foley "
+                "uploads to S3 in one piece. Use a shorter range or a lower render resolution."
             )
         suffix = ".mov" if path.suffix.lower() == ".mov" else ".mp4"
         mime = "video/quicktime" if suffix == ".mov" else "video/mp4"
@@ -180,15 +180,20 @@ def _xml_field(text: str, name: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def s3_error(status: int, text: str, settings: S3Settings, doing: str, http: VendorHttp) -> FoleyError:
+def s3_error(  # noqa: PLR0911 - one sentence per kind of S3 refusal
+    status: int, text: str, settings: S3Settings, doing: str, http: VendorHttp
+) -> FoleyError:
     """A sentence for an S3 error answer (its XML ``Code``), naming what to fix."""
     code = http.redact(_xml_field(text, "Code"))[:60]
     detail = f" ({code})" if code else f" (HTTP {status})"
     bucket = settings.bucket
-    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken") or status == 401:
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken") or (
+        status == 401
+    ):
         return AuthError(
-            f"S3 refused the access key while {doing}{detail}. Check the S3 access key ID and secret access key "
-            f"(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or {_SETUP_HINT}). Nothing was sent to a vendor.",
+            f"S3 refused the access key while {doing}{detail}. Check the S3 access key ID and secret access "
+            f"key (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or {_SETUP_HINT}). Nothing was sent to a "
+            "vendor.",
             vendor_code=status,
         )
     if code == "RequestTimeTooSkewed":
@@ -197,9 +202,8 @@ def s3_error(status: int, text: str, settings: S3Settings, doing: str, http: Ven
             "minutes. Set the clock automatically, then try again.",
             vendor_code=status,
         )
-    if code in ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException") or (
-        status == 301
-    ):
+    wrong_region = ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException")
+    if code in wrong_region or status == 301:
         region = _xml_field(text, "Region")
         hint = f" (the bucket says it is in {http.redact(region)[:40]})" if region else ""
         return ConfigError(
@@ -216,10 +220,11 @@ def s3_error(status: int, text: str, settings: S3Settings, doing: str, http: Ven
     if status == 403:
         return AuthError(
             f"The S3 key may not do this in bucket {bucket} while {doing}{detail}. Give it s3:PutObject, "
-            f"s3:GetObject and s3:DeleteObject on {bucket}/{settings.prefix}*. Nothing was sent to a vendor.",
+            f"s3:GetObject and s3:DeleteObject on {bucket}/{settings.prefix}*. Nothing was sent to a "
+            "vendor.",
             vendor_code=status,
         )
-    if status in (429, 503) or code == "SlowDown":  # an upload makes no task: the job waits like a busy submit
+    if status in (429, 503) or code == "SlowDown":  # no task was made: the job waits like a busy submit
         return VendorBusyError(f"S3 asks to slow down while {doing}{detail}; nothing was created.",
                                vendor_code=status)
     if status == 413 or code == "EntityTooLarge":

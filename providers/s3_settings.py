@@ -91,21 +91,18 @@ def _where(name: str) -> str:
 def check_endpoint(url: str) -> str:
     """The endpoint without trailing slash; https only (plain http only for this computer)."""
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        pass
-    elif parts.scheme == "http" and is_loopback_host(parts.hostname):
-        pass
-    else:
+    secure = parts.scheme == "https" and bool(parts.hostname)
+    if not (secure or (parts.scheme == "http" and is_loopback_host(parts.hostname))):
         raise ConfigError(
-            f"The S3 endpoint {parts.scheme}://{parts.hostname or ''} is refused: it must start with https:// "
-            "(plain http only for this computer), or the keys and the clip would travel unencrypted. Fix "
-            f"{_where('endpoint')}."
+            f"The S3 endpoint {parts.scheme}://{parts.hostname or ''} is refused: it must start with "
+            "https:// (plain http only for this computer), or the keys and the clip would travel "
+            f"unencrypted. Fix {_where('endpoint')}."
         )
     if parts.path.strip("/") or parts.query or parts.username:
         raise ConfigError(
-            "The S3 endpoint must be only the server's address, e.g. https://s3.eu-central-1.amazonaws.com or "
-            f"https://<account>.r2.cloudflarestorage.com, without a path: the bucket is its own setting. Fix "
-            f"{_where('endpoint')}."
+            "The S3 endpoint must be only the server's address, e.g. https://s3.eu-central-1.amazonaws.com "
+            "or https://<account>.r2.cloudflarestorage.com, without a path: the bucket is its own setting. "
+            f"Fix {_where('endpoint')}."
         )
     host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
     default_port = 443 if parts.scheme == "https" else 80
