@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
 from .http import VendorHttp, json_body, with_retry_after
+from .s3_settings import S3Settings
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
@@ -136,10 +137,11 @@ def select_upload_host(settings: FoleySettings, http: VendorHttp | None = None) 
     """
     if settings.upload_host == "none":
         return None
-    if settings.upload_host == "s3" or (settings.upload_host == "auto" and settings.s3.configured):
+    s3 = S3Settings.of(settings)
+    if settings.upload_host == "s3" or (settings.upload_host == "auto" and s3.configured):
         from .s3_host import S3UploadHost  # loads the signer only when S3 is used
 
-        return S3UploadHost.create(settings.s3, settings.tuning)
+        return S3UploadHost.create(s3, settings.tuning)
     if settings.upload_host == "wavespeed" or settings.wavespeed.api_key:
         if not settings.wavespeed.api_key:
             raise ConfigError(

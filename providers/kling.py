@@ -290,8 +290,6 @@ class KlingVideoToAudio(VendorClient):
                 "'Automatic'; or choose the provider wavespeed.kling-video-to-audio, which runs the same "
                 "Kling model with only a WaveSpeed key. Nothing was sent or charged."
             )
-        for secret in self.settings.s3.secrets():  # the clip's link is in the body we send Kling
-            self.http.redact.add(secret)
         return self._host
 
     def _input(

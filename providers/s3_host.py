@@ -27,8 +27,9 @@ from aws_request_signer import UNSIGNED_PAYLOAD, AwsRequestSigner
 
 from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
 from .http import VendorHttp, safe_url, with_retry_after
-from .s3_settings import S3Settings
-from .settings import PREFS_PATH, HttpTuning
+from .s3_settings import S3Settings, check_endpoint
+from .settings import PREFS_PATH, FoleySettings, HttpTuning
+from .vendor_spec import VendorSpec
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class S3UploadHost:
 
     def __init__(self, settings: S3Settings, http: VendorHttp) -> None:
         self.settings = settings.require()
-        self.endpoint = settings.endpoint.rstrip("/")
+        self.endpoint = check_endpoint(settings.endpoint)
         self.http = http
         for secret in settings.secrets():
             http.redact.add(secret)
@@ -173,6 +174,19 @@ class S3UploadHost:
     def _error(self, response: requests.Response, doing: str) -> FoleyError:
         return with_retry_after(s3_error(response.status_code, response.text, self.settings, doing,
                                          self.http), response)
+
+
+def probe_connection(settings: FoleySettings, _spec: VendorSpec) -> str:
+    """Test Connection for the S3 spec: put, read back through a presigned link, delete a tiny object.
+
+    A bucket the key cannot write to (or read, or delete from) is reported here, before a clip
+    is uploaded or a vendor is paid.
+    """
+    host = S3UploadHost.create(S3Settings.of(settings), settings.tuning)
+    try:
+        return host.probe()
+    finally:
+        host.http.close()
 
 
 def _xml_field(text: str, name: str) -> str:

@@ -97,10 +97,10 @@ def test_release_deletes_our_clip_and_nothing_else(s3, clip):
 @pytest.mark.parametrize(
     ("unset", "named"),
     [
-        ("VSE_FOLEY_S3_ENDPOINT", "s3_endpoint"),
-        ("VSE_FOLEY_S3_BUCKET", "s3_bucket"),
-        ("AWS_ACCESS_KEY_ID", "s3_access_key_id"),
-        ("AWS_SECRET_ACCESS_KEY", "s3_secret_access_key"),
+        ("VSE_FOLEY_S3_ENDPOINT", "S3 endpoint URL"),
+        ("VSE_FOLEY_S3_BUCKET", "S3 bucket"),
+        ("AWS_ACCESS_KEY_ID", "S3 access key ID"),
+        ("AWS_SECRET_ACCESS_KEY", "S3 secret access key"),
     ],
 )
 def test_missing_setting_names_preference_and_environment_variable(s3, unset, named):
@@ -108,7 +108,8 @@ def test_missing_setting_names_preference_and_environment_variable(s3, unset, na
     environ = {k: v for k, v in environ.items() if k != unset}
     with pytest.raises(ConfigError) as missing:
         select_upload_host(resolve_settings({"upload_host": "s3"}, environ, FAST))
-    assert named in str(missing.value) and unset in str(missing.value)
+    sentence = str(missing.value)
+    assert f"{unset} ({named}) is missing" in sentence and "Preferences ▸ Add-ons ▸ VSE Foley" in sentence
 
 
 def test_preferences_win_over_the_environment(s3, clip):
@@ -226,3 +227,13 @@ def test_emulated_kling_fails_a_task_whose_clip_vanished_before_it_started(s3, e
     assert server.request("DELETE", f"/{server.bucket}/{key}").status_code == 204
     status = kling.poll(task)
     assert status.state.value == "failed" and "could not be downloaded" in status.message
+
+
+def test_region_falls_back_to_aws_default_region_then_us_east_1(s3):
+    from vse_foley.providers.s3_settings import S3Settings
+
+    _server, _prefix, environ = s3
+    without = {k: v for k, v in environ.items() if k != "AWS_REGION"}
+    assert S3Settings.of(resolve_settings({}, {**without, "AWS_DEFAULT_REGION": "auto"})).region == "auto"
+    assert S3Settings.of(resolve_settings({}, without)).region == "us-east-1"
+    assert S3Settings.of(resolve_settings({"s3_region": "eu-west-3"}, environ)).region == "eu-west-3"
