@@ -106,14 +106,9 @@ def upload_problem(prefs: Mapping[str, str], environ: Mapping[str, str] | None =
     settings = _resolve(prefs, os.environ if environ is None else environ)
     if isinstance(settings, str):
         return settings
-    if settings.upload_host == "none":
-        return ("Direct Kling needs the clip at a public URL, but the clip upload host is 'None'. Choose "
-                "'Automatic' in the add-on preferences, or use the provider Kling video-to-audio "
-                "(WaveSpeed).")
-    if not settings.wavespeed.api_key:
-        return ("Direct Kling uploads the clip through WaveSpeed, and no WaveSpeed API key is set. Set "
-                "WAVESPEED_API_KEY or the WaveSpeed API key in the add-on preferences.")
-    return ""
+    from ..providers.host_choice import upload_host_problem  # no HTTP: the same checks as the request
+
+    return upload_host_problem(settings)
 
 
 def provider_problem(provider_id: str, prefs: Mapping[str, str],

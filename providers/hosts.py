@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
+from .host_choice import UPLOAD_OPTIONS, upload_host_problem, wants_s3
 from .http import VendorHttp, json_body, with_retry_after
 from .s3_settings import S3Settings
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
+
+__all__ = ["UPLOAD_OPTIONS", "UploadHost", "release_upload", "select_upload_host", "upload_host_problem"]
 
 
 class UploadHost(Protocol):
@@ -137,11 +140,10 @@ def select_upload_host(settings: FoleySettings, http: VendorHttp | None = None) 
     """
     if settings.upload_host == "none":
         return None
-    s3 = S3Settings.of(settings)
-    if settings.upload_host == "s3" or (settings.upload_host == "auto" and s3.configured):
+    if wants_s3(settings):
         from .s3_host import S3UploadHost  # loads the signer only when S3 is used
 
-        return S3UploadHost.create(s3, settings.tuning)
+        return S3UploadHost.create(S3Settings.of(settings), settings.tuning)
     if settings.upload_host == "wavespeed" or settings.wavespeed.api_key:
         if not settings.wavespeed.api_key:
             raise ConfigError(

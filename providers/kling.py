@@ -36,7 +36,7 @@ from .errors import (
     VendorUnavailableError,
     proves_no_task,
 )
-from .hosts import UploadHost, release_upload, select_upload_host
+from .hosts import UPLOAD_OPTIONS, UploadHost, release_upload, select_upload_host
 from .http import (
     answer_lost,
     json_body,
@@ -280,12 +280,9 @@ class KlingVideoToAudio(VendorClient):
                 else "no upload host is set up"
             )
             raise ConfigError(
-                f"Direct Kling needs the clip at a public URL, but {reason}. Either set up your own "
-                "S3-compatible bucket (VSE_FOLEY_S3_ENDPOINT, VSE_FOLEY_S3_BUCKET, AWS_ACCESS_KEY_ID and "
-                f"AWS_SECRET_ACCESS_KEY, or {PREFS_PATH} ▸ S3 upload host), or set WAVESPEED_API_KEY (or "
-                f"{PREFS_PATH} ▸ WaveSpeed API key) to upload through WaveSpeed, with the upload host "
-                "'Automatic'; or choose the provider wavespeed.kling-video-to-audio, which runs the same "
-                "Kling model with only a WaveSpeed key. Nothing was sent or charged."
+                f"Direct Kling needs the clip at a public URL, but {reason}: {UPLOAD_OPTIONS}, with the "
+                "upload host 'Automatic'; or choose the provider wavespeed.kling-video-to-audio, which runs "
+                "the same Kling model with only a WaveSpeed key. Nothing was sent or charged."
             )
         return self._host
 

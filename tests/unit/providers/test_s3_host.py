@@ -237,3 +237,19 @@ def test_region_falls_back_to_aws_default_region_then_us_east_1(s3):
     assert S3Settings.of(resolve_settings({}, {**without, "AWS_DEFAULT_REGION": "auto"})).region == "auto"
     assert S3Settings.of(resolve_settings({}, without)).region == "us-east-1"
     assert S3Settings.of(resolve_settings({"s3_region": "eu-west-3"}, environ)).region == "eu-west-3"
+
+
+def test_readiness_sentence_names_both_upload_options_and_accepts_s3_alone(s3, emu):
+    from vse_foley.providers.host_choice import upload_host_problem
+
+    _server, _prefix, environ = s3
+    kling_only = {k: v for k, v in emu.environ().items() if k in KLING_ONLY}
+    sentence = upload_host_problem(resolve_settings({}, kling_only))
+    assert "S3" in sentence and "VSE_FOLEY_S3_BUCKET" in sentence and "WAVESPEED_API_KEY" in sentence
+    assert upload_host_problem(resolve_settings({}, _kling_and_s3(emu, environ))) == ""
+    half = {**kling_only, "VSE_FOLEY_S3_BUCKET": "foley-clips"}  # started, not finished: say what is missing
+    assert "AWS_SECRET_ACCESS_KEY" in upload_host_problem(resolve_settings({}, half))
+    plain = {**_kling_and_s3(emu, environ), "VSE_FOLEY_S3_ENDPOINT": "http://s3.example.com"}
+    assert "must start with https://" in upload_host_problem(resolve_settings({}, plain))
+    refused = resolve_settings({"upload_host": "none"}, _kling_and_s3(emu, environ))
+    assert "'None'" in upload_host_problem(refused)
