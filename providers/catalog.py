@@ -206,6 +206,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         vendor="kling",
         account="kling",
         description="Kling's own API (access + secret key); the clip is uploaded to a host first; 3–20 s.",
+        extra_options=("video_id", "external_task_id"),
         input="video",
         fields=_kling_fields(),
         min_seconds=3.0,
