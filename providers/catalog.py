@@ -207,6 +207,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         vendor="kling",
         account="kling",
         description="Kling's own API (access + secret key); the clip is uploaded to a host first; 3–20 s.",
+        extra_options=("video_id", "external_task_id"),
         input="video",
         fields=_kling_fields(),
         min_seconds=3.0,
@@ -417,6 +418,11 @@ def unregister_vendor(vendor_id: str) -> None:
     if not any(other.account_id == spec.account_id for other in VENDOR_SPECS if other.id != vendor_id):
         ACCOUNT_LIMITS.pop(spec.account_id, None)
     remove_spec(vendor_id)
+
+
+def implementation_modules() -> tuple[str, ...]:
+    """The provider modules of this package ("wavespeed", ...), once each, in registry order."""
+    return tuple(dict.fromkeys(module for module, _ in IMPLEMENTATIONS.values() if "." not in module))
 
 
 def _built_in(spec: VendorSpec, module: str, classes: Mapping[str, str]) -> None:

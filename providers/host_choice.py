@@ -12,10 +12,24 @@ from .settings import PREFS_PATH, FoleySettings
 
 
 def wants_s3(settings: FoleySettings) -> bool:
-    """The S3 host is chosen, or "auto" and the user has started setting a bucket up (it comes first)."""
-    return settings.upload_host == "s3" or (
-        settings.upload_host == "auto" and S3Settings.of(settings).configured
-    )
+    """The S3 host is chosen; or "auto" without a WaveSpeed key (the first upload host in the
+    registry's order, as the preference's tooltip says) and the user has started setting a bucket
+    up (a half-made one is used so that its sentence says what is missing)."""
+    if settings.upload_host != "auto":
+        return settings.upload_host == "s3"
+    return S3Settings.of(settings).configured and not settings.wavespeed.api_key
+
+
+def host_problem(settings: FoleySettings, host: str) -> str:
+    """What a ready-looking host still lacks ("" when usable): the checks a generic spec cannot make
+    (the S3 endpoint must be https, the bucket name and the key prefix valid)."""
+    if host != "s3":
+        return ""
+    try:
+        S3Settings.of(settings).require()
+    except ConfigError as error:
+        return str(error)
+    return ""
 
 
 #: The two ways to give direct Kling (or any vendor that fetches clips by URL) an upload host.
@@ -26,31 +40,3 @@ UPLOAD_OPTIONS = (
 )
 
 
-def upload_host_problem(settings: FoleySettings) -> str:
-    """Why no upload host can be made from ``settings`` ("" when one can); no network, no session.
-
-    Mirrors ``select_upload_host``, so the panel and the request never disagree.
-    """
-    if settings.upload_host == "none":
-        return (
-            "Direct Kling needs the clip at a public URL, but the clip upload host is 'None'. Choose "
-            "'Automatic' (or S3 / WaveSpeed) in the add-on preferences, or use the provider Kling "
-            "video-to-audio (WaveSpeed)."
-        )
-    if wants_s3(settings):
-        try:
-            S3Settings.of(settings).require()
-        except ConfigError as error:
-            return str(error)
-        return ""
-    if settings.wavespeed.api_key:
-        return ""
-    if settings.upload_host == "wavespeed":
-        return (
-            "The upload host is set to WaveSpeed but no WaveSpeed API key is set. Set WAVESPEED_API_KEY "
-            f"or {PREFS_PATH} ▸ WaveSpeed API key."
-        )
-    return (
-        f"Direct Kling needs the clip at a public URL, and no upload host is set up: {UPLOAD_OPTIONS}; "
-        "or use the provider Kling video-to-audio (WaveSpeed), which needs only a WaveSpeed key."
-    )

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
-from .host_choice import UPLOAD_OPTIONS, upload_host_problem, wants_s3
+from .host_choice import UPLOAD_OPTIONS, wants_s3
 from .http import VendorHttp, json_body, with_retry_after
 from .s3_settings import S3Settings
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UPLOAD_OPTIONS", "UploadHost", "release_upload", "select_upload_host", "upload_host_problem"]
+__all__ = ["UPLOAD_OPTIONS", "UploadHost", "release_upload", "select_upload_host"]
 
 
 class UploadHost(Protocol):
@@ -134,9 +134,9 @@ def _upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
 def select_upload_host(settings: FoleySettings, http: VendorHttp | None = None) -> UploadHost | None:
     """The host chosen by the ``upload_host`` preference.
 
-    "auto": the user's own S3 bucket once one is set up (bucket or endpoint given), else
-    WaveSpeed when its key is set. ``http`` is reused when given (WaveSpeed providers);
-    otherwise the host gets its own session.
+    "auto": WaveSpeed when its key is set, else the user's own S3 bucket once one is set up
+    (``host_choice.wants_s3``); "s3" uses the bucket whatever other keys are set. ``http`` is
+    reused when given (WaveSpeed providers); otherwise the host gets its own session.
     """
     if settings.upload_host == "none":
         return None

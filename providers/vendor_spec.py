@@ -306,7 +306,8 @@ S3 = VendorSpec(
                                "https://s3.<region>.backblazeb2.com or your MinIO server"),
         Credential("region", "s3_region", "AWS_REGION", "S3 region", secret=False, optional=True,
                    env_fallback="AWS_DEFAULT_REGION",
-                   description="The bucket's region (R2: auto). Empty: us-east-1"),
+                   description="The bucket's region (R2: auto); also read from $AWS_DEFAULT_REGION, "
+                               "else us-east-1."),
         Credential("bucket", "s3_bucket", "VSE_FOLEY_S3_BUCKET", "S3 bucket", secret=False,
                    description="A private bucket; set a lifecycle rule that deletes objects under the "
                                "prefix after a day"),

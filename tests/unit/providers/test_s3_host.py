@@ -240,16 +240,22 @@ def test_region_falls_back_to_aws_default_region_then_us_east_1(s3):
 
 
 def test_readiness_sentence_names_both_upload_options_and_accepts_s3_alone(s3, emu):
-    from vse_foley.providers.host_choice import upload_host_problem
+    from vse_foley.core.checks import upload_problem
 
     _server, _prefix, environ = s3
     kling_only = {k: v for k, v in emu.environ().items() if k in KLING_ONLY}
-    sentence = upload_host_problem(resolve_settings({}, kling_only))
+    sentence = upload_problem("kling", {}, kling_only)
     assert "S3" in sentence and "VSE_FOLEY_S3_BUCKET" in sentence and "WAVESPEED_API_KEY" in sentence
-    assert upload_host_problem(resolve_settings({}, _kling_and_s3(emu, environ))) == ""
+    assert upload_problem("kling", {}, _kling_and_s3(emu, environ)) == ""
     half = {**kling_only, "VSE_FOLEY_S3_BUCKET": "foley-clips"}  # started, not finished: say what is missing
-    assert "AWS_SECRET_ACCESS_KEY" in upload_host_problem(resolve_settings({}, half))
+    assert "AWS_SECRET_ACCESS_KEY" in upload_problem("kling", {}, half)
     plain = {**_kling_and_s3(emu, environ), "VSE_FOLEY_S3_ENDPOINT": "http://s3.example.com"}
-    assert "must start with https://" in upload_host_problem(resolve_settings({}, plain))
-    refused = resolve_settings({"upload_host": "none"}, _kling_and_s3(emu, environ))
-    assert "'None'" in upload_host_problem(refused)
+    assert "must start with https://" in upload_problem("kling", {}, plain)
+    assert "'None'" in upload_problem("kling", {"upload_host": "none"}, _kling_and_s3(emu, environ))
+    # A WaveSpeed key and a half-made bucket: WaveSpeed uploads, as select_upload_host decides.
+    both = {**half, "WAVESPEED_API_KEY": "ws-key", "VSE_FOLEY_WAVESPEED_URL": emu.base_url("wavespeed")}
+    assert upload_problem("kling", {}, both) == ""
+    assert select_upload_host(resolve_settings({}, both, FAST)).name == "wavespeed"
+    complete = {**_kling_and_s3(emu, environ), "WAVESPEED_API_KEY": "ws-key"}
+    assert select_upload_host(resolve_settings({"upload_host": "s3"}, complete, FAST)).name == "s3"
+    assert upload_problem("kling", {"upload_host": "s3"}, {**complete, "VSE_FOLEY_S3_BUCKET": "No_Such"})
