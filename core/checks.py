@@ -18,7 +18,7 @@ from typing import Any
 from ..providers import provider_info
 from ..providers.base import FieldKind, FieldSpec, ProviderInfo
 from ..providers.errors import ConfigError
-from ..providers.host_choice import host_problem, wants_s3
+from ..providers.host_choice import chosen_host_problem
 from ..providers.settings import FoleySettings, resolve_settings
 from ..providers.vendor_spec import VENDOR_SPECS, VendorSpec, upload_host_specs
 from .chunks import chunk_limits, plan_chunk_seconds
@@ -82,7 +82,7 @@ def upload_problem(vendor: str, prefs: Mapping[str, str], environ: Mapping[str, 
     hosts = [host for host in upload_host_specs() if settings.upload_host in ("auto", host.upload_host)]
     ready = [host for host in hosts if settings.vendor(host.id).ready]
     if ready:  # the host's own checks (an S3 endpoint must be https...), as select_upload_host makes them
-        return host_problem(settings, "s3" if wants_s3(settings) else ready[0].upload_host)
+        return chosen_host_problem(settings)
     if not hosts:
         return (f"Direct {spec.label} needs the clip at a public URL, and no upload host is "
                 f"available{alternative}.")

@@ -20,10 +20,10 @@ def wants_s3(settings: FoleySettings) -> bool:
     return S3Settings.of(settings).configured and not settings.wavespeed.api_key
 
 
-def host_problem(settings: FoleySettings, host: str) -> str:
-    """What a ready-looking host still lacks ("" when usable): the checks a generic spec cannot make
-    (the S3 endpoint must be https, the bucket name and the key prefix valid)."""
-    if host != "s3":
+def chosen_host_problem(settings: FoleySettings) -> str:
+    """What the host ``select_upload_host`` would choose still lacks ("" when usable): the checks a
+    generic spec cannot make (the S3 endpoint must be https, the bucket name and the prefix valid)."""
+    if not wants_s3(settings):
         return ""
     try:
         S3Settings.of(settings).require()
