@@ -95,6 +95,8 @@ class ProviderInfo:
     #: the vendor account whose limits this provider shares (one key = one account);
     #: empty: the provider counts on its own (see ``account_id``)
     account: str = ""
+    #: options a script may pass that are no UI fields (``cli --option``), e.g. a vendor's own ids
+    extra_options: tuple[str, ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -237,6 +239,12 @@ class Provider(ABC):
         Only a provider with ``supports_recovery`` (Kling ``external_task_id``) can look.
         """
         return None
+
+    def release_clip(self, task: VendorTask) -> None:  # noqa: B027 - optional hook
+        """The task left the vendor's queue (it has the clip): delete our upload of it, if the host can.
+
+        Called once per run by the poll loops on the worker; must never raise.
+        """
 
     def failure_error(self, status: TaskStatus) -> FoleyError:
         """The exception for a FAILED status (providers map moderation, credits...)."""

@@ -1,21 +1,30 @@
 """Upload hosts: where a local clip goes so a vendor can fetch it by URL.
 
-A host is anything with ``upload(path, cancel) -> url``. WaveSpeed's media
-upload is built in (used by every WaveSpeed model, and by direct Kling when a
-WaveSpeed key is set). Another host (fal.ai storage, an S3-compatible presigned
-PUT) is one more class here plus one more ``upload_host`` preference choice in
+A host is anything with ``upload(path, cancel) -> url``, and optionally
+``release(url)``: delete the upload once the vendor has fetched it (its task
+left the queue; ``release_upload``). WaveSpeed's media upload is built in (used
+by every WaveSpeed model, and by direct Kling when a WaveSpeed key is set); the
+S3-compatible host (``providers/s3_host.py``) is the user's own bucket. Another
+host is one more class plus one more ``upload_host`` preference choice in
 ``select_upload_host``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyError, VendorUnavailableError
+from .host_choice import UPLOAD_OPTIONS, wants_s3
 from .http import VendorHttp, json_body, with_retry_after
+from .s3_settings import S3Settings
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["UPLOAD_OPTIONS", "UploadHost", "release_upload", "select_upload_host"]
 
 
 class UploadHost(Protocol):
@@ -27,6 +36,22 @@ class UploadHost(Protocol):
     def upload(self, path: Path, cancel: threading.Event | None = None) -> str:
         """Upload ``path`` and return its public URL; raise a FoleyError with a sentence."""
         ...
+
+
+def release_upload(host: object, url: str) -> bool:
+    """Ask ``host`` to delete the upload behind ``url`` once the vendor has it; False when it cannot.
+
+    ``release`` is optional (WaveSpeed's uploads expire on their own) and never raises: a host
+    that keeps the file leaves it to its own expiry or the bucket's lifecycle rule.
+    """
+    release = getattr(host, "release", None)
+    if not callable(release) or not url:
+        return False
+    try:
+        return bool(release(url))
+    except Exception:  # cleanup must never fail a paid job
+        log.exception("Releasing an upload failed")
+        return False
 
 
 class WaveSpeedUploadHost:
@@ -107,12 +132,18 @@ def _upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
 
 
 def select_upload_host(settings: FoleySettings, http: VendorHttp | None = None) -> UploadHost | None:
-    """The host chosen by the ``upload_host`` preference ("auto": WaveSpeed when its key is set).
+    """The host chosen by the ``upload_host`` preference.
 
-    ``http`` is reused when given (WaveSpeed providers); otherwise the host gets its own session.
+    "auto": WaveSpeed when its key is set, else the user's own S3 bucket once one is set up
+    (``host_choice.wants_s3``); "s3" uses the bucket whatever other keys are set. ``http`` is
+    reused when given (WaveSpeed providers); otherwise the host gets its own session.
     """
     if settings.upload_host == "none":
         return None
+    if wants_s3(settings):
+        from .s3_host import S3UploadHost  # loads the signer only when S3 is used
+
+        return S3UploadHost.create(S3Settings.of(settings), settings.tuning)
     if settings.upload_host == "wavespeed" or settings.wavespeed.api_key:
         if not settings.wavespeed.api_key:
             raise ConfigError(

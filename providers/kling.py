@@ -34,8 +34,9 @@ from .errors import (
     TaskFailedError,
     VendorBusyError,
     VendorUnavailableError,
+    proves_no_task,
 )
-from .hosts import UploadHost, select_upload_host
+from .hosts import UPLOAD_OPTIONS, UploadHost, release_upload, select_upload_host
 from .http import (
     answer_lost,
     json_body,
@@ -58,6 +59,8 @@ MAX_CLIP_BYTES = 100 * 1000 * 1000
 LIST_PAGE_SIZE = 500
 LIST_PAGES = 4
 CLIP_SECONDS = (3.0, 20.0)
+#: VendorTask.data key: the uploaded clip's address, deleted once the task left the queue.
+UPLOADED_CLIP = "uploaded_clip"
 CLIP_TICK = 1e-6  # only mvhd tick rounding: 3.0 s written as 3000/1000 ticks must pass
 _KEYS_HINT = f"Check KLING_ACCESS_KEY and KLING_SECRET_KEY or {PREFS_PATH} ▸ Kling access key / secret key"
 _STATES = {
@@ -277,10 +280,9 @@ class KlingVideoToAudio(VendorClient):
                 else "no upload host is set up"
             )
             raise ConfigError(
-                f"Direct Kling needs the clip at a public URL, but {reason}. Set WAVESPEED_API_KEY (or "
-                f"{PREFS_PATH} ▸ WaveSpeed API key, upload host 'auto') to upload through WaveSpeed, or "
-                "choose the provider wavespeed.kling-video-to-audio, which runs the same Kling model with "
-                "only a WaveSpeed key. Nothing was sent or charged."
+                f"Direct Kling needs the clip at a public URL, but {reason}: {UPLOAD_OPTIONS}, with the "
+                "upload host 'Automatic'; or choose the provider wavespeed.kling-video-to-audio, which runs "
+                "the same Kling model with only a WaveSpeed key. Nothing was sent or charged."
             )
         return self._host
 
@@ -331,8 +333,16 @@ class KlingVideoToAudio(VendorClient):
         """
         external_task_id = str(request.options.get("external_task_id") or new_external_task_id())
         payload = self._input(request, clip_url, external_task_id).model_dump(exclude_none=True)
-        outcome = self._send_submit(payload, cancel)
+        try:
+            outcome = self._send_submit(payload, cancel)
+        except FoleyError as exc:
+            if clip_url and proves_no_task(exc):  # refused: Kling will never fetch this upload
+                release_upload(self._host, clip_url)
+            raise
         if isinstance(outcome, VendorTask):
+            if clip_url and self._host is not None and hasattr(self._host, "release"):
+                # only the object's address (no signature) goes to the ledger, for release_clip
+                return VendorTask(outcome.task_id, {**outcome.data, UPLOADED_CLIP: safe_url(clip_url)})
             return outcome
         log.warning("Kling submit got %s; the task is looked up by its external id, never resent", outcome)
         raise SubmitUncertainError(
@@ -380,6 +390,18 @@ class KlingVideoToAudio(VendorClient):
             return "an answer without task id"
         log.info("Kling task %s created (external id %s)", task_id, external_task_id)
         return VendorTask(task_id, {"external_task_id": external_task_id})
+
+    def release_clip(self, task: VendorTask) -> None:
+        """The task left Kling's queue, so Kling has the clip: delete our upload of it."""
+        url = str(task.data.get(UPLOADED_CLIP) or "")
+        if not url:
+            return
+        try:
+            host = self._upload_host()  # after a restart: the host of today's settings
+        except FoleyError as exc:
+            log.warning("The uploaded clip of task %s was not deleted (%s)", task.task_id, exc)
+            return
+        release_upload(host, url)
 
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
         """One look for the task by its external id: the query endpoint, then the task list.

@@ -91,6 +91,7 @@ def poll_until_done(
     deadline = monotonic() + deadline_s
     delay = first_delay
     failures = 0
+    released = False  # the clip's upload (an S3 object) is deleted once the task left the queue
     while True:
         pause(max(0.0, min(delay, deadline - monotonic())))
         hear.before_poll()
@@ -106,6 +107,9 @@ def poll_until_done(
             hear.on_error(exc)
         else:
             failures = 0
+            if status.state is not TaskState.PENDING and not released:
+                released = True
+                provider.release_clip(task)  # the vendor has the clip now
             hear.on_answer(status)
             if status.state is TaskState.SUCCEEDED:
                 return status

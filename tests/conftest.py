@@ -9,3 +9,15 @@ import os
 import tempfile
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="vse-foley-user-")
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (nanio, verifying SigV4) on 127.0.0.1 with one private bucket."""
+    from devtools.s3_server import S3Server
+
+    with S3Server() as server:
+        yield server

@@ -181,7 +181,7 @@ class KlingApi(VendorApi):
                 task = None  # the lookup index has not caught up with the create yet
         if task is None:
             return _error(404, 1203, "The requested resource does not exist: task not found")
-        return _ok(self._describe(task, self.emu.advance(task)))
+        return _ok(self._describe(task, self._fetch_when_started(task, self.emu.advance(task))))
 
     def list_tasks(self, ex: Exchange) -> Reply:
         self._auth(ex)
@@ -218,6 +218,25 @@ class KlingApi(VendorApi):
                 task.extra["hidden_lookups"] = left - 1
                 hidden = True
         return hidden or time.monotonic() < float(task.extra.get("visible_after", 0.0))
+
+    def _fetch_when_started(self, task: TaskRecord, phase: str) -> str:
+        """The unkind reading: Kling downloads ``video_url`` again when a worker takes the task up
+        (the document does not say when it reads the clip), so an upload deleted while the task
+        was still queued fails it. ``clip_fetches`` counts the downloads of the link."""
+        url = str(task.extra.get("clip_url") or "")
+        if phase == "queued" or task.extra.get("fetched_when_started") or not task.request.get("video_url"):
+            return phase
+        task.extra["fetched_when_started"] = True
+        try:
+            clip = self.emu.fetch(url, CLIP_LIMIT)
+        except (OSError, ValueError):
+            clip = b""
+        with self.emu._lock:
+            task.extra["clip_fetches"] = int(task.extra.get("clip_fetches", 1)) + 1
+            if clip != task.extra.get("clip_bytes"):
+                task.phase, task.fail_message = "failed", "video_url could not be downloaded"
+                task.finished_at = task.finished_at or time.time()
+        return task.phase
 
     def _check_fields(self, body: dict[str, Any]) -> None:
         def invalid(message: str) -> Rejection:

@@ -643,10 +643,13 @@ def test_preferences_show_keys_env_fallback_and_tests(ui: SimpleNamespace, no_cr
     assert "Empty: uses $KLING_ACCESS_KEY (not set in this environment)" in text
     assert "Uses this field ($WAVESPEED_API_KEY is not set and ignored)" in text
     tests = {call.values["vendor"] for call in recorder.operators("foley.test_connection")}
-    assert tests == {"wavespeed", "kling", "vidu", "flexstack"}
+    assert tests == {"wavespeed", "kling", "vidu", "flexstack", "s3"}  # issue 14: the S3 upload host too
     drawn = {call.args[1] for call in recorder.props()}
     assert {"kling_region", "vidu_region", "upload_host", "clip_short_side", "concurrency", "output_folder",
-            "confirm_cost_above"} <= drawn
+            "confirm_cost_above", "s3_endpoint", "s3_bucket", "s3_secret_access_key"} <= drawn
+    assert prefs.bl_rna.properties["s3_secret_access_key"].subtype == "PASSWORD"
+    assert prefs.bl_rna.properties["s3_access_key_id"].subtype == "PASSWORD"
+    assert "Empty: uses $AWS_SECRET_ACCESS_KEY" in text
     if bpy.context.window_manager.keyconfigs.addon is not None:
         assert recorder.of_kind("context_pointer_set")
         assert any(call.args[1] == "type" for call in recorder.props())  # the editable key

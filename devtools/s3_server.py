@@ -1,0 +1,127 @@
+"""A real S3-compatible server on 127.0.0.1 for the tests and the demo: nanio (requirements/dev.txt).
+
+nanio verifies AWS Signature V4 on every request, in the Authorization header and in
+presigned URLs alike, so a wrong secret, a tampered link or an expired one is refused as
+AWS S3 would refuse it. It runs in a process of its own with a fresh data folder and one
+private bucket; ``environ()`` gives the settings a user would set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote
+
+import requests
+from aws_request_signer import AwsRequestSigner
+
+ACCESS_KEY_ID = "VSEFOLEYTESTKEY01"
+#: Characters a URL would encode (/ and +), so a leak in any encoding shows in the tests.
+SECRET_ACCESS_KEY = "s3-test-secret/Kq+9zV2wXr7LmN4pT8yB"
+REGION = "eu-test-1"
+BUCKET = "foley-clips"
+START_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class S3Server:
+    """``nanio serve`` on a free loopback port with one bucket; stop it with ``close()``."""
+
+    def __init__(self, bucket: str = BUCKET) -> None:
+        self.bucket = bucket
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.folder = Path(tempfile.mkdtemp(prefix="vse-foley-s3-"))
+        self.log_path = self.folder / "server.log"
+        env = dict(os.environ, NANIO_ACCESS_KEY=ACCESS_KEY_ID, NANIO_SECRET_KEY=SECRET_ACCESS_KEY)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nanio", "serve", "--data-dir", str(self.folder / "data"),
+                 "--host", "127.0.0.1", "--port", str(self.port), "--region", REGION,
+                 "--log-level", "warning", "--no-access-log"],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        self._signer = AwsRequestSigner(REGION, ACCESS_KEY_ID, SECRET_ACCESS_KEY, "s3")
+        try:
+            self._wait_until_serving()
+            created = self.request("PUT", f"/{bucket}")
+            if created.status_code != 200:
+                raise RuntimeError(f"the S3 server did not create the bucket: HTTP {created.status_code}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_until_serving(self) -> None:
+        end = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < end:  # bounded: the process either listens or exits
+            if self.process.poll() is not None:
+                output = self.log_path.read_text(errors="replace")[-500:]
+                raise RuntimeError(f"the S3 server exited: {output}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the S3 server did not start listening in time")
+
+    def environ(self, **overrides: str) -> dict[str, str]:
+        """The environment a user of this bucket would set (the AWS SDKs' names for the keys)."""
+        env = {
+            "VSE_FOLEY_S3_ENDPOINT": self.endpoint,
+            "VSE_FOLEY_S3_BUCKET": self.bucket,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_REGION": REGION,
+        }
+        env.update(overrides)
+        return env
+
+    # -- looking inside, as the bucket's owner ---------------------------------------------------
+
+    def request(self, method: str, path: str, body: bytes = b"") -> requests.Response:
+        url = f"{self.endpoint}{path}"
+        headers = self._signer.sign_with_headers(method, url, content_hash=hashlib.sha256(body).hexdigest())
+        return requests.request(method, url, headers=headers, data=body or None, timeout=10)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every object key in the bucket (ListObjectsV2; the tests' buckets hold a few objects)."""
+        query = "?list-type=2" + (f"&prefix={quote(prefix, safe='')}" if prefix else "")  # as signed
+        answer = self.request("GET", f"/{self.bucket}{query}")
+        if answer.status_code != 200:
+            raise RuntimeError(f"listing the bucket failed: HTTP {answer.status_code}")
+        return re.findall(r"<Key>([^<]+)</Key>", answer.text)
+
+    def get(self, key: str) -> bytes | None:
+        answer = self.request("GET", f"/{self.bucket}/{key}")
+        return answer.content if answer.status_code == 200 else None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> S3Server:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
