@@ -120,12 +120,14 @@ class FakeVendorServer:
     def __init__(self) -> None:
         self.paths: list[str] = []
         self.lock = threading.Lock()
+        self.asked = threading.Event()  # set by the first request
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 with outer.lock:
                     outer.paths.append(self.path)
+                outer.asked.set()
                 good = self.headers.get("Authorization") == f"Bearer {GOOD_KEY}"
                 status, body = (404, {"error": "no such task"}) if good else (401, {"error": "bad key"})
                 data = json.dumps(body).encode()
