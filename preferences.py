@@ -12,9 +12,8 @@ from typing import Any
 
 import bpy
 
-from .core.checks import ONLINE_ACCESS_PATH
 from .providers.settings import account_limit_pref_names, provider_pref_names, upload_host_choices
-from .providers.vendor_spec import VENDOR_SPECS, Credential, VendorSpec, upload_host_specs
+from .providers.vendor_spec import ONLINE_ACCESS_PATH, VENDOR_SPECS, Credential, VendorSpec, upload_host_specs
 
 __all__ = ["ONLINE_ACCESS_PATH", "FOLEY_AddonPreferences", "addon_preferences", "offline_sentence", "prepare"]
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import bpy
 
 from .. import preferences, properties
 from ..operators import classes as operator_classes
 from ..panels import classes as panel_classes
-from ..panels import menus, preferences_ui
+from ..panels import menus
 from . import handlers, keymaps, previews, runtime
 
 
 def register() -> None:
     properties.register()
     # the vendor preferences come from the registered vendor specs; preferences.py imports no UI
-    preferences.prepare(draw=preferences_ui.draw_preferences, limits_changed=runtime.apply_account_limits,
+    preferences.prepare(draw=_draw_preferences, limits_changed=runtime.apply_account_limits,
                         fill_changed=runtime.apply_fill_short)
     for cls in (*preferences.classes, *operator_classes, *panel_classes):
         bpy.utils.register_class(cls)
@@ -22,6 +24,12 @@ def register() -> None:
     keymaps.register()
     handlers.register()
     runtime.warm_up_in_background()
+
+
+def _draw_preferences(prefs: Any, context: Any, layout: Any) -> None:
+    from ..panels.preferences_ui import draw_preferences  # loaded on first draw, not at registration
+
+    draw_preferences(prefs, context, layout)
 
 
 def unregister() -> None:

@@ -20,10 +20,11 @@ from ..providers.base import FieldKind, FieldSpec, ProviderInfo
 from ..providers.errors import ConfigError
 from ..providers.host_choice import chosen_host_problem
 from ..providers.settings import FoleySettings, resolve_settings
-from ..providers.vendor_spec import VENDOR_SPECS, VendorSpec, upload_host_specs
+from ..providers.vendor_spec import ONLINE_ACCESS_PATH, VENDOR_SPECS, VendorSpec, upload_host_specs
 from .chunks import chunk_limits, plan_chunk_seconds
 
-ONLINE_ACCESS_PATH = "Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online Access"
+__all__ = ["ONLINE_ACCESS_PATH", "Blocker", "credential_problem", "field_problems", "generate_blockers",
+           "provider_problem", "range_notes", "range_problems", "upload_problem"]
 
 
 @dataclass(frozen=True)

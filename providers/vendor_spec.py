@@ -31,6 +31,8 @@ from .base import AccountLimits
 
 #: Where the add-on preferences are, for sentences.
 PREFS_PATH = "Edit ▸ Preferences ▸ Add-ons ▸ VSE Foley"
+#: Where Blender's online switch is, for sentences (here so the preferences need not load the checks).
+ONLINE_ACCESS_PATH = "Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online Access"
 
 
 @dataclass(frozen=True)
