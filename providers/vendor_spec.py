@@ -294,3 +294,31 @@ FLEXSTACK = VendorSpec(
 
 #: The built-in vendors in the order the preferences show them.
 BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK)
+
+#: The editor's own ComfyUI server (issue 16): no key (an optional proxy token), one prompt at a time.
+COMFYUI = VendorSpec(
+    id="comfyui",
+    label="ComfyUI",
+    credentials=(
+        Credential(
+            "token", "comfyui_token", "VSE_FOLEY_COMFYUI_TOKEN", "ComfyUI token", optional=True,
+            description="Sent as Authorization: Bearer, for a server behind a proxy that asks for one",
+        ),
+        Credential(
+            "workflow", "comfyui_workflow", "VSE_FOLEY_COMFYUI_WORKFLOW", "ComfyUI workflow file",
+            secret=False, optional=True,
+            description="Your own API-format workflow (ComfyUI ▸ Workflow ▸ Export (API)) for the provider "
+            "'Your ComfyUI workflow'",
+        ),
+    ),
+    url_env="VSE_FOLEY_COMFYUI_URL",
+    default_url="http://127.0.0.1:8188",
+    # the server's queue runs one prompt at a time: more at once would only wait there
+    limits=AccountLimits("ComfyUI", concurrency=1, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    tasks_note="A ComfyUI server runs one prompt at a time.",
+    submits_note="Our bound; the server documents none.",
+    probe="comfyui:probe_server",
+    needs="a running ComfyUI server",
+    credentials_hint="Start ComfyUI (python main.py, with --listen for another machine) and install the node "
+    "pack of each template (see the README).",
+)
