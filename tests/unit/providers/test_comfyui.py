@@ -209,3 +209,13 @@ def test_an_editor_workflow_file_is_refused_with_the_export_hint(comfy: ComfyUIE
     missing = provider_for(comfy, "comfyui.workflow")
     with pytest.raises(InputError, match="No ComfyUI workflow file is chosen"):
         missing.validate(request_for("comfyui.workflow", None, duration=4.0))
+
+
+def test_a_generation_on_your_own_server_costs_nothing_in_the_estimate() -> None:
+    from vse_foley.core.cost import estimate_cost
+    from vse_foley.providers import provider_info
+
+    estimate = estimate_cost([provider_info("comfyui.mmaudio"), provider_info("comfyui.workflow")], 12.0,
+                             variations=2)
+    assert estimate.total == 0.0
+    assert provider_info("comfyui.mmaudio").price.source == "on your server"
