@@ -219,3 +219,4 @@ def test_a_generation_on_your_own_server_costs_nothing_in_the_estimate() -> None
                              variations=2)
     assert estimate.total == 0.0
     assert provider_info("comfyui.mmaudio").price.source == "on your server"
+
