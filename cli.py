@@ -1,14 +1,13 @@
 """Command line for the bpy-free core: one generation, or the list of providers.
 
-    python -m vse_foley.cli generate --provider wavespeed.think-sound --video clip.mp4 \\
+    python -m vse_foley.cli generate --provider ID --video clip.mp4 \\
         --prompt "footsteps on gravel" --out sounds/steps.wav
-    python -m vse_foley.cli providers
+    python -m vse_foley.cli providers          # the ids, and what each needs
     python -m vse_foley.cli measure sounds/steps.wav --json
 
-Keys and base URLs come from the environment (WAVESPEED_API_KEY, KLING_ACCESS_KEY,
-KLING_SECRET_KEY, VIDU_API_KEY, FLEXSTACK_ACCESS_TOKEN or FLEXSTACK_USERNAME +
-FLEXSTACK_PASSWORD; VSE_FOLEY_WAVESPEED_URL, VSE_FOLEY_KLING_URL, VSE_FOLEY_VIDU_URL,
-VSE_FOLEY_FLEXSTACK_URL). Progress goes to stderr; the written file's path is the last
+Keys and base URLs come from the environment: each vendor's variables are listed by
+--help and by the 'providers' command (from the vendor descriptions in
+providers/vendor_spec.py). Progress goes to stderr; the written file's path is the last
 stdout line (with --json: one JSON object with the path, loudness, peaks and flags).
 """
 
@@ -28,6 +27,7 @@ from .providers import PROVIDER_IDS, all_provider_infos, create_provider, provid
 from .providers.base import FieldKind, GenerationRequest, ProviderInfo, TimedEvent
 from .providers.catalog import VENDOR_NEEDS
 from .providers.errors import CancelledError, FoleyError, InputError, SubmitUncertainError
+from .providers.vendor_spec import VENDOR_SPECS
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,8 +46,9 @@ rate) with its flags.
 
 Exit status: 0 written; 1 failed (the reason is on stderr); 2 wrong arguments;
 3 the task may have been charged: the answer to the request that starts it was
-lost and it was never sent again (direct Kling looks it up by its external_task_id
-for about five minutes first; the sentence names that id and where to check);
+lost and it was never sent again (a provider that sends its own task id looks the
+task up by it for about five minutes first; the sentence names that id and where
+to check);
 130 interrupted.
 """
 
@@ -70,7 +71,7 @@ def _parse_option(text: str) -> tuple[str, str]:
 def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
     spec = info.field(key)
     if spec is None:
-        if key in ("video_id", "external_task_id"):  # Kling extras that are no UI fields
+        if key in info.extra_options:  # options a provider takes that are no UI fields
             return raw
         known = ", ".join(s.name for s in info.fields) or "none"
         raise InputError(f"{info.id} has no option '{key}'. Its options are: {known}.")
@@ -91,34 +92,56 @@ def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
     return raw
 
 
+def _takers(field: str = "", *, timeline: bool = False) -> str:
+    """The providers taking ``field`` (or timed events), for the help: the catalog says which."""
+    ids = [info.id for info in all_provider_infos()
+           if (timeline and info.input == "timeline") or (field and info.field(field) is not None)]
+    return ", ".join(ids) or "no provider"
+
+
+def environment_help() -> str:
+    """Every vendor's environment variables, from the registered vendor specs (for --help)."""
+    lines = ["Environment (an empty preference falls back to these; the CLI reads only these):"]
+    for spec in VENDOR_SPECS:
+        lines.append(f"  {spec.label}: {VENDOR_NEEDS[spec.id]}")
+        optional = [field.env for field in spec.credentials if field.optional]
+        if optional:
+            lines.append(f"    optional: {', '.join(optional)}")
+        if spec.url_env:
+            lines.append(f"    base URL: {spec.url_env}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vse_foley.cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vse_foley.cli", description=__doc__.split("\n\n")[0],
+                                     epilog=environment_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("providers", help="list provider ids and what each needs")
     gen = sub.add_parser(
         "generate",
         help="run one generation and print the written file's path",
-        epilog=_GENERATE_EPILOG,
+        epilog=f"{_GENERATE_EPILOG}\n{environment_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gen.add_argument(
         "--provider",
         required=True,
-        choices=PROVIDER_IDS,
+        choices=tuple(PROVIDER_IDS),
         metavar="ID",
         help="provider id (see the 'providers' command)",
     )
     gen.add_argument("--video", type=Path, help="MP4/MOV clip (video providers)")
-    gen.add_argument("--prompt", default="", help="main prompt (Kling: sound_effect_prompt)")
-    gen.add_argument("--bgm-prompt", default="", help="music prompt (Kling bgm_prompt)")
-    gen.add_argument("--negative-prompt", default="", help="sounds to avoid (MMAudio, Mirelo)")
+    gen.add_argument("--prompt", default="", help="main prompt (each provider's own prompt field)")
+    gen.add_argument("--bgm-prompt", default="", help=f"music prompt ({_takers('bgm_prompt')})")
+    gen.add_argument("--negative-prompt", default="", help=f"sounds to avoid ({_takers('negative_prompt')})")
     gen.add_argument(
         "--event",
         action="append",
         type=_parse_event,
         default=[],
         metavar="FROM:TO:PROMPT",
-        help="timed sound event in seconds (vidu.timing2audio); repeatable",
+        help=f"timed sound event in seconds ({_takers(timeline=True)}); repeatable",
     )
     gen.add_argument(
         "--duration",
@@ -126,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds; defaults to the clip's length for video providers, else the provider default",
     )
     gen.add_argument("--seed", type=int, default=-1, help="-1 = random (default)")
-    gen.add_argument("--asmr", action="store_true", help="Kling ASMR mode")
+    gen.add_argument("--asmr", action="store_true", help=f"ASMR mode ({_takers('asmr_mode')})")
     gen.add_argument(
         "--option",
         action="append",
