@@ -476,7 +476,8 @@ register_vendor(
             label="HunyuanVideo-Foley (ComfyUI)",
             vendor="comfyui",
             account="comfyui",
-            description="HunyuanVideo-Foley on your ComfyUI server (phazei/ComfyUI-HunyuanVideo-Foley); 48 kHz.",
+            description="HunyuanVideo-Foley on your ComfyUI server (phazei/ComfyUI-HunyuanVideo-Foley), "
+            "48 kHz.",
             input="video",
             fields=_COMFY_FIELDS,
             min_seconds=1.0,

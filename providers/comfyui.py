@@ -27,12 +27,12 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import requests
+from pydantic import Field
 
 from .base import AudioFile, GenerationRequest, TaskState, TaskStatus, VendorTask
-from .catalog import INFOS
-from .client import VendorClient
+from .catalog import INFOS, SEED_MAX
+from .client import VendorClient, VendorInput, build_input
 from .comfyui_workflow import (
-    COMFY_SEED_MAX,
     WorkflowError,
     check_workflow,
     fill,
@@ -48,7 +48,6 @@ from .comfyui_workflow import (
 from .download import download_audio
 from .errors import (
     AuthError,
-    ConfigError,
     DownloadError,
     FoleyError,
     InputError,
@@ -67,10 +66,31 @@ log = logging.getLogger(__name__)
 _VIDEO_MIME = {".mp4": "video/mp4", ".mov": "video/quicktime"}
 
 
+class ComfyUIInput(VendorInput):
+    """What VSE Foley puts into a workflow's placeholders (the workflow's own nodes check the rest)."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = Field(-1, ge=-1, le=SEED_MAX)  # -1: a random seed is chosen when the prompt is queued
+
+
+class WorkflowInput(ComfyUIInput):
+    duration: float = Field(ge=0.5, le=300.0)
+
+
+class MMAudioOnComfyInput(ComfyUIInput):
+    duration: float = Field(ge=1.0, le=30.0)
+
+
+class HunyuanFoleyOnComfyInput(ComfyUIInput):
+    duration: float = Field(ge=1.0, le=60.0)  # HunyuanFoleySampler's duration input: 1–60 s
+
+
 class ComfyUIWorkflow(VendorClient):
     """Runs one API-format workflow on the user's ComfyUI server (the user's own file)."""
 
     info = INFOS["comfyui.workflow"]
+    input_model: ClassVar[type[ComfyUIInput]] = WorkflowInput
     #: a template shipped in ``providers/comfyui_templates`` ("" = the workflow file in the preferences)
     template: ClassVar[str] = ""
     supports_recovery = True
@@ -99,23 +119,26 @@ class ComfyUIWorkflow(VendorClient):
         return {"Authorization": f"Bearer {token.reveal()}"} if token else {}
 
     def _url(self, path: str) -> str:
-        if not self.base_url:
-            raise ConfigError(
-                f"No ComfyUI server address is set. Set VSE_FOLEY_COMFYUI_URL or {PREFS_PATH} ▸ ComfyUI "
-                "server URL."
-            )
-        return f"{self.base_url}{path}"
+        return f"{self.comfy.require_url()}{path}"
 
     # -- the four steps ----------------------------------------------------------------------------
 
     def validate(self, request: GenerationRequest) -> None:
+        self.comfy.require_url()
         self.workflow()
         info = self.info
-        self.check_duration(request, info.min_seconds, info.max_seconds)
-        if request.seed < -1 or request.seed > COMFY_SEED_MAX:
-            raise InputError(f"{info.label}: the seed must be -1 (random) or 0 or more; nothing was sent.")
+        self.inputs(request)
         clip = self.check_clip(request)
         self.check_clip_length(clip, info.min_seconds, info.max_seconds)
+
+    def inputs(self, request: GenerationRequest) -> ComfyUIInput:
+        values = {
+            "prompt": request.prompt.strip(),
+            "negative_prompt": request.negative_prompt.strip(),
+            "seed": request.seed,
+            "duration": round(request.duration, 6),
+        }
+        return build_input(self.input_model, self.info.label, values, {"duration": "the range length"})
 
     def preflight(self, cancel: threading.Event | None = None) -> None:
         """A free look at the server before the clip is rendered: a server that is down says so now."""
@@ -129,7 +152,9 @@ class ComfyUIWorkflow(VendorClient):
         def files() -> dict[str, tuple[str, Any, str]]:
             handle = path.open("rb")
             handles.append(handle)
-            return {"image": (f"vse_foley_{path.name}", handle, _VIDEO_MIME.get(path.suffix.lower(), "video/mp4"))}
+            return {
+                "image": (f"vse_foley_{path.name}", handle, _VIDEO_MIME.get(path.suffix.lower(), "video/mp4"))
+            }
 
         try:
             response = self.http.request(
@@ -161,16 +186,13 @@ class ComfyUIWorkflow(VendorClient):
 
     def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
         workflow, _name = self.workflow()
-        seed = request.seed if request.seed >= 0 else random.SystemRandom().randrange(0, 2**31)
-        values = {
-            "clip": clip_url or "",
-            "prompt": request.prompt.strip(),
-            "negative_prompt": request.negative_prompt.strip(),
-            "seed": seed,
-            "duration": round(request.duration, 6),
-        }
+        checked = self.inputs(request)
+        seed = checked.seed if checked.seed >= 0 else random.SystemRandom().randrange(0, 2**31)
+        values = {**checked.model_dump(), "clip": clip_url or "", "seed": seed}
         filled = fill(workflow, values)
-        client_id = str(request.options.get("external_task_id") or "") or f"vse-foley-{random.getrandbits(64):x}"
+        client_id = (
+            str(request.options.get("external_task_id") or "") or f"vse-foley-{random.getrandbits(64):x}"
+        )
         try:
             response = self.http.submit(
                 self._url("/prompt"),
@@ -198,7 +220,9 @@ class ComfyUIWorkflow(VendorClient):
             )
         prompt_id = _prompt_id(body)
         log.info("ComfyUI prompt %s queued (%s)", prompt_id, self.info.id)
-        return VendorTask(prompt_id, {"client_id": client_id, "seed": seed, "save_nodes": list(save_nodes(filled))})
+        return VendorTask(
+            prompt_id, {"client_id": client_id, "seed": seed, "save_nodes": list(save_nodes(filled))}
+        )
 
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
         queue_body = json_body(self.http.request("GET", self._url("/queue"), headers=self._headers()))
@@ -209,7 +233,9 @@ class ComfyUIWorkflow(VendorClient):
         if prompt_id is None:
             return None
         workflow, _name = self.workflow()
-        return VendorTask(prompt_id, {"client_id": external_task_id, "save_nodes": list(save_nodes(workflow))})
+        return VendorTask(
+            prompt_id, {"client_id": external_task_id, "save_nodes": list(save_nodes(workflow))}
+        )
 
     def poll(self, task: VendorTask) -> TaskStatus:
         # the queue first, then the history: ComfyUI moves a finished prompt from one to the
@@ -242,7 +268,8 @@ class ComfyUIWorkflow(VendorClient):
             return TaskStatus(
                 TaskState.FAILED,
                 message=(
-                    f"ComfyUI stopped with an error in {where}{self.http.redact(result.error)}. Fix it on the "
+                    f"ComfyUI stopped with an error in {where}{self.http.redact(result.error)}. Fix it on "
+                    "the "
                     "server (see its console) and generate again."
                 ),
                 vendor_code=result.node_type or None,
@@ -259,26 +286,35 @@ class ComfyUIWorkflow(VendorClient):
         log.info("ComfyUI prompt %s finished: %s", task.task_id, ", ".join(safe_url(url) for url in urls))
         return TaskStatus(TaskState.SUCCEEDED, audio_urls=urls, progress=1.0)
 
-    def download(self, status: TaskStatus, dest_stem: Path, cancel: threading.Event | None = None) -> AudioFile:
+    def download(
+        self, status: TaskStatus, dest_stem: Path, cancel: threading.Event | None = None
+    ) -> AudioFile:
         if not status.audio_urls:
             raise DownloadError("The ComfyUI workflow saved no audio file; end it in a Save Audio node.")
         return download_audio(
-            self.http, status.audio_urls[0], Path(dest_stem), cancel=cancel, headers=self._headers(),
+            self.http,
+            status.audio_urls[0],
+            Path(dest_stem),
+            cancel=cancel,
+            headers=self._headers(),
             address_allowed=lambda url: url.startswith(self.base_url),
         )
 
     def cancel_remote(self, task: VendorTask) -> bool:
         """Drop our prompt from the queue, or interrupt it when it is the one running (never another's)."""
         try:
-            place = queue_place(json_body(self.http.request("GET", self._url("/queue"), headers=self._headers())),
-                                task.task_id)
+            place = queue_place(
+                json_body(self.http.request("GET", self._url("/queue"), headers=self._headers())),
+                task.task_id,
+            )
             if place is None:
                 return False
             if place == 0:
                 self.http.request("POST", self._url("/interrupt"), headers=self._headers(), json={})
             else:
-                self.http.request("POST", self._url("/queue"), headers=self._headers(),
-                                  json={"delete": [task.task_id]})
+                self.http.request(
+                    "POST", self._url("/queue"), headers=self._headers(), json={"delete": [task.task_id]}
+                )
             return True
         except FoleyError as exc:
             log.info("ComfyUI cancel of %s failed: %s", task.task_id, exc)
@@ -291,15 +327,17 @@ class ComfyUIWorkflow(VendorClient):
 
     def _system_stats(self, cancel: threading.Event | None = None) -> Mapping[str, Any]:
         try:
-            response = self.http.request("GET", self._url("/system_stats"), headers=self._headers(), cancel=cancel)
+            response = self.http.request(
+                "GET", self._url("/system_stats"), headers=self._headers(), cancel=cancel
+            )
         except NetworkError:
             raise self._down() from None
         self._check_auth(response)
         body = json_body(response)
         if response.status_code != 200 or not isinstance(body, Mapping):
             raise VendorUnavailableError(
-                f"{safe_url(self.base_url)} answered HTTP {response.status_code} where ComfyUI's /system_stats "
-                "should be. Check the ComfyUI server URL."
+                f"{safe_url(self.base_url)} answered HTTP {response.status_code} where ComfyUI's "
+                "/system_stats should be. Check the ComfyUI server URL."
             )
         return body
 
@@ -313,7 +351,8 @@ class ComfyUIWorkflow(VendorClient):
     def _check_auth(self, response: requests.Response) -> None:
         if response.status_code in (401, 403):
             raise AuthError(
-                f"The ComfyUI server (or the proxy in front of it) refused access (HTTP {response.status_code}). "
+                "The ComfyUI server (or the proxy in front of it) refused access "
+                f"(HTTP {response.status_code}). "
                 f"Set its token in VSE_FOLEY_COMFYUI_TOKEN or {PREFS_PATH} ▸ ComfyUI token."
             )
 
@@ -326,11 +365,13 @@ def _prompt_id(body: Any) -> str:
 class ComfyUIMMAudio(ComfyUIWorkflow):
     info = INFOS["comfyui.mmaudio"]
     template = "mmaudio"
+    input_model = MMAudioOnComfyInput
 
 
 class ComfyUIHunyuanFoley(ComfyUIWorkflow):
     info = INFOS["comfyui.hunyuan-foley"]
     template = "hunyuan_foley"
+    input_model = HunyuanFoleyOnComfyInput
 
 
 def probe_server(settings: FoleySettings, spec: VendorSpec) -> str:
@@ -341,7 +382,7 @@ def probe_server(settings: FoleySettings, spec: VendorSpec) -> str:
         stats = provider._system_stats()
     finally:
         provider.close()
-    system = stats.get("system") if isinstance(stats.get("system"), Mapping) else {}
+    system: Mapping[str, Any] = stats["system"] if isinstance(stats.get("system"), Mapping) else {}
     version = str(system.get("comfyui_version") or "").strip()
     devices = [d for d in stats.get("devices") or () if isinstance(d, Mapping)]
     name = f"ComfyUI {version}".strip() if version and version != "unknown" else "ComfyUI"

@@ -29,6 +29,14 @@ AUDIO_SAVE_NODES = frozenset({"SaveAudio", "SaveAudioMP3", "SaveAudioOpus"})
 COMFY_SEED_MAX = 0xFFFFFFFFFFFFFFFF
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 class WorkflowError(ValueError):
     """A workflow file VSE Foley cannot use; the message is the sentence to show."""
 
@@ -80,8 +88,10 @@ def parse_workflow(text: str, name: str) -> dict[str, Any]:
 
 
 def _is_node(node: object) -> bool:
-    return isinstance(node, dict) and isinstance(node.get("class_type"), str) and isinstance(
-        node.get("inputs"), dict
+    return (
+        isinstance(node, dict)
+        and isinstance(node.get("class_type"), str)
+        and isinstance(node.get("inputs"), dict)
     )
 
 
@@ -113,9 +123,10 @@ def fill(workflow: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, An
     filled = copy.deepcopy(dict(workflow))
     for node in filled.values():
         inputs = node["inputs"]
-        for key, value in list(inputs.items()):
-            if not isinstance(value, str) or "{{vse_foley." not in value:
+        for key, original in list(inputs.items()):
+            if not isinstance(original, str) or "{{vse_foley." not in original:
                 continue
+            value: Any = original
             for name, replacement in values.items():
                 token = placeholder(name)
                 if value == token:
@@ -164,7 +175,9 @@ def rejection_sentence(body: Any, workflow: Mapping[str, Any]) -> str:
             f"The ComfyUI server has no node called {missing}. Install the node pack that provides it "
             "(see the README, ComfyUI), restart ComfyUI and try again; nothing ran."
         )
-    return f"ComfyUI refused the workflow ({message or 'no reason given'}). Fix it and try again; nothing ran."
+    return (
+        f"ComfyUI refused the workflow ({message or 'no reason given'}). Fix it and try again; nothing ran."
+    )
 
 
 def _class_of(workflow: Mapping[str, Any], node_id: object) -> str:
@@ -174,14 +187,16 @@ def _class_of(workflow: Mapping[str, Any], node_id: object) -> str:
 
 def _node_problem(class_type: str, item: Mapping[str, Any], node: Any) -> str:
     kind = str(item.get("type") or "")
-    extra = item.get("extra_info") if isinstance(item.get("extra_info"), Mapping) else {}
+    extra = _mapping(item.get("extra_info"))
     input_name = str(extra.get("input_name") or "")
     details = str(item.get("details") or item.get("message") or "invalid")
     if kind == "value_not_in_list":
         value = extra.get("received_value")
         if value is None and isinstance(node, Mapping) and input_name:
-            value = node.get("inputs", {}).get(input_name)
-        if isinstance(value, str) and value.lower().endswith((".safetensors", ".pth", ".pt", ".ckpt", ".bin")):
+            value = _mapping(node.get("inputs")).get(input_name)
+        if isinstance(value, str) and value.lower().endswith(
+            (".safetensors", ".pth", ".pt", ".ckpt", ".bin")
+        ):
             return f"{class_type}: '{value}' is not installed on the server ({input_name})"
         if input_name in ("file", "video", "image"):
             return f"{class_type}: the uploaded clip '{value}' is not in the server's input folder"
@@ -209,19 +224,20 @@ class HistoryResult:
     node_type: str = ""
 
 
-def read_history(body: Any, prompt_id: str, workflow_save_nodes: tuple[str, ...] = ()) -> HistoryResult | None:
+_FAILURE_MESSAGES = ("execution_error", "execution_interrupted")
+
+
+def read_history(
+    body: Any, prompt_id: str, workflow_save_nodes: tuple[str, ...] = ()
+) -> HistoryResult | None:
     """The prompt's result, or None while it is not in the history (pending, running or unknown)."""
     entry = body.get(prompt_id) if isinstance(body, Mapping) else None
     if not isinstance(entry, Mapping):
         return None
-    status = entry.get("status") if isinstance(entry.get("status"), Mapping) else {}
-    messages = status.get("messages") if isinstance(status.get("messages"), list) else []
-    for message in messages:
-        if isinstance(message, list) and len(message) == 2 and message[0] in (
-            "execution_error",
-            "execution_interrupted",
-        ):
-            data = message[1] if isinstance(message[1], Mapping) else {}
+    status = _mapping(entry.get("status"))
+    for message in _list(status.get("messages")):
+        if isinstance(message, list) and len(message) == 2 and message[0] in _FAILURE_MESSAGES:
+            data = _mapping(message[1])
             node_type = str(data.get("node_type") or "")
             if message[0] == "execution_interrupted":
                 return HistoryResult(False, (), "the run was interrupted on the server", node_type)
@@ -230,15 +246,20 @@ def read_history(body: Any, prompt_id: str, workflow_save_nodes: tuple[str, ...]
     if status and status.get("status_str") == "error":
         return HistoryResult(False, (), "ComfyUI reported an error without details")
     files: list[tuple[str, str, str]] = []
-    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), Mapping) else {}
+    outputs = _mapping(entry.get("outputs"))
     ordered = [node for node in workflow_save_nodes if node in outputs] + [
         node for node in outputs if node not in workflow_save_nodes
     ]
     for node_id in ordered:
-        output = outputs.get(node_id)
-        for item in (output.get("audio") or ()) if isinstance(output, Mapping) else ():
+        for item in _list(_mapping(outputs.get(node_id)).get("audio")):
             if isinstance(item, Mapping) and item.get("filename"):
-                files.append((str(item["filename"]), str(item.get("subfolder") or ""), str(item.get("type") or "output")))
+                files.append(
+                    (
+                        str(item["filename"]),
+                        str(item.get("subfolder") or ""),
+                        str(item.get("type") or "output"),
+                    )
+                )
     if not status.get("completed", True) and not files:
         return None  # written but not completed: ask again
     return HistoryResult(True, tuple(files))
@@ -267,15 +288,16 @@ def find_by_client_id(queue_body: Any, history_body: Any, client_id: str) -> str
     if isinstance(history_body, Mapping):
         items += [entry.get("prompt") for entry in history_body.values() if isinstance(entry, Mapping)]
     for item in items:
-        if isinstance(item, list) and len(item) > 3 and isinstance(item[3], Mapping):
-            if item[3].get("client_id") == client_id:
-                return str(item[1])
+        if (
+            isinstance(item, list)
+            and len(item) > 3
+            and isinstance(item[3], Mapping)
+            and item[3].get("client_id") == client_id
+        ):
+            return str(item[1])
     return None
 
 
 def ordinal(number: int) -> str:
-    if 10 <= number % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"

@@ -33,9 +33,14 @@ from urllib.parse import parse_qs, urlsplit
 from .audio import synth_wav
 from .flac import encode_flac
 
-MMAUDIO_MODELS = ["mmaudio_large_44k_v2_fp16.safetensors", "mmaudio_vae_44k_fp16.safetensors",
-                  "mmaudio_synchformer_fp16.safetensors", "apple_DFN5B-CLIP-ViT-H-14-384_fp16.safetensors"]
+MMAUDIO_MODELS = [
+    "mmaudio_large_44k_v2_fp16.safetensors",
+    "mmaudio_vae_44k_fp16.safetensors",
+    "mmaudio_synchformer_fp16.safetensors",
+    "apple_DFN5B-CLIP-ViT-H-14-384_fp16.safetensors",
+]
 FOLEY_MODELS = ["hunyuanvideo_foley.pth", "vae_128d_48k.pth", "synchformer_state_dict.pth"]
+
 
 #: class -> required inputs: a list is a combo (value must be one of it), a str an input type;
 #: what the node packs' INPUT_TYPES declare (versions in tests/unit/providers/test_comfyui_templates.py)
@@ -48,18 +53,41 @@ def _nodes(installed: list[str], inputs: list[str]) -> dict[str, dict[str, Any]]
         "SaveAudio": {"audio": "AUDIO", "filename_prefix": "STRING"},
         "MMAudioModelLoader": {"mmaudio_model": mm, "base_precision": ["fp16", "fp32", "bf16"]},
         "MMAudioFeatureUtilsLoader": {"vae_model": mm, "synchformer_model": mm, "clip_model": mm},
-        "MMAudioSampler": {"mmaudio_model": "MMAUDIO_MODEL", "feature_utils": "MMAUDIO_FEATUREUTILS",
-                           "duration": "FLOAT", "steps": "INT", "cfg": "FLOAT", "seed": "INT", "prompt": "STRING",
-                           "negative_prompt": "STRING", "mask_away_clip": "BOOLEAN", "force_offload": "BOOLEAN"},
-        "HunyuanModelLoader": {"model_name": foley, "precision": ["auto", "bf16", "fp16", "fp32"],
-                               "quantization": ["none", "fp8_e4m3fn", "fp8_e5m2", "auto"]},
-        "HunyuanDependenciesLoader": {"vae_name": [f for f in foley if "vae" in f],
-                                      "synchformer_name": [f for f in foley if "synch" in f]},
-        "HunyuanFoleySampler": {"hunyuan_model": "HUNYUAN_MODEL", "hunyuan_deps": "HUNYUAN_DEPS",
-                                "frame_rate": "FLOAT", "duration": "FLOAT", "prompt": "STRING",
-                                "negative_prompt": "STRING", "cfg_scale": "FLOAT", "steps": "INT",
-                                "sampler": ["euler", "heun-2", "midpoint-2", "kutta-4"], "batch_size": "INT",
-                                "seed": "INT", "force_offload": "BOOLEAN"},
+        "MMAudioSampler": {
+            "mmaudio_model": "MMAUDIO_MODEL",
+            "feature_utils": "MMAUDIO_FEATUREUTILS",
+            "duration": "FLOAT",
+            "steps": "INT",
+            "cfg": "FLOAT",
+            "seed": "INT",
+            "prompt": "STRING",
+            "negative_prompt": "STRING",
+            "mask_away_clip": "BOOLEAN",
+            "force_offload": "BOOLEAN",
+        },
+        "HunyuanModelLoader": {
+            "model_name": foley,
+            "precision": ["auto", "bf16", "fp16", "fp32"],
+            "quantization": ["none", "fp8_e4m3fn", "fp8_e5m2", "auto"],
+        },
+        "HunyuanDependenciesLoader": {
+            "vae_name": [f for f in foley if "vae" in f],
+            "synchformer_name": [f for f in foley if "synch" in f],
+        },
+        "HunyuanFoleySampler": {
+            "hunyuan_model": "HUNYUAN_MODEL",
+            "hunyuan_deps": "HUNYUAN_DEPS",
+            "frame_rate": "FLOAT",
+            "duration": "FLOAT",
+            "prompt": "STRING",
+            "negative_prompt": "STRING",
+            "cfg_scale": "FLOAT",
+            "steps": "INT",
+            "sampler": ["euler", "heun-2", "midpoint-2", "kutta-4"],
+            "batch_size": "INT",
+            "seed": "INT",
+            "force_offload": "BOOLEAN",
+        },
     }
 
 
@@ -87,7 +115,9 @@ class ComfyState:
 class ComfyUIEmulator:
     """``with ComfyUIEmulator() as comfy: comfy.url`` → a ComfyUI server on 127.0.0.1."""
 
-    def __init__(self, *, polls_to_finish: int = 1, installed: list[str] | None = None, token: str = "") -> None:
+    def __init__(
+        self, *, polls_to_finish: int = 1, installed: list[str] | None = None, token: str = ""
+    ) -> None:
         self.polls_to_finish = polls_to_finish
         self.installed = list(MMAUDIO_MODELS + FOLEY_MODELS if installed is None else installed)
         self.token = token
@@ -106,8 +136,7 @@ class ComfyUIEmulator:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def environ(self) -> dict[str, str]:
         env = {"VSE_FOLEY_COMFYUI_URL": self.url}
@@ -163,19 +192,32 @@ class ComfyUIEmulator:
     def _finish(self, prompt: Prompt) -> None:
         state = self.state
         state.queue.remove(prompt)
-        item = [prompt.number, prompt.prompt_id, prompt.workflow, {"client_id": prompt.client_id}, []]
+        item = _queue_item(prompt)
         if prompt.fail:
             node_type, message = prompt.fail
             node_id = next((k for k, n in prompt.workflow.items() if n["class_type"] == node_type), "1")
-            messages = [["execution_start", {"prompt_id": prompt.prompt_id}],
-                        ["execution_error", {"prompt_id": prompt.prompt_id, "node_id": node_id,
-                                             "node_type": node_type, "executed": [],
-                                             "exception_message": message, "exception_type": "RuntimeError",
-                                             "traceback": ["Traceback..."], "current_inputs": {},
-                                             "current_outputs": {}}]]
-            state.history[prompt.prompt_id] = {"prompt": item, "outputs": {},
-                                               "status": {"status_str": "error", "completed": False,
-                                                          "messages": messages}}
+            messages = [
+                ["execution_start", {"prompt_id": prompt.prompt_id}],
+                [
+                    "execution_error",
+                    {
+                        "prompt_id": prompt.prompt_id,
+                        "node_id": node_id,
+                        "node_type": node_type,
+                        "executed": [],
+                        "exception_message": message,
+                        "exception_type": "RuntimeError",
+                        "traceback": ["Traceback..."],
+                        "current_inputs": {},
+                        "current_outputs": {},
+                    },
+                ],
+            ]
+            state.history[prompt.prompt_id] = {
+                "prompt": item,
+                "outputs": {},
+                "status": {"status_str": "error", "completed": False, "messages": messages},
+            }
             return
         outputs: dict[str, Any] = {}
         for node_id, node in prompt.workflow.items():
@@ -190,10 +232,16 @@ class ComfyUIEmulator:
             state.outputs[(subfolder, name)] = encode_flac(pcm, rate, 2)
             outputs[node_id] = {"audio": [{"filename": name, "subfolder": subfolder, "type": "output"}]}
         state.history[prompt.prompt_id] = {
-            "prompt": item, "outputs": outputs,
-            "status": {"status_str": "success", "completed": True,
-                       "messages": [["execution_start", {"prompt_id": prompt.prompt_id}],
-                                    ["execution_success", {"prompt_id": prompt.prompt_id}]]},
+            "prompt": item,
+            "outputs": outputs,
+            "status": {
+                "status_str": "success",
+                "completed": True,
+                "messages": [
+                    ["execution_start", {"prompt_id": prompt.prompt_id}],
+                    ["execution_success", {"prompt_id": prompt.prompt_id}],
+                ],
+            },
         }
 
     def _sound_of(self, workflow: dict[str, Any], save: dict[str, Any]) -> tuple[float, int]:
@@ -207,44 +255,90 @@ class ComfyUIEmulator:
     def validate(self, workflow: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         nodes = _nodes(self.installed, list(self.state.inputs))
         if not isinstance(workflow, dict):
-            return {"type": "invalid_prompt", "message": "Invalid prompt", "details": "", "extra_info": {}}, {}
+            return {
+                "type": "invalid_prompt",
+                "message": "Invalid prompt",
+                "details": "",
+                "extra_info": {},
+            }, {}
         for node_id, node in workflow.items():
             class_type = node.get("class_type") if isinstance(node, dict) else None
             if class_type not in nodes:
-                return ({"type": "invalid_prompt",
-                         "message": f"Cannot execute because node {class_type} does not exist.",
-                         "details": f"Node ID '#{node_id}'", "extra_info": {}}, {})
+                return (
+                    {
+                        "type": "invalid_prompt",
+                        "message": f"Cannot execute because node {class_type} does not exist.",
+                        "details": f"Node ID '#{node_id}'",
+                        "extra_info": {},
+                    },
+                    {},
+                )
         if not any(node["class_type"] == "SaveAudio" for node in workflow.values()):
-            return {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": "",
-                    "extra_info": {}}, {}
+            return {
+                "type": "prompt_no_outputs",
+                "message": "Prompt has no outputs",
+                "details": "",
+                "extra_info": {},
+            }, {}
         node_errors: dict[str, Any] = {}
         for node_id, node in workflow.items():
             errors = []
             for name, kind in nodes[node["class_type"]].items():
                 value = node["inputs"].get(name)
                 if value is None:
-                    errors.append({"type": "required_input_missing", "message": "Required input is missing",
-                                   "details": name, "extra_info": {"input_name": name}})
+                    errors.append(
+                        {
+                            "type": "required_input_missing",
+                            "message": "Required input is missing",
+                            "details": name,
+                            "extra_info": {"input_name": name},
+                        }
+                    )
                 elif isinstance(value, list) and len(value) == 2 and str(value[0]) in workflow:
                     continue  # a link to another node's output
                 elif isinstance(kind, list) and value not in kind:
-                    errors.append({"type": "value_not_in_list", "message": "Value not in list",
-                                   "details": f"{name}: '{value}' not in {kind}",
-                                   "extra_info": {"input_name": name, "received_value": value}})
-                elif kind in ("INT", "FLOAT") and (isinstance(value, bool) or not isinstance(value, int | float)):
-                    errors.append({"type": "invalid_input_type", "message": "Failed to convert an input value",
-                                   "details": f"{name}: {value!r}", "extra_info": {"input_name": name}})
+                    errors.append(
+                        {
+                            "type": "value_not_in_list",
+                            "message": "Value not in list",
+                            "details": f"{name}: '{value}' not in {kind}",
+                            "extra_info": {"input_name": name, "received_value": value},
+                        }
+                    )
+                elif kind in ("INT", "FLOAT") and (
+                    isinstance(value, bool) or not isinstance(value, int | float)
+                ):
+                    errors.append(
+                        {
+                            "type": "invalid_input_type",
+                            "message": "Failed to convert an input value",
+                            "details": f"{name}: {value!r}",
+                            "extra_info": {"input_name": name},
+                        }
+                    )
             if errors:
-                node_errors[node_id] = {"errors": errors, "dependent_outputs": [], "class_type": node["class_type"]}
+                node_errors[node_id] = {
+                    "errors": errors,
+                    "dependent_outputs": [],
+                    "class_type": node["class_type"],
+                }
         if node_errors:
-            return ({"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
-                     "details": "", "extra_info": {}}, node_errors)
+            return (
+                {
+                    "type": "prompt_outputs_failed_validation",
+                    "message": "Prompt outputs failed validation",
+                    "details": "",
+                    "extra_info": {},
+                },
+                node_errors,
+            )
         return None, {}
 
     # -- routes ----------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
-               body: bytes) -> tuple[int, str, bytes] | None:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, str, bytes] | None:
         """(status, content type, body), or None to close the connection unanswered."""
         path = path.removeprefix("/api") or "/"
         with self.lock:
@@ -253,23 +347,40 @@ class ComfyUIEmulator:
                 return 401, "text/plain", b"401: Unauthorized"
             return self._route(method, path, query, headers, body)
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], headers: Any,  # noqa: PLR0911
-               body: bytes) -> tuple[int, str, bytes] | None:
+    def _route(  # noqa: PLR0911 - one exit per route
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: Any,
+        body: bytes,
+    ) -> tuple[int, str, bytes] | None:
         state = self.state
         if method == "GET" and path == "/system_stats":
-            return _json({"system": {"os": "posix", "comfyui_version": "0.3.66", "python_version": "3.12"},
-                          "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda",
-                                       "index": 0, "vram_total": 24 * 2**30, "vram_free": 20 * 2**30}]})
+            return _json(
+                {
+                    "system": {"os": "posix", "comfyui_version": "0.3.66", "python_version": "3.12"},
+                    "devices": [
+                        {
+                            "name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync",
+                            "type": "cuda",
+                            "index": 0,
+                            "vram_total": 24 * 2**30,
+                            "vram_free": 20 * 2**30,
+                        }
+                    ],
+                }
+            )
         if method == "POST" and path == "/upload/image":
             fields = _multipart(headers.get("Content-Type", ""), body)
             if "image" not in fields:
                 return 400, "text/plain", b""
-            filename, data = fields["image"]
+            filename, content = fields["image"]
             stem, dot, ext = filename.rpartition(".")
             name, number = filename, 1
-            while name in state.inputs and state.inputs[name] != data:
+            while name in state.inputs and state.inputs[name] != content:
                 name, number = f"{stem} ({number}){dot}{ext}", number + 1
-            state.inputs[name] = data
+            state.inputs[name] = content
             return _json({"name": name, "subfolder": "", "type": "input"})
         if method == "POST" and path == "/prompt":
             data = json.loads(body or b"{}")
@@ -282,7 +393,10 @@ class ComfyUIEmulator:
             prompt = Prompt(str(uuid.uuid4()), state.number, data["prompt"], str(data.get("client_id", "")))
             fail = self._take("execution_error")
             if fail:
-                prompt.fail = (fail.get("node_type", "MMAudioSampler"), fail.get("message", "CUDA out of memory"))
+                prompt.fail = (
+                    fail.get("node_type", "MMAudioSampler"),
+                    fail.get("message", "CUDA out of memory"),
+                )
             state.queue.append(prompt)
             self.prompts_queued += 1
             self.prompt_ids.append(prompt.prompt_id)
@@ -292,24 +406,37 @@ class ComfyUIEmulator:
             return _json({"prompt_id": prompt.prompt_id, "number": prompt.number, "node_errors": {}})
         if method == "GET" and path == "/queue":
             self._advance()
-            def item(p: Prompt) -> list[Any]:
-                return [p.number, p.prompt_id, p.workflow, {"client_id": p.client_id}, []]
-            return _json({"queue_running": [item(p) for p in state.queue if p.state == "running"],
-                          "queue_pending": [item(p) for p in state.queue if p.state == "pending"]})
+
+            return _json(
+                {
+                    "queue_running": [_queue_item(p) for p in state.queue if p.state == "running"],
+                    "queue_pending": [_queue_item(p) for p in state.queue if p.state == "pending"],
+                }
+            )
         if method == "POST" and path == "/queue":
             data = json.loads(body or b"{}")
             for prompt_id in data.get("delete", ()):
-                state.queue[:] = [p for p in state.queue if not (p.prompt_id == prompt_id and p.state == "pending")]
+                state.queue[:] = [
+                    p for p in state.queue if not (p.prompt_id == prompt_id and p.state == "pending")
+                ]
             return 200, "text/plain", b""
         if method == "POST" and path == "/interrupt":
             self.interrupts += 1
             running = next((p for p in state.queue if p.state == "running"), None)
             if running is not None:
                 state.queue.remove(running)
-                item = [running.number, running.prompt_id, running.workflow, {"client_id": running.client_id}, []]
-                state.history[running.prompt_id] = {"prompt": item, "outputs": {}, "status": {
-                    "status_str": "error", "completed": False,
-                    "messages": [["execution_interrupted", {"prompt_id": running.prompt_id, "node_type": ""}]]}}
+                item = _queue_item(running)
+                state.history[running.prompt_id] = {
+                    "prompt": item,
+                    "outputs": {},
+                    "status": {
+                        "status_str": "error",
+                        "completed": False,
+                        "messages": [
+                            ["execution_interrupted", {"prompt_id": running.prompt_id, "node_type": ""}]
+                        ],
+                    },
+                }
             return 200, "text/plain", b""
         if method == "GET" and path == "/history":
             self._advance()
@@ -328,6 +455,11 @@ class ComfyUIEmulator:
     @property
     def running_prompts(self) -> int:
         return sum(1 for p in self.state.queue if p.state == "running")
+
+
+def _queue_item(prompt: Prompt) -> list[Any]:
+    """One entry of /queue and of a history entry's "prompt": [number, id, workflow, extra_data, outputs]."""
+    return [prompt.number, prompt.prompt_id, prompt.workflow, {"client_id": prompt.client_id}, []]
 
 
 def _json(data: Any, status: int = 200) -> tuple[int, str, bytes]:
@@ -353,8 +485,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str, bytes]]:
 
 
 def _param(header: str, key: str) -> str:
-    for piece in header.replace("\r\n", ";").split(";"):
-        piece = piece.strip()
+    for raw in header.replace("\r\n", ";").split(";"):
+        piece = raw.strip()
         if piece.startswith(f"{key}="):
             return piece.split("=", 1)[1].strip('"')
     return ""
@@ -390,4 +522,3 @@ def _handler_for(emulator: ComfyUIEmulator) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-

@@ -14,8 +14,19 @@ from array import array
 from functools import lru_cache
 
 BLOCK_SIZE = 4096
-_RATE_CODES = {88200: 0b0001, 176400: 0b0010, 192000: 0b0011, 8000: 0b0100, 16000: 0b0101,
-               22050: 0b0110, 24000: 0b0111, 32000: 0b1000, 44100: 0b1001, 48000: 0b1010, 96000: 0b1011}
+_RATE_CODES = {
+    88200: 0b0001,
+    176400: 0b0010,
+    192000: 0b0011,
+    8000: 0b0100,
+    16000: 0b0101,
+    22050: 0b0110,
+    24000: 0b0111,
+    32000: 0b1000,
+    44100: 0b1001,
+    48000: 0b1010,
+    96000: 0b1011,
+}
 
 
 def _table(poly: int, width: int) -> list[int]:
@@ -51,8 +62,13 @@ def _utf8_number(value: int) -> bytes:
     """FLAC's frame number coding (UTF-8 style, up to 31 bits)."""
     if value < 0x80:
         return bytes([value])
-    for length, limit, first in ((2, 0x800, 0xC0), (3, 0x10000, 0xE0), (4, 0x200000, 0xF0),
-                                 (5, 0x4000000, 0xF8), (6, 0x80000000, 0xFC)):
+    for length, limit, first in (
+        (2, 0x800, 0xC0),
+        (3, 0x10000, 0xE0),
+        (4, 0x200000, 0xF0),
+        (5, 0x4000000, 0xF8),
+        (6, 0x80000000, 0xFC),
+    ):
         if value < limit:
             tail = [0x80 | ((value >> (6 * i)) & 0x3F) for i in range(length - 2, -1, -1)]
             return bytes([first | (value >> (6 * (length - 1))), *tail])
@@ -74,13 +90,15 @@ def encode_flac(pcm: bytes, sample_rate: int, channels: int) -> bytes:
     out = bytearray(b"fLaC" + bytes([0x80, 0, 0, len(streaminfo)]) + streaminfo)
     for number, start in enumerate(range(0, total, BLOCK_SIZE)):
         count = min(BLOCK_SIZE, total - start)
-        header = bytearray([0xFF, 0xF8, (0b0111 << 4) | _RATE_CODES[sample_rate], ((channels - 1) << 4) | (0b100 << 1)])
+        header = bytearray(
+            [0xFF, 0xF8, (0b0111 << 4) | _RATE_CODES[sample_rate], ((channels - 1) << 4) | (0b100 << 1)]
+        )
         header += _utf8_number(number) + struct.pack(">H", count - 1)
         header.append(_crc8(bytes(header)))
         frame = bytearray(header)
         for channel in range(channels):
             frame.append(0b00000010)  # subframe: VERBATIM, no wasted bits
-            block = samples[(start * channels) + channel:(start + count) * channels:channels]
+            block = samples[(start * channels) + channel : (start + count) * channels : channels]
             big = array("h", block)
             if sys.byteorder == "little":
                 big.byteswap()

@@ -20,8 +20,9 @@ pytestmark = requires_audaspace
 
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_footage(tmp_path_factory.mktemp("comfy") / "shot.mp4", seconds=3.0, fps=25, width=320,
-                          height=180)
+    return render_footage(
+        tmp_path_factory.mktemp("comfy") / "shot.mp4", seconds=3.0, fps=25, width=320, height=180
+    )
 
 
 @pytest.fixture()
@@ -37,7 +38,8 @@ def comfy() -> Iterator[ComfyUIEmulator]:
 
 
 def test_comfyui_mmaudio_generates_on_the_server_and_the_flac_lands_under_the_picture(
-        extension: Any, online: None, comfy: ComfyUIEmulator, shot: Path, tmp_path: Path) -> None:
+    extension: Any, online: None, comfy: ComfyUIEmulator, shot: Path, tmp_path: Path
+) -> None:
     edit = build_edit(shot, fps=25, width=320, height=180, start_frame=1)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "comfy.blend"))
     scene = bpy.context.scene
@@ -61,3 +63,25 @@ def test_comfyui_mmaudio_generates_on_the_server_and_the_flac_lands_under_the_pi
     job = runtime.engine().get(strip["vse_foley"]["job_id"])
     assert job is not None and job.provider_id == "comfyui.mmaudio"
 
+
+def test_the_comfyui_preferences_are_the_server_url_a_lan_checkbox_a_token_and_a_workflow_file(
+        extension: Any) -> None:
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    props = type(prefs).bl_rna.properties
+    assert props["comfyui_url"].type == "STRING" and props["comfyui_url"].subtype == "NONE"
+    assert props["comfyui_allow_lan_http"].type == "BOOLEAN"
+    assert props["comfyui_token"].subtype == "PASSWORD"
+    assert props["comfyui_workflow"].subtype == "FILE_PATH"
+    preferences = importlib.import_module(MODULE + ".preferences")
+    prefs.comfyui_allow_lan_http = True
+    prefs.comfyui_url = "http://192.168.1.20:8188"
+    try:
+        values = preferences.provider_prefs()
+        assert values["comfyui_allow_lan_http"] == "1"
+        settings = importlib.import_module(MODULE + ".providers.settings").resolve_settings(values, {})
+        assert settings.vendor("comfyui").require_url() == "http://192.168.1.20:8188"
+        prefs.comfyui_allow_lan_http = False
+        assert preferences.provider_prefs()["comfyui_allow_lan_http"] == ""
+    finally:
+        prefs.comfyui_allow_lan_http = False
+        prefs.comfyui_url = ""

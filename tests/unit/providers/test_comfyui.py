@@ -1,4 +1,4 @@
-"""ComfyUI providers against the ComfyUI emulator: upload, queue, history, view, cancel, errors that name the node."""
+"""ComfyUI providers against the ComfyUI emulator: upload, queue, history, view, cancel, node errors."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def comfy() -> Iterator[ComfyUIEmulator]:
         yield server
 
 
-def provider_for(comfy: ComfyUIEmulator, provider_id: str = "comfyui.mmaudio", **prefs: str) -> ComfyUIWorkflow:
+def provider_for(
+    comfy: ComfyUIEmulator, provider_id: str = "comfyui.mmaudio", **prefs: str
+) -> ComfyUIWorkflow:
     provider = create_provider(provider_id, prefs, comfy.environ(), tuning=FAST)
     assert isinstance(provider, ComfyUIWorkflow)
     return provider
@@ -94,14 +96,17 @@ def test_a_missing_model_is_named_with_its_node(comfy: ComfyUIEmulator, tmp_path
     url = provider.upload_clip(request)
     with pytest.raises(InputError) as caught:
         provider.submit(request, url)
-    assert "MMAudioModelLoader: 'mmaudio_large_44k_v2_fp16.safetensors' is not installed on the server" in str(
-        caught.value
+    assert (
+        "MMAudioModelLoader: 'mmaudio_large_44k_v2_fp16.safetensors' is not installed on the server"
+        in str(caught.value)
     )
     assert comfy.prompts_queued == 0
 
 
 def test_a_node_pack_that_is_not_installed_is_named(comfy: ComfyUIEmulator, tmp_path: Path) -> None:
-    workflow = json.loads((Path(__file__).parents[3] / "providers/comfyui_templates/mmaudio.json").read_text())
+    workflow = json.loads(
+        (Path(__file__).parents[3] / "providers/comfyui_templates/mmaudio.json").read_text()
+    )
     workflow["3"]["class_type"] = "MMAudioModelLoaderV9"
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(workflow))
@@ -112,8 +117,12 @@ def test_a_node_pack_that_is_not_installed_is_named(comfy: ComfyUIEmulator, tmp_
         provider.submit(request, url)
 
 
-def test_an_execution_error_says_the_node_type_and_the_exception(comfy: ComfyUIEmulator, tmp_path: Path) -> None:
-    comfy.inject("execution_error", node_type="MMAudioSampler", message="CUDA out of memory. Tried to allocate 2 GB")
+def test_an_execution_error_says_the_node_type_and_the_exception(
+    comfy: ComfyUIEmulator, tmp_path: Path
+) -> None:
+    comfy.inject(
+        "execution_error", node_type="MMAudioSampler", message="CUDA out of memory. Tried to allocate 2 GB"
+    )
     provider = provider_for(comfy)
     request = request_for("comfyui.mmaudio", clip(tmp_path), duration=4.0)
     with pytest.raises(TaskFailedError) as caught:
@@ -126,7 +135,9 @@ def test_a_lost_answer_is_found_in_the_queue_by_client_id_and_never_queued_twice
 ) -> None:
     comfy.inject("lose_prompt_answer")
     provider = provider_for(comfy)
-    request = request_for("comfyui.mmaudio", clip(tmp_path), duration=4.0, options={"external_task_id": "vsefoley-1"})
+    request = request_for(
+        "comfyui.mmaudio", clip(tmp_path), duration=4.0, options={"external_task_id": "vsefoley-1"}
+    )
     url = provider.upload_clip(request)
     with pytest.raises(SubmitUncertainError) as caught:
         provider.submit(request, url)
@@ -172,8 +183,9 @@ def test_a_token_is_sent_as_bearer_and_a_wrong_one_is_a_sentence(tmp_path: Path)
         assert "connected" in check_connection("comfyui", {}, comfy.environ())
         request = request_for("comfyui.mmaudio", clip(tmp_path), duration=4.0)
         run_generation(good, request, tmp_path / "out", schedule=FAST_POLLS)
-        bad = create_provider("comfyui.mmaudio", {}, {**comfy.environ(), "VSE_FOLEY_COMFYUI_TOKEN": "wrong"},
-                              tuning=FAST)
+        bad = create_provider(
+            "comfyui.mmaudio", {}, {**comfy.environ(), "VSE_FOLEY_COMFYUI_TOKEN": "wrong"}, tuning=FAST
+        )
         with pytest.raises(AuthError) as caught:
             bad.upload_clip(request)
         assert "wrong" not in str(caught.value) and "s3cret" not in str(caught.value)
@@ -181,7 +193,11 @@ def test_a_token_is_sent_as_bearer_and_a_wrong_one_is_a_sentence(tmp_path: Path)
 
 def test_test_connection_names_the_gpu_and_free_memory(comfy: ComfyUIEmulator) -> None:
     sentence = check_connection("comfyui", {}, comfy.environ())
-    assert sentence == "ComfyUI 0.3.66: connected — cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync, 20.0 of 24.0 GB VRAM free."
+    assert (
+        sentence
+        == "ComfyUI 0.3.66: connected — cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync, "
+        "20.0 of 24.0 GB VRAM free."
+    )
 
 
 def test_a_server_that_is_down_says_so_before_anything_is_rendered(tmp_path: Path) -> None:
@@ -193,14 +209,20 @@ def test_a_server_that_is_down_says_so_before_anything_is_rendered(tmp_path: Pat
 
 
 def test_the_api_prefix_works_too(comfy: ComfyUIEmulator, tmp_path: Path) -> None:
-    provider = create_provider("comfyui.mmaudio", {}, {"VSE_FOLEY_COMFYUI_URL": comfy.url + "/api"}, tuning=FAST)
+    provider = create_provider(
+        "comfyui.mmaudio", {}, {"VSE_FOLEY_COMFYUI_URL": comfy.url + "/api"}, tuning=FAST
+    )
     request = request_for("comfyui.mmaudio", clip(tmp_path), duration=4.0)
     audio = run_generation(provider, request, tmp_path / "out", schedule=FAST_POLLS)
     assert audio.format == "flac"
-    assert all(path.startswith(("/upload", "/prompt", "/queue", "/history", "/view")) for _m, path in comfy.requests)
+    assert all(
+        path.startswith(("/upload", "/prompt", "/queue", "/history", "/view")) for _m, path in comfy.requests
+    )
 
 
-def test_an_editor_workflow_file_is_refused_with_the_export_hint(comfy: ComfyUIEmulator, tmp_path: Path) -> None:
+def test_an_editor_workflow_file_is_refused_with_the_export_hint(
+    comfy: ComfyUIEmulator, tmp_path: Path
+) -> None:
     path = tmp_path / "ui.json"
     path.write_text(json.dumps({"nodes": [], "links": []}))
     provider = provider_for(comfy, "comfyui.workflow", comfyui_workflow=str(path))
@@ -215,8 +237,50 @@ def test_a_generation_on_your_own_server_costs_nothing_in_the_estimate() -> None
     from vse_foley.core.cost import estimate_cost
     from vse_foley.providers import provider_info
 
-    estimate = estimate_cost([provider_info("comfyui.mmaudio"), provider_info("comfyui.workflow")], 12.0,
-                             variations=2)
+    estimate = estimate_cost(
+        [provider_info("comfyui.mmaudio"), provider_info("comfyui.workflow")], 12.0, variations=2
+    )
     assert estimate.total == 0.0
     assert provider_info("comfyui.mmaudio").price.source == "on your server"
 
+
+@pytest.mark.parametrize(
+    ("url", "allow_lan", "usable"),
+    [
+        ("http://127.0.0.1:8188", "", True),
+        ("http://192.168.1.20:8188", "", False),  # plain http off the machine needs the box ticked
+        ("http://192.168.1.20:8188", "1", True),
+        ("http://10.0.0.5:8188", "1", True),
+        ("http://gpubox.local:8188", "1", True),
+        ("http://203.0.113.7:8188", "1", False),  # a public host never gets plain http
+        ("http://comfy.example.com", "1", False),  # a name could resolve anywhere
+        ("https://comfy.example.com", "", True),
+    ],
+)
+def test_plain_http_is_for_this_computer_and_only_when_ticked_for_the_local_network(
+    url: str, allow_lan: str, usable: bool
+) -> None:
+    from vse_foley.providers.errors import ConfigError
+    from vse_foley.providers.settings import resolve_settings
+
+    settings = resolve_settings({"comfyui_url": url, "comfyui_allow_lan_http": allow_lan}, {})
+    comfy = settings.vendor("comfyui")
+    if usable:
+        assert comfy.require_url() == url
+    else:
+        with pytest.raises(ConfigError, match="is not usable") as caught:
+            comfy.require_url()
+        assert "ComfyUI server URL" in str(caught.value)
+    # a bad ComfyUI address troubles ComfyUI only, never the cloud vendors
+    assert settings.vendor("wavespeed").base_url == "https://api.wavespeed.ai"
+
+
+def test_the_server_url_preference_wins_over_the_environment_and_defaults_to_this_computer() -> None:
+    from vse_foley.providers.settings import resolve_settings
+
+    assert resolve_settings({}, {}).vendor("comfyui").base_url == "http://127.0.0.1:8188"
+    env = {"VSE_FOLEY_COMFYUI_URL": "http://127.0.0.1:9000/"}
+    assert resolve_settings({}, env).vendor("comfyui").base_url == "http://127.0.0.1:9000"
+    assert resolve_settings({"comfyui_url": "http://localhost:7000"}, env).vendor("comfyui").base_url == (
+        "http://localhost:7000"
+    )

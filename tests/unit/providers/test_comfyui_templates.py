@@ -31,8 +31,20 @@ NODE_PACKS: dict[str, tuple[str, dict[str, tuple[frozenset[str], frozenset[str]]
                 frozenset({"bigvgan_vocoder_model", "mode", "precision"}),
             ),
             "MMAudioSampler": (
-                frozenset({"mmaudio_model", "feature_utils", "duration", "steps", "cfg", "seed", "prompt",
-                           "negative_prompt", "mask_away_clip", "force_offload"}),
+                frozenset(
+                    {
+                        "mmaudio_model",
+                        "feature_utils",
+                        "duration",
+                        "steps",
+                        "cfg",
+                        "seed",
+                        "prompt",
+                        "negative_prompt",
+                        "mask_away_clip",
+                        "force_offload",
+                    }
+                ),
                 frozenset({"images", "input_fps"}),
             ),
         },
@@ -40,12 +52,28 @@ NODE_PACKS: dict[str, tuple[str, dict[str, tuple[frozenset[str], frozenset[str]]
     "phazei/ComfyUI-HunyuanVideo-Foley nodes.py @0c0e494": (
         "hunyuan_foley",
         {
-            "HunyuanModelLoader": (frozenset({"model_name", "precision", "quantization"}),
-                                   frozenset({"torch_compile_cfg"})),
+            "HunyuanModelLoader": (
+                frozenset({"model_name", "precision", "quantization"}),
+                frozenset({"torch_compile_cfg"}),
+            ),
             "HunyuanDependenciesLoader": (frozenset({"vae_name", "synchformer_name"}), frozenset()),
             "HunyuanFoleySampler": (
-                frozenset({"hunyuan_model", "hunyuan_deps", "frame_rate", "duration", "prompt", "negative_prompt",
-                           "cfg_scale", "steps", "sampler", "batch_size", "seed", "force_offload"}),
+                frozenset(
+                    {
+                        "hunyuan_model",
+                        "hunyuan_deps",
+                        "frame_rate",
+                        "duration",
+                        "prompt",
+                        "negative_prompt",
+                        "cfg_scale",
+                        "steps",
+                        "sampler",
+                        "batch_size",
+                        "seed",
+                        "force_offload",
+                    }
+                ),
                 frozenset({"image"}),
             ),
         },
@@ -68,10 +96,14 @@ def test_every_node_and_input_of_the_template_exists_in_its_packs(template: str)
     workflow = load_template(template)
     nodes = _nodes_for(TEMPLATES[template])
     for node_id, node in workflow.items():
-        assert node["class_type"] in nodes, f"{template} node {node_id}: {node['class_type']} is in no target pack"
+        assert node["class_type"] in nodes, (
+            f"{template} node {node_id}: {node['class_type']} is in no target pack"
+        )
         required, optional = nodes[node["class_type"]]
         given = set(node["inputs"])
-        assert given <= required | optional, f"{node['class_type']} has no inputs {given - required - optional}"
+        assert given <= required | optional, (
+            f"{node['class_type']} has no inputs {given - required - optional}"
+        )
         assert required <= given, f"{node['class_type']} misses required inputs {required - given}"
 
 
