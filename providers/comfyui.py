@@ -184,7 +184,9 @@ class ComfyUIWorkflow(VendorClient):
         subfolder = str(body.get("subfolder") or "")
         return f"{subfolder}/{name}" if subfolder else name
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         workflow, _name = self.workflow()
         checked = self.inputs(request)
         seed = checked.seed if checked.seed >= 0 else random.SystemRandom().randrange(0, 2**31)
