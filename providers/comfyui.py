@@ -200,6 +200,7 @@ class ComfyUIWorkflow(VendorClient):
                 self._url("/prompt"),
                 headers=self._headers(),
                 json={"prompt": filled, "client_id": client_id},
+                cancel=cancel,
             )
         except NetworkError:
             raise self._down() from None

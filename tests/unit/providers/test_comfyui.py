@@ -23,7 +23,7 @@ from vse_foley.providers.errors import (
     TaskGoneError,
 )
 from vse_foley.providers.media import audio_duration
-from vse_foley.providers.runner import run_generation
+from vse_foley.providers.one_shot import run_generation
 
 
 @pytest.fixture
