@@ -57,6 +57,13 @@ KEY_NOTE = "Stored in Blender's preferences only, never in .blend files."
 
 def _credential_property(credential: Credential) -> Any:
     fallback = f"Empty: uses ${credential.env}"
+    if credential.kind == "bool":  # off falls back to the environment ("1" turns it on)
+        off = f"Off: uses ${credential.env}"
+        description = " ".join(part for part in (credential.description, off) if part)
+        return bpy.props.BoolProperty(name=credential.label, description=description)
+    if credential.kind == "file":
+        description = " ".join(part for part in (credential.description, fallback) if part)
+        return bpy.props.StringProperty(name=credential.label, subtype="FILE_PATH", description=description)
     if credential.secret:
         description = " ".join(part for part in (credential.description, KEY_NOTE, fallback) if part)
         return bpy.props.StringProperty(name=credential.label, subtype="PASSWORD", description=description)
@@ -198,7 +205,14 @@ def provider_prefs(context: Any = None) -> dict[str, str]:
     prefs = addon_preferences(context)
     if prefs is None:
         return {}
-    return {name: str(getattr(prefs, name)) for name in provider_pref_names()}
+    return {name: _setting_text(getattr(prefs, name)) for name in provider_pref_names()}
+
+
+def _setting_text(value: Any) -> str:
+    """A preference as the settings read it: a checkbox is "1" or "" (off falls back to the environment)."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    return str(value)
 
 
 def account_limit_prefs(context: Any = None) -> dict[str, int]:

@@ -122,6 +122,7 @@ class JobStepsMixin(EngineParts):
         self._check(job_id)
         provider.validate(request)
         abort = self._aborts.setdefault(job_id, threading.Event())
+        provider.preflight(abort)  # a self-hosted server that is down says so before any render
         if info.needs_video:
             clip = self._snapshot(job_id).files.get("clip", "")
             if not (clip and Path(clip).is_file()):

@@ -230,6 +230,13 @@ class Provider(ABC):
     def download(self, status: TaskStatus, dest_stem: Path) -> AudioFile:
         """Fetch the result to ``dest_stem`` + the sniffed extension; never overwrite."""
 
+    def preflight(self, cancel: threading.Event | None = None) -> None:  # noqa: B027 - optional hook
+        """A free look at the vendor before the clip is rendered (worker thread); raise a FoleyError.
+
+        Cloud vendors need none (their keys were checked by ``validate``); a self-hosted
+        server (ComfyUI) that is not running says so here, before a render is wasted.
+        """
+
     def recover_submit(self, request: GenerationRequest, external_task_id: str) -> VendorTask | None:
         """After a SubmitUncertainError: one look for the task the unanswered submit may have created.
 

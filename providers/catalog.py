@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from .base import AccountLimits, FieldKind, FieldSpec, Provider, ProviderInfo
+from .base import AccountLimits, FieldKind, FieldSpec, PriceEstimate, Provider, ProviderInfo
 from .vendor_spec import (
+    COMFYUI,
     FLEXSTACK,
     KLING,
     S3,
@@ -448,3 +449,62 @@ _built_in(KLING, "kling", {"kling.video-to-audio": "KlingVideoToAudio"})
 _built_in(VIDU, "vidu", {"vidu.timing2audio": "ViduTimingToAudio", "vidu.text2audio": "ViduTextToAudio"})
 _built_in(FLEXSTACK, "flexstack", {"flexstack.audiogen": "FlexStackAudioGen"})
 register_vendor(S3)  # an upload host only: no providers of its own
+
+
+# -- ComfyUI (issue 16): the editor's own server; one template per node pack, or their workflow ---
+#: nothing is billed: the price is 0 and says where it runs
+_ON_YOUR_SERVER = PriceEstimate(per_call=0.0, source="on your server")
+_COMFY_FIELDS = (_prompt(), _negative(), _SEED)
+register_vendor(
+    COMFYUI,
+    [
+        ProviderInfo(
+            id="comfyui.mmaudio",
+            label="MMAudio (ComfyUI)",
+            vendor="comfyui",
+            account="comfyui",
+            description="MMAudio on your ComfyUI server (kijai/ComfyUI-MMAudio); trained on 8 s clips.",
+            input="video",
+            fields=_COMFY_FIELDS,
+            min_seconds=1.0,
+            max_seconds=30.0,
+            best_seconds=8.0,
+            default_concurrency=1,
+            min_short_side=384,
+            price=_ON_YOUR_SERVER,
+        ),
+        ProviderInfo(
+            id="comfyui.hunyuan-foley",
+            label="HunyuanVideo-Foley (ComfyUI)",
+            vendor="comfyui",
+            account="comfyui",
+            description="HunyuanVideo-Foley on your ComfyUI server (phazei/ComfyUI-HunyuanVideo-Foley), "
+            "48 kHz.",
+            input="video",
+            fields=_COMFY_FIELDS,
+            min_seconds=1.0,
+            max_seconds=60.0,  # HunyuanFoleySampler's duration input allows 1–60 s
+            best_seconds=8.0,
+            default_concurrency=1,
+            price=_ON_YOUR_SERVER,
+        ),
+        ProviderInfo(
+            id="comfyui.workflow",
+            label="Your ComfyUI workflow",
+            vendor="comfyui",
+            account="comfyui",
+            description="Your own API-format workflow, with {{vse_foley.clip}} and the other placeholders.",
+            input="video",
+            fields=_COMFY_FIELDS,
+            min_seconds=0.5,
+            max_seconds=300.0,
+            default_concurrency=1,
+            price=_ON_YOUR_SERVER,
+        ),
+    ],
+    {
+        "comfyui.mmaudio": ("comfyui", "ComfyUIMMAudio"),
+        "comfyui.hunyuan-foley": ("comfyui", "ComfyUIHunyuanFoley"),
+        "comfyui.workflow": ("comfyui", "ComfyUIWorkflow"),
+    },
+)

@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,10 +74,18 @@ def download_audio(
     dest_stem: Path,
     *,
     cancel: threading.Event | None = None,
+    headers: Mapping[str, str] | None = None,
+    address_allowed: Callable[[str], bool] | None = None,
 ) -> AudioFile:
-    """Download ``url`` to ``dest_stem`` + sniffed extension and return the verified file."""
+    """Download ``url`` to ``dest_stem`` + sniffed extension and return the verified file.
+
+    ``headers``: for a result behind the vendor's own credentials (a self-hosted server's
+    token); ``address_allowed`` replaces the https-or-loopback rule for a server the user
+    chose on their own network (ComfyUI), and only for that server's address.
+    """
     label = http.label
-    check_result_url(url, label)
+    if address_allowed is None or not address_allowed(url):
+        check_result_url(url, label)
     dest_stem = Path(dest_stem)
     folder = dest_stem.parent
     try:
@@ -88,7 +97,7 @@ def download_audio(
     last = ""
     for attempt in range(_TRUNCATION_ATTEMPTS):
         try:
-            return _download_once(http, url, dest_stem, cancel)
+            return _download_once(http, url, dest_stem, cancel, headers)
         except _TruncatedError as exc:
             log.info("%s result %s was cut short (%s), attempt %d", label, safe_url(url), exc, attempt + 1)
             last = str(exc)
@@ -102,11 +111,14 @@ class _TruncatedError(Exception):
     pass
 
 
-def _download_once(http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None) -> AudioFile:  # noqa: PLR0912, PLR0915 - each check is one rejection
+def _download_once(  # noqa: PLR0912, PLR0915 - each check is one rejection
+    http: VendorHttp, url: str, dest_stem: Path, cancel: threading.Event | None,
+    headers: Mapping[str, str] | None = None,
+) -> AudioFile:
     label = http.label
     cap = http.tuning.max_download_bytes
     try:
-        response = http.request("GET", url, stream=True, cancel=cancel)
+        response = http.request("GET", url, stream=True, cancel=cancel, headers=headers)
     except NetworkError as exc:
         if exc.retryable:
             raise

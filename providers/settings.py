@@ -77,6 +77,14 @@ class VendorSettings:
     base_url: str = ""
     region: str = ""
     fields: Mapping[str, Secret | str] = field(default_factory=dict)
+    #: why the vendor's own address is unusable ("" when fine); raised by ``require_url``
+    problem: str = ""
+
+    def require_url(self) -> str:
+        """The base URL, or ConfigError with the sentence saying what is wrong with it."""
+        if self.problem:
+            raise ConfigError(self.problem)
+        return self.base_url
 
     @property
     def vendor(self) -> str:
@@ -282,17 +290,50 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def check_base_url(url: str, label: str, env_var: str) -> str:
-    """Return ``url`` without trailing slash, or raise ConfigError if keys would travel unencrypted."""
+def is_private_network_host(host: str | None) -> bool:
+    """A private-network address: 10/8, 172.16/12, 192.168/16, fc00::/7, link-local, or a ``.local`` name.
+
+    Only IP literals and mDNS names qualify: any other name could resolve to a public host.
+    """
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host.endswith(".local"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in _PRIVATE_NETWORKS if network.version == address.version)
+
+
+#: RFC 1918, IPv4 link-local, IPv6 unique-local and link-local (``is_private`` also counts the
+#: documentation ranges, which are no one's LAN)
+_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
+
+
+def check_base_url(url: str, label: str, env_var: str, *, allow_private_http: bool = False) -> str:
+    """Return ``url`` without trailing slash, or raise ConfigError if keys would travel unencrypted.
+
+    ``allow_private_http``: the user ticked "Allow plain http on my local network" for a
+    self-hosted server, so http to a private-network address is accepted too.
+    """
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return url
+    if parts.scheme == "http" and allow_private_http and is_private_network_host(parts.hostname):
+        return url
+    if allow_private_http:
+        rule = "https://, or http:// only for this computer or a private-network address"
+    else:
+        rule = "https:// (plain http only for this computer)"
     raise ConfigError(
         f"The {label} base URL {parts.scheme}://{parts.hostname or ''} is not usable: it must start with "
-        f"https:// (plain http only for this computer). Fix or unset {env_var}."
+        f"{rule}. Fix or unset {env_var}."
     )
 
 
@@ -319,8 +360,6 @@ def resolve_vendor(spec: VendorSpec, prefs: Mapping[str, str], environ: Mapping[
         region, url = _region_url(spec, str(prefs.get(spec.region_pref, "")))
     if spec.url_env:
         url = str(environ.get(spec.url_env, "") or url)
-    if url:
-        url = check_base_url(url, spec.label, spec.url_env or spec.id)
     fields: dict[str, Secret | str] = {}
     for credential in spec.credentials:
         raw = _pick(prefs, environ, credential.pref, credential.env)
@@ -329,6 +368,18 @@ def resolve_vendor(spec: VendorSpec, prefs: Mapping[str, str], environ: Mapping[
         raw = raw or credential.default
         fields[credential.name] = Secret(raw) if credential.secret else raw
     settings_class = SETTINGS_CLASSES.get(spec.id, VendorSettings)
+    if spec.url_field:  # the address is the user's setting: a bad one troubles this vendor only
+        field = spec.credential(spec.url_field)
+        try:
+            where = f"{field.env} or {PREFS_PATH} ▸ {field.label}"
+            url = check_base_url(
+                str(fields[spec.url_field] or url), spec.label, where,
+                allow_private_http=bool(spec.lan_http_field and fields.get(spec.lan_http_field)),
+            )
+        except ConfigError as exc:
+            return settings_class(spec=spec, base_url="", region=region, fields=fields, problem=str(exc))
+    elif url:
+        url = check_base_url(url, spec.label, spec.url_env or spec.id)
     return settings_class(spec=spec, base_url=url, region=region, fields=fields)
 
 

@@ -48,6 +48,8 @@ class Credential:
     default: str = ""  # used when neither the preference nor the environment has a value
     description: str = ""  # tooltip text before the environment fallback note
     env_fallback: str = ""  # a second environment variable, read when ``env`` is empty (AWS_DEFAULT_REGION)
+    #: "text"; "bool" (a checkbox: "1" when on, "" when off); "file" (a file path chooser)
+    kind: str = "text"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,12 @@ class VendorSpec:
     #: alternative credential sets, any one of which suffices; () means every non-optional credential
     requires: tuple[tuple[str, ...], ...] = ()
     needs: str = ""  # what it needs configured, for ``cli providers`` and the preferences; "" derived
+    #: a credential holding the base URL (a self-hosted server's address is the user's setting):
+    #: its value (preference, then environment) wins over ``default_url``
+    url_field: str = ""
+    #: a "bool" credential that, when on, also allows plain http to private-network addresses
+    #: (a studio's GPU box on the LAN); never to public hosts
+    lan_http_field: str = ""
     credentials_hint: str = ""  # where to get keys (a sentence for the preferences)
 
     @property
@@ -209,6 +217,11 @@ def _check(spec: VendorSpec) -> None:
     for names_set in spec.requires:
         for name in names_set:
             spec.credential(name)
+    for name in (spec.url_field, spec.lan_http_field):
+        if name:
+            spec.credential(name)
+    if spec.lan_http_field and spec.credential(spec.lan_http_field).kind != "bool":
+        raise ValueError(f"{spec.id}: {spec.lan_http_field} must be a bool credential")
     if spec.default_region and spec.default_region not in {r.id for r in spec.regions}:
         raise ValueError(f"{spec.id}: default region {spec.default_region} is not one of its regions")
 
@@ -326,4 +339,43 @@ S3 = VendorSpec(
 )
 
 #: The built-in vendors in the order the preferences show them.
-BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, S3)
+#: The editor's own ComfyUI server (issue 16): no key (an optional proxy token), one prompt at a time.
+COMFYUI = VendorSpec(
+    id="comfyui",
+    label="ComfyUI",
+    credentials=(
+        Credential(
+            "token", "comfyui_token", "VSE_FOLEY_COMFYUI_TOKEN", "ComfyUI token", optional=True,
+            description="Sent as Authorization: Bearer, for a server behind a proxy that asks for one",
+        ),
+        Credential(
+            "url", "comfyui_url", "VSE_FOLEY_COMFYUI_URL", "ComfyUI server URL", secret=False, optional=True,
+            default="http://127.0.0.1:8188",
+            description="Where ComfyUI listens (default http://127.0.0.1:8188, this computer)",
+        ),
+        Credential(
+            "allow_lan_http", "comfyui_allow_lan_http", "VSE_FOLEY_COMFYUI_ALLOW_LAN_HTTP",
+            "Allow plain http on my local network", secret=False, optional=True, kind="bool",
+            description="Accept http:// for a ComfyUI server at a private-network address (10.x, "
+            "172.16–31.x, 192.168.x, a .local name); never for a public host",
+        ),
+        Credential(
+            "workflow", "comfyui_workflow", "VSE_FOLEY_COMFYUI_WORKFLOW", "ComfyUI workflow file",
+            secret=False, optional=True, kind="file",
+            description="Your own API-format workflow (ComfyUI ▸ Workflow ▸ Export (API)) for the provider "
+            "'Your ComfyUI workflow'",
+        ),
+    ),
+    url_field="url",
+    lan_http_field="allow_lan_http",
+    # the server's queue runs one prompt at a time: more at once would only wait there
+    limits=AccountLimits("ComfyUI", concurrency=1, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    tasks_note="A ComfyUI server runs one prompt at a time.",
+    submits_note="Our bound; the server documents none.",
+    probe="comfyui:probe_server",
+    needs="a running ComfyUI server",
+    credentials_hint="Start ComfyUI (python main.py, with --listen for another machine) and install the node "
+    "pack of each template (see the README).",
+)
+
+BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, S3, COMFYUI)

@@ -120,6 +120,9 @@ class FakeProvider(Provider):
         if self.vendor.invalid or request.prompt == "invalid":
             raise InputError("The prompt is invalid; change it and try again.")
 
+    def preflight(self, cancel: threading.Event | None = None) -> None:
+        self.vendor.hook("preflight", cancel=cancel)
+
     def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
         self.vendor.hook("upload", request=request, cancel=cancel)
         if cancel is not None and cancel.is_set():

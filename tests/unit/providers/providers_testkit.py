@@ -120,3 +120,16 @@ class EngineClock:
         self.slept.append(seconds)
         self.now += seconds
         time.sleep(min(seconds, self.real))
+
+
+def _emulated_provider_ids() -> tuple[str, ...]:
+    from vse_foley.providers import PROVIDER_IDS, provider_info
+
+    return tuple(p for p in PROVIDER_IDS if provider_info(p).vendor not in SELF_HOSTED_VENDORS)
+
+
+#: Vendors with an emulator of their own instead of the shared VendorEmulator (a ComfyUI server:
+#: tests/unit/providers/test_comfyui.py covers its happy path and faults).
+SELF_HOSTED_VENDORS = frozenset({"comfyui"})
+#: Every provider the shared VendorEmulator speaks.
+EMULATED_PROVIDER_IDS = _emulated_provider_ids()

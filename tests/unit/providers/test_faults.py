@@ -7,9 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, generate, request_for
+from providers_testkit import EMULATED_PROVIDER_IDS, FAST, generate, request_for
 
-from vse_foley.providers import PROVIDER_IDS, provider_info
+from vse_foley.providers import provider_info
 from vse_foley.providers.errors import (
     CreditsError,
     DownloadError,
@@ -51,7 +51,7 @@ def _assert_sentence(error: FoleyError) -> None:
     assert "Traceback" not in text
 
 
-@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+@pytest.mark.parametrize("provider_id", EMULATED_PROVIDER_IDS)
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_while_polling_are_retried(provider_id, status, provider, clip, emu, tmp_path):
     vendor = provider_info(provider_id).vendor
@@ -180,7 +180,7 @@ def test_slow_poll_times_out_and_is_retried(provider_id, provider, clip, emu, tm
     assert emu.submit_count(vendor) == 1
 
 
-@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+@pytest.mark.parametrize("provider_id", EMULATED_PROVIDER_IDS)
 def test_failed_task_reports_the_vendor_reason(provider_id, provider, clip, emu, tmp_path):
     vendor = provider_info(provider_id).vendor
     emu.inject(vendor, "task_fail", message="GPU fell over", err_code="InternalServiceFailure")
@@ -223,7 +223,7 @@ def test_short_audio_is_kept_with_a_warning(provider_id, provider, clip, emu, tm
     assert any("warning" in line and "1.00 s" in line for line in progress)
 
 
-@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+@pytest.mark.parametrize("provider_id", EMULATED_PROVIDER_IDS)
 def test_truncated_download_is_fetched_again(provider_id, provider, clip, emu, tmp_path):
     vendor = provider_info(provider_id).vendor
     emu.inject(vendor, "truncate_download")

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from vse_foley.providers import all_provider_infos
 from vse_foley.providers.base import FieldKind, FieldSpec, ProviderInfo
 from vse_foley.providers.catalog import INFOS, SEED_MAX
+from vse_foley.providers.comfyui import HunyuanFoleyOnComfyInput, MMAudioOnComfyInput, WorkflowInput
 from vse_foley.providers.flexstack import AudioGenConfigs, AudioGenInput
 from vse_foley.providers.kling import KlingVideoToAudioInput
 from vse_foley.providers.vidu import TextToAudioInput, TimingPrompt, TimingToAudioInput
@@ -44,6 +45,9 @@ MODELS: dict[str, tuple[type[BaseModel], dict[str, tuple[type[BaseModel], str]]]
     "vidu.text2audio": (TextToAudioInput, {}),
     "flexstack.audiogen": (AudioGenInput, {name: (AudioGenConfigs, name)
                                            for name in ("model", "duration", "top_k", "top_p")}),
+    "comfyui.mmaudio": (MMAudioOnComfyInput, {}),
+    "comfyui.hunyuan-foley": (HunyuanFoleyOnComfyInput, {}),
+    "comfyui.workflow": (WorkflowInput, {}),
 }
 
 #: A seed of -1 means "random": a vendor that takes no -1 gets no seed (None), so its model's

@@ -6,9 +6,9 @@ import wave
 from pathlib import Path
 
 import pytest
-from providers_testkit import generate, request_for
+from providers_testkit import EMULATED_PROVIDER_IDS, generate, request_for
 
-from vse_foley.providers import PROVIDER_IDS, provider_info
+from vse_foley.providers import provider_info
 
 VIDEO_SECONDS = {
     "wavespeed.think-sound": 5.0,
@@ -20,7 +20,7 @@ VIDEO_SECONDS = {
 }
 
 
-@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+@pytest.mark.parametrize("provider_id", EMULATED_PROVIDER_IDS)
 def test_generates_a_verified_audio_file(provider_id, provider, clip, emu, tmp_path: Path):
     info = provider_info(provider_id)
     seconds = VIDEO_SECONDS.get(provider_id, 4.0)
