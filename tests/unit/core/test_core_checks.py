@@ -77,9 +77,11 @@ def test_direct_kling_needs_an_upload_host() -> None:
     assert none.startswith("Direct Kling needs the clip at a public URL, but the clip upload host is 'None'.")
     assert none.endswith("or use the provider Kling video-to-audio (WaveSpeed).")
     no_key = checks.provider_problem("kling.video-to-audio", {}, KLING_KEYS)
+    # issue 14: the sentence names both ways to an upload host, your bucket or a WaveSpeed key
     assert no_key == (
-        "Direct Kling uploads the clip through WaveSpeed, and no WaveSpeed API key is set. Set "
-        "WAVESPEED_API_KEY or the WaveSpeed API key in the add-on preferences."
+        "Direct Kling uploads the clip through WaveSpeed or S3, and none is set up. Set WAVESPEED_API_KEY; "
+        "or VSE_FOLEY_S3_ENDPOINT + VSE_FOLEY_S3_BUCKET + AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or fill "
+        "them in the add-on preferences)."
     )
     assert checks.provider_problem("kling.video-to-audio", {}, {**KLING_KEYS, "WAVESPEED_API_KEY": "w"}) == ""
     # the key problem comes first; vendors that need no upload host never get the upload sentence
