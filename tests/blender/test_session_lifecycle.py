@@ -132,7 +132,8 @@ def bpy_guard(monkeypatch: pytest.MonkeyPatch) -> BpyGuard:
 
 @requires_audaspace
 def test_no_worker_thread_reads_bpy_through_a_whole_video_job(
-        fresh_session: Any, online: None, emulator: VendorEmulator, tmp_path: Path, bpy_guard: BpyGuard) -> None:
+        fresh_session: Any, online: None, emulator: VendorEmulator, tmp_path: Path,
+        bpy_guard: BpyGuard) -> None:
     footage = render_footage(tmp_path / "shot.mp4", seconds=3.0, fps=25.0, width=320, height=180)
     edit = build_edit(footage, fps=25.0, width=320, height=180, start_frame=11)
     scene = bpy.data.scenes[edit.scene_name]
