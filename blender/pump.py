@@ -53,7 +53,7 @@ def pump(session: Session, budget_s: float = PUMP_BUDGET_S) -> int:
     engine = session.existing_engine
     if engine is None or session.resuming.is_set():  # the resume thread holds the engine for a moment
         return 0
-    from ..core.engine import JobCancelled, JobFailed, JobReady, PaidResultKept
+    from ..core.events import JobCancelled, JobFailed, JobReady, PaidResultKept
 
     view = session.view
     view.note_all(session.take_resumed())  # picked up from the ledger without events of their own
