@@ -337,10 +337,6 @@ def current() -> Session:
     return _session
 
 
-def is_running() -> bool:
-    return _session is not None
-
-
 def shutdown() -> None:
     """Stop workers and start over with a fresh session, as after a restart (tests, bench, demo).
 
@@ -504,12 +500,6 @@ def not_inserted_reason(job: Job) -> str:
     from .pump import not_inserted_reason as reason
 
     return reason(current(), job)
-
-
-def record_insert_failure(job: Job, error: Exception) -> str:
-    from .pump import record_insert_failure as record
-
-    return record(current(), job, error)
 
 
 def all_inserted(job_ids: list[str]) -> bool:

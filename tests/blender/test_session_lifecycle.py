@@ -234,3 +234,26 @@ def test_a_tick_without_events_touches_none_of_a_hundred_settled_jobs(
     for job in made:  # later tests' sessions must not resume them
         job.state = module("core.jobs").JobState.CANCELLED
         ledger.append(job)
+
+
+# -- logging ---------------------------------------------------------------------------------------
+
+
+def test_a_failing_tick_is_logged_with_its_traceback_and_without_the_key(
+        fresh_session: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    secret = "sk-live-" + "7f3a9c2e5b1d"
+    module("providers.http").LOG_REDACTOR.add(secret)  # as a provider does with its key
+
+    def broken_tick() -> float:
+        raise ConnectionError(f"vendor refused key {secret}")
+
+    monkeypatch.setattr(module("blender.runtime"), "tick", broken_tick)
+    with caplog.at_level(logging.ERROR, logger="vse_foley"):
+        interval = module("blender.handlers").pump_timer()  # the timer survives its own failure
+    assert interval == module("blender.pump").IDLE_INTERVAL_S
+    [record] = [r for r in caplog.records if r.name == "vse_foley"]
+    assert record.getMessage() == "The pump failed"
+    assert "broken_tick" in caplog.text and "ConnectionError" in caplog.text  # the traceback is there
+    assert secret not in caplog.text and "****" in caplog.text
