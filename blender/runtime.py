@@ -225,11 +225,17 @@ class Session:
         """Pick up unfinished jobs from the ledger once, when network use is allowed.
 
         The pump calls this every tick: until the warm-up thread has read the ledger it
-        returns at once, so start-up parses nothing on the main thread. Scripts
-        (``foley.wait``) pass ``wait_for_ledger`` and read it here if need be.
+        returns at once, so start-up parses nothing on the main thread; later ticks look for
+        jobs of windows that quit on a thread (``take_over_in_background``). Scripts
+        (``foley.wait``) pass ``wait_for_ledger`` and read the ledger here if need be.
         """
         if self.resumed or not bpy.app.online_access:
-            return self.take_over_orphans() if self.resumed and bpy.app.online_access else []
+            if not (self.resumed and bpy.app.online_access):
+                return []
+            if wait_for_ledger:
+                return self.take_over_orphans()
+            self.take_over_in_background()
+            return []
         if wait_for_ledger:
             self.resumed = True
             jobs = self.engine().resume_from_ledger()
@@ -276,6 +282,30 @@ class Session:
         self.view.retry(self.claimed_elsewhere)
         self.claimed_elsewhere.clear()
         return taken
+
+    def take_over_in_background(self) -> None:
+        """The pump's periodic look for jobs of windows that quit, off the main thread.
+
+        It reads the ledger's unfinished records (one parse each), which grows with the history,
+        not with what changed: the pump only starts it, and applies what it announces (events,
+        then ``take_resumed``) like the resume at start-up.
+        """
+        if self._engine is None or time.monotonic() < self.next_takeover:
+            return
+        if any(thread.name == "foley-takeover" for thread in self.threads()):
+            return  # the last look is still going
+        self.next_takeover = time.monotonic() + TAKEOVER_INTERVAL_S
+        self.view.retry(self.claimed_elsewhere)  # a ready job another window owned may be ours now
+        self.claimed_elsewhere.clear()
+        job_engine = self._engine
+
+        def take_over() -> None:
+            try:
+                self._resumed_jobs.put(job_engine.take_over_orphans())
+            except Exception:  # looked at again next time
+                log.exception("Could not take over the jobs of a Blender window that quit")
+
+        self._start_thread("foley-takeover", take_over)
 
     # -- messages (any thread) ------------------------------------------------------------------
 
