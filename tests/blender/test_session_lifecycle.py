@@ -257,3 +257,33 @@ def test_a_failing_tick_is_logged_with_its_traceback_and_without_the_key(
     assert record.getMessage() == "The pump failed"
     assert "broken_tick" in caplog.text and "ConnectionError" in caplog.text  # the traceback is there
     assert secret not in caplog.text and "****" in caplog.text
+
+
+# -- one insertion ---------------------------------------------------------------------------------
+
+
+@requires_audaspace
+def test_the_pump_and_foley_insert_land_a_sound_through_one_function(
+        fresh_session: Any, online: None, emulator: VendorEmulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime, pump = module("blender.runtime"), module("blender.pump")
+    real = pump.insert_and_record
+    calls: list[str] = []
+
+    def recording(session: Any, scene: Any, job: Any, *, channel: int = 0) -> Any:
+        calls.append(job.id)
+        return real(session, scene, job, channel=channel)
+
+    monkeypatch.setattr(pump, "insert_and_record", recording)
+    scene = text_edit()
+    scene.foley.fade_frames = 0
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    chosen = module("blender.selection").choose_range(scene, [], 1, 50)
+    [job] = module("blender.generation").enqueue_generation(bpy.context, scene, chosen, [TEXT_PROVIDER])
+    assert runtime.engine().wait([job.id], timeout=30, pump=runtime.pump_once)
+    runtime.pump()
+    assert calls == [job.id]  # the pump's insertion
+    assert runtime.engine().get(job.id).state.value == "inserted"
+    assert bpy.ops.foley.insert(job_id=job.id) == {"FINISHED"}  # Insert Again: the operator's
+    assert calls == [job.id, job.id]
+    assert len(foley_strips(scene)) == 2
