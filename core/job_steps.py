@@ -30,8 +30,8 @@ from ..providers.base import (
     TaskStatus,
     VendorTask,
 )
-from ..providers.deadline import request_deadline
 from ..providers.errors import (
+    CancelledError,
     ConfigError,
     DownloadError,
     FoleyError,
@@ -41,6 +41,7 @@ from ..providers.errors import (
     VendorBusyError,
     proves_no_task,
 )
+from ..providers.polling import PollWatch, poll_until_done
 from ..providers.recovery import reason_of
 from . import filling, naming, submit_recovery
 from .chunks import chunk_limits
@@ -141,6 +142,14 @@ class JobStepsMixin(EngineParts):
         except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
             self._wait_for_slot(job_id, info, exc)
             raise _AbandonedError from exc
+        return self._submit(job_id, provider, request, clip_url, abort)
+
+    def _submit(
+        self, job_id: str, provider: Provider, request: GenerationRequest, clip_url: str | None,
+        abort: threading.Event,
+    ) -> VendorTask:
+        """Record the intent, then send the paid submit once (a refusal that proves no task may be resent)."""
+        info = provider.info
         self._pace_submit(job_id, info)
         with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
             self._check(job_id)
@@ -155,10 +164,13 @@ class JobStepsMixin(EngineParts):
         if key:
             request = replace(request, options={**request.options, "external_task_id": key})
         try:
-            task = provider.submit(request, clip_url)
+            task = provider.submit(request, clip_url, abort)  # a Cancel ends a wait between re-sends
         except VendorBusyError as exc:
             # "busy" proves no task was made: wait for a free slot at the vendor, then send again
             self._wait_for_slot(job_id, info, exc)
+            raise _AbandonedError from exc
+        except CancelledError as exc:
+            self._stopped_between_sends(job_id, info.label)
             raise _AbandonedError from exc
         except Exception as exc:
             if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
@@ -180,6 +192,22 @@ class JobStepsMixin(EngineParts):
                 raise _AbandonedError from exc
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
+
+    def _stopped_between_sends(self, job_id: str, label: str) -> None:
+        """Cancel or shutdown ended the wait before a refused submit was sent again (issue 9).
+
+        Every attempt so far was refused, so no task exists: a cancelled job says nothing was
+        charged; at shutdown the job is queued again (resume sends it afresh), never "may have
+        been charged".
+        """
+        with self._lock:
+            if self._stop.is_set() and self._jobs[job_id].state is not JobState.CANCELLED:
+                self._update(job_id, JobState.QUEUED, submit_attempted=False, submit_key="", progress=None)
+                raise _ShutdownError
+            self._update(
+                job_id, submit_attempted=False, submit_key="", keep_result=False, progress=None,
+                note=f"Cancelled before it was sent again; {label} had refused it, so nothing was charged.",
+            )
 
     def _find_lost_submit(
         self, job_id: str, provider: Provider, request: GenerationRequest, key: str, error: BaseException
@@ -227,41 +255,36 @@ class JobStepsMixin(EngineParts):
     def _poll_until_done(
         self, job_id: str, provider: Provider, task: VendorTask, first_delay: float, account: str = ""
     ) -> TaskStatus:
+        """The shared poll loop (providers/polling.py), paced by the vendor account, on the engine's clock."""
         schedule = self._poll
-        deadline = self._monotonic() + schedule.deadline
-        delays = schedule.delays()
-        delay = first_delay
-        while True:
-            self._pause(min(delay, max(0.0, deadline - self._monotonic())))
-            self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
-            try:
-                # a slow (trickling) answer must not outlive the loop's own deadline
-                with request_deadline(max(0.0, deadline - self._monotonic())):
-                    status: TaskStatus | None = provider.poll(task)
-            except FoleyError as exc:
-                if not exc.retryable:
-                    raise
-                log.info("Poll of job %s failed, will retry: %s", job_id, exc)
-                status = None
-                if isinstance(exc, RateLimitError):  # slow down every poll of the account
-                    self._note_throttled(job_id, provider.info, account, exc)
-            else:
-                self._accounts.poll_succeeded(account or provider.info.account_id)
-                self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
-            if status is not None:
-                if status.state == TaskState.SUCCEEDED:
-                    return status
-                if status.state == TaskState.FAILED:
-                    self._update(job_id, task_failed=True)
-                    raise provider.failure_error(status)
+        account = account or provider.info.account_id
+
+        def before_poll() -> None:
+            self._pause(self._accounts.reserve_poll(account))
+
+        def on_answer(status: TaskStatus) -> None:
+            self._accounts.poll_succeeded(account)
+            self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
+            if status.state is TaskState.FAILED:
+                self._update(job_id, task_failed=True)
+            elif status.state is not TaskState.SUCCEEDED:
                 self._note_progress(job_id, status.progress)
-            if self._monotonic() >= deadline:
-                minutes = math.ceil(schedule.deadline / 60)
-                raise TimeoutExceededError(
-                    f"{provider.info.label} did not finish within {minutes} minutes; "
-                    "the task may still finish."
-                )
-            delay = next(delays)
+
+        def on_error(exc: FoleyError) -> None:
+            if isinstance(exc, RateLimitError):  # slow down every poll of the account
+                self._note_throttled(job_id, provider.info, account, exc)
+
+        def timed_out() -> FoleyError:
+            minutes = math.ceil(schedule.deadline / 60)
+            return TimeoutExceededError(
+                f"{provider.info.label} did not finish within {minutes} minutes; the task may still finish."
+            )
+
+        return poll_until_done(
+            provider, task, first_delay=first_delay, deadline_s=schedule.deadline, delays=schedule.delays(),
+            pause=self._pause, timed_out=timed_out, monotonic=self._monotonic,
+            watch=PollWatch(before_poll=before_poll, on_answer=on_answer, on_error=on_error),
+        )
 
     def _note_progress(self, job_id: str, progress: float | None) -> None:
         with self._lock:
