@@ -135,7 +135,9 @@ def settings_class() -> type:
     """The PropertyGroup class (made once, at registration)."""
     global _settings_class  # noqa: PLW0603 - built once from the catalog at register time
     if _settings_class is None:
-        _settings_class = type("FoleySettings", (bpy.types.PropertyGroup,),
+        # Named like Blender's own (``FOLEY_PG_…``): ``providers.settings.FoleySettings`` is the
+        # resolved vendor configuration, a different thing. Only ``scene.foley`` is stored in files.
+        _settings_class = type("FOLEY_PG_scene_settings", (bpy.types.PropertyGroup,),
                                {"__annotations__": _annotations()})
     return _settings_class
 

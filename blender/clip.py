@@ -2,49 +2,26 @@
 
 The main thread only writes a copy of the edit (``prepare_clip_source``); a
 worker thread then renders it in a separate Blender process
-(``render_clip_in_subprocess``) which the user's session never waits on.
+(``clip_cache``, bpy-free) which the user's session never waits on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bpy
 
 from .. import compat
-from ..providers.errors import CancelledError, FoleyError
-from .clip_worker import RESULT_MARKER
+from ..providers.errors import FoleyError
+from . import clip_cache
+from .clip_cache import ClipSpec, render_clip_in_subprocess
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-RENDER_TIMEOUT_S = 30 * 60
-
-_BOOT = (
-    "import sys, json, importlib; args = json.loads(sys.argv[-1]); "
-    "sys.path.insert(0, args['package_parent']); "
-    "importlib.import_module(args['package'] + '.blender.clip_worker').main(args)"
-)
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    blend_path: str  # a copy the worker may read while the user keeps editing
-    scene_name: str
-    frame_start: int
-    frame_end: int  # inclusive
-    short_side: int
-    output_dir: str
-    stem: str
-    min_short_side: int = 0  # the provider's preferred input: the clip is never smaller
+__all__ = ["ClipSpec", "clip_source_key", "prepare_clip_source", "render_clip_in_subprocess",
+           "render_command", "shared_clip_source"]
 
 
 def prepare_clip_source(scene_name: str, work_dir: Path) -> str:
@@ -192,7 +169,7 @@ def clip_source_key(scene: Any) -> str | None:
 def shared_clip_source(scene: Any, sources_dir: Path, new_id: str) -> str:
     """The copy to render ``scene`` from: the one made earlier while the edit has not changed since,
     else a new one (folder ``new_id`` when no key is safe). Its folder's time is refreshed on reuse,
-    so housekeeping (``runtime.prune_work_files``) keeps it while it is in use."""
+    so housekeeping (``clip_cache.prune_work_files``) keeps it while it is in use."""
     key = clip_source_key(scene)
     folder = sources_dir / (f"edit-{key}" if key else new_id)
     existing = folder / "source.blend"
@@ -204,56 +181,5 @@ def shared_clip_source(scene: Any, sources_dir: Path, new_id: str) -> str:
 
 
 def render_command(spec: ClipSpec) -> list[str]:
-    """Blender's binary with ``-b``; under the ``bpy`` module, this Python."""
-    args = {
-        "blend_path": spec.blend_path,
-        "scene_name": spec.scene_name,
-        "frame_start": spec.frame_start,
-        "frame_end": spec.frame_end,
-        "short_side": spec.short_side,
-        "output_dir": spec.output_dir,
-        "stem": spec.stem,
-        "min_short_side": spec.min_short_side,
-        "package_parent": str(PACKAGE_DIR.parent),
-        "package": PACKAGE_DIR.name,
-    }
-    payload = json.dumps(args)
-    binary = bpy.app.binary_path
-    if binary:
-        return [binary, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _BOOT,
-                "--", payload]
-    return [sys.executable, "-c", _BOOT, payload]
-
-
-def render_clip_in_subprocess(command: list[str], cancel: threading.Event | None = None,
-                              timeout_s: float = RENDER_TIMEOUT_S) -> dict[str, object]:
-    """Run the render process; return its result. Safe on a worker thread (no bpy)."""
-    # Files, not pipes: Blender prints a line per frame and a full pipe would stall it.
-    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as log:
-        process = subprocess.Popen(command, stdout=out, stderr=log, text=True)
-        deadline = time.monotonic() + timeout_s
-        try:
-            while process.poll() is None:
-                if cancel is not None and cancel.is_set():
-                    raise CancelledError("The clip render was cancelled.")
-                if time.monotonic() > deadline:
-                    raise FoleyError("Rendering the clip took longer than 30 minutes; try a shorter range.")
-                try:
-                    process.wait(timeout=0.1)
-                except subprocess.TimeoutExpired:
-                    continue
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        out.seek(0)
-        for line in out.read().splitlines():
-            if line.startswith(RESULT_MARKER):
-                result: dict[str, object] = json.loads(line[len(RESULT_MARKER):])
-                if not result.get("ok"):
-                    raise FoleyError(f"Rendering the clip failed: {result.get('error')}")
-                return result
-        log.seek(0)
-        tail = log.read()[-400:].strip().splitlines()
-        reason = tail[-1] if tail else f"exit code {process.returncode}"
-        raise FoleyError(f"The clip render process stopped without a clip ({reason}).")
+    """``clip_cache.render_command`` with this Blender's binary (main thread: it reads bpy)."""
+    return clip_cache.render_command(spec, bpy.app.binary_path)

@@ -25,9 +25,9 @@ from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import FoleyError
 from . import runtime
 from .clip import shared_clip_source
+from .clip_cache import DEFAULT_SHORT_SIDE
 from .edit_identity import edit_id_for
 from .insert import source_channel
-from .render_settings import DEFAULT_SHORT_SIDE
 from .request_builder import build_request
 from .selection import ChosenRange, choose_range
 
@@ -113,6 +113,7 @@ def enqueue_generation(context: Any, scene: Any, chosen: ChosenRange, provider_i
                    "clip_short_side": short_side},
         )
         jobs.append(engine.enqueue(job))
+    runtime.note_jobs(jobs)  # the job list counts them before their first event
     return jobs
 
 

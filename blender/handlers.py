@@ -3,28 +3,21 @@ through Save As, apply job events on the main thread (the pump)."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import bpy
 
 from . import runtime
-
-ACTIVE_INTERVAL_S = 0.1
-IDLE_INTERVAL_S = 1.0
+from .logs import log
+from .pump import ACTIVE_INTERVAL_S, IDLE_INTERVAL_S
 
 
 def pump_timer() -> float:
     """Drain job events within the time budget; fast while jobs run, slow when idle."""
     try:
-        runtime.resume_if_online()
-        runtime.pump()
-        for level, text in runtime.take_messages():
-            # bpy.ops raises RuntimeError for an ERROR report: it was shown, that is all we want.
-            with contextlib.suppress(RuntimeError):
-                bpy.ops.foley.report(level=level, message=text)  # type: ignore[attr-defined]  # ours, not in the stubs
-    except Exception as error:  # a failing timer would be unregistered by Blender
-        print(f"VSE Foley: pump failed: {error}")
+        return runtime.tick()
+    except Exception:  # a failing timer would be unregistered by Blender
+        log.exception("The pump failed")
     return ACTIVE_INTERVAL_S if runtime.active_job_count() else IDLE_INTERVAL_S
 
 
@@ -40,16 +33,13 @@ def on_load_post(*_args: Any) -> None:
         from .edit_identity import forget_inherited_ids
 
         forget_inherited_ids()  # a new file must not be taken for the start-up file's edit
-    except Exception as error:  # a failing handler must not leave anything half-done behind
-        print(f"VSE Foley: load handler failed: {error}")
-
-
-_path_before_save = [""]  # the open file's path when the last save began (no flag: nothing to clear)
+    except Exception:  # a failing handler must not leave anything half-done behind
+        log.exception("The load handler failed")
 
 
 @bpy.app.handlers.persistent
 def on_save_pre(*_args: Any) -> None:
-    _path_before_save[0] = bpy.data.filepath
+    runtime.current().path_before_save = bpy.data.filepath  # no flag: nothing to clear
 
 
 @bpy.app.handlers.persistent
@@ -60,9 +50,9 @@ def on_save_post(*_args: Any) -> None:
     nothing happened to the file, so there is nothing to do and nothing to undo.
     """
     try:
-        runtime.file_saved(_path_before_save[0], bpy.data.filepath)
-    except Exception as error:
-        print(f"VSE Foley: save handler failed: {error}")
+        runtime.file_saved(runtime.current().path_before_save, bpy.data.filepath)
+    except Exception:
+        log.exception("The save handler failed")
 
 
 _HANDLERS = (

@@ -22,8 +22,8 @@ def register() -> None:
         bpy.utils.register_class(cls)
     menus.register()
     keymaps.register()
+    runtime.start()  # the session (before the handlers that use it): warm-up thread now, engine on first use
     handlers.register()
-    runtime.warm_up_in_background()
 
 
 def _draw_preferences(prefs: Any, context: Any, layout: Any) -> None:
@@ -34,7 +34,7 @@ def _draw_preferences(prefs: Any, context: Any, layout: Any) -> None:
 
 def unregister() -> None:
     handlers.unregister()
-    runtime.shutdown()
+    runtime.end()  # workers stopped, ledger closed, nothing kept
     keymaps.unregister()
     menus.unregister()
     for cls in (*preferences.classes, *operator_classes, *panel_classes)[::-1]:

@@ -14,8 +14,6 @@ from typing import Any
 
 from .. import compat
 
-DEFAULT_SHORT_SIDE = 360
-
 
 @dataclass(frozen=True)
 class ClipSize:

@@ -43,7 +43,9 @@ def check_zip(path: Path, platform: str) -> list[str]:
     strays = [n for n in compiled if WHEEL_PLATFORM[platform] not in n]
     if strays:
         problems.append(f"{path.name}: wheels for other platforms: {strays}")
-    for required in ("blender_manifest.toml", "__init__.py", "providers/kling.py", "blender/clip_worker.py"):
+    required_files = ("blender_manifest.toml", "__init__.py", "providers/kling.py",
+                      "blender/render_process.py")
+    for required in required_files:
         if required not in names:
             problems.append(f"{path.name}: missing {required}")
     return problems

@@ -95,6 +95,7 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
         except (ValueError, KeyError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
+        runtime.note_jobs([again])  # counted as running before its first event
         self.report({"INFO"}, f"Foley: retrying as job {again.id}.")
         return {"FINISHED"}
 
@@ -158,8 +159,7 @@ file that was never saved)"""
         job = _job(self)
         if job is None:
             return {"CANCELLED"}
-        from ..blender.takes import insert_job
-        from ..core.jobs import JobState
+        from ..blender.pump import InsertFailedError, insert_and_record
 
         scene, refusal = _insertion_target(context, job)
         if scene is None:
@@ -168,12 +168,11 @@ file that was never saved)"""
         if job.insert_error:
             runtime.engine().annotate(job.id, insert_error="")  # the user acted: try again
         try:
-            inserted = insert_job(scene, job, channel=self.channel)
-        except Exception as error:  # the half-made strip is already gone; the job keeps the sentence
-            self.report({"ERROR"}, runtime.record_insert_failure(job, error))
+            # the pump's own insertion: the engine loads a job of an older session from the ledger
+            inserted = insert_and_record(runtime.current(), scene, job, channel=self.channel)
+        except InsertFailedError as failure:  # the half-made strip is gone; the job keeps the sentence
+            self.report({"ERROR"}, str(failure))
             return {"CANCELLED"}
-        if job.state is JobState.READY:  # the engine loads a job of an older session from the ledger
-            runtime.engine().mark_inserted(job.id, inserted.strip_name)
         self.report({"INFO"}, f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
         return {"FINISHED"}
 

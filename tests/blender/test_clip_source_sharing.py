@@ -134,7 +134,8 @@ def test_housekeeping_counts_the_copies(extension: Any, tmp_path: Path) -> None:
     known.write_bytes(b"png")
     forgotten.write_bytes(b"png")  # a waveform of a job Clear History forgot
 
-    removed = runtime.prune_work_files(ledger, keep_sources=20)
+    prune_work_files = module("blender.clip_cache").prune_work_files  # its own module now (issue 12)
+    removed = prune_work_files(ledger, runtime.user_dir, keep_sources=20)
 
     left = sorted(folder.name for folder in sources.iterdir())
     assert left == sorted([folder.name for folder in folders[:20]] + [old_needed.name])

@@ -405,14 +405,14 @@ def test_start_up_reads_the_ledger_and_cleans_up_off_the_main_thread(fresh_sessi
     assert rt.resume_if_online() == []  # the pump never reads the ledger itself
     assert not rt.has_engine()
     rt.warm_up_in_background()
-    assert rt.warm_up_finished.wait(60)
-    assert rt.ledger_loaded.is_set()
+    assert rt.current().warm_up_finished.wait(60)
+    assert rt.current().ledger_loaded.is_set()
     assert not old.exists()  # pruned by the warm-up thread
     waiting = ready_job_in_ledger(rt)
     assert rt.resume_if_online() == []  # the pump's tick hands the resume to a thread
     assert rt.has_engine()
-    assert rt.resume_finished.wait(30)
-    assert not rt.resuming.is_set()
+    assert rt.current().resume_finished.wait(30)
+    assert not rt.current().resuming.is_set()
     assert rt.engine().get(waiting.id) is not None  # resumed from the ledger by the thread
 
 

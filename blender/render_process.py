@@ -1,7 +1,9 @@
-"""Runs in a separate Blender process: open a copy of the edit, render our clip.
+"""The entry point of the separate Blender process that renders a clip (not a thread).
 
-Started by ``blender.clip`` so the user's Blender never blocks on a render.
-Prints one line ``VSE_FOLEY_CLIP {json}`` with the result for the parent.
+``clip_cache.render_command`` starts ``blender -b`` (or this Python, under the bpy
+module) with ``main(args)`` as its script, so the user's Blender never blocks on a
+render. It opens the copy of the edit, renders the clip and prints one line
+``VSE_FOLEY_CLIP {json}`` with the result for the parent.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from typing import Any
 
 import bpy
 
+from .clip_cache import RESULT_MARKER
 from .render_settings import clip_render_settings, even_clip_size
-
-RESULT_MARKER = "VSE_FOLEY_CLIP "
 
 
 def render(args: dict[str, Any]) -> dict[str, Any]:
