@@ -55,6 +55,7 @@ from ..providers.base import (
     TaskState,
     TaskStatus,
     VendorTask,
+    with_answer_stem,
 )
 from ..providers.catalog import ACCOUNT_LIMITS
 from ..providers.deadline import request_deadline
@@ -1012,6 +1013,7 @@ class JobEngine(SchedulingMixin):
                 raise _AbandonedError
         if key:
             request = replace(request, options={**request.options, "external_task_id": key})
+        request = self._answer_goes_to(job_id, provider, request)
         try:
             task = provider.submit(request, clip_url)
         except VendorBusyError as exc:
@@ -1219,6 +1221,15 @@ class JobEngine(SchedulingMixin):
             return directory, ""
         return library, f"The audio folder {directory} cannot be used ({problem}); the result was saved in " \
             f"the library folder {library} instead."
+
+    def _answer_goes_to(
+        self, job_id: str, provider: Provider, request: GenerationRequest
+    ) -> GenerationRequest:
+        """A provider whose answer IS the paid audio writes it where the download would put it."""
+        if not provider.answer_is_audio:
+            return request
+        job = self._snapshot(job_id)
+        return with_answer_stem(request, self._audio_stem(self._audio_folder(job)[0], job))
 
     @staticmethod
     def _audio_stem(directory: Path, job: Job) -> Path:

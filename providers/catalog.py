@@ -2,7 +2,9 @@
 
 Limits here mirror the vendor documents (../shared/vendors.md): the vendor
 modules enforce the same numbers in their pydantic models before any request.
-Prices are ``None`` where no list price is confirmed. ``min_short_side`` is a
+Prices are ``None`` where no list price is confirmed on the vendor's own page; each known
+price carries its page and the month it was read (the ``*_PRICE`` constants), never a guess.
+``min_short_side`` is a
 provider's preferred input size (short side in pixels; the clip is never
 smaller): MMAudio's 384 px; the other vendors document none, so the Clip size
 preference decides.
@@ -10,7 +12,7 @@ preference decides.
 
 from __future__ import annotations
 
-from .base import AccountLimits, FieldKind, FieldSpec, ProviderInfo
+from .base import AccountLimits, FieldKind, FieldSpec, PriceEstimate, ProviderInfo
 
 SEED_MAX = 2147483647
 #: Vidu's usage page: 5 concurrent tasks per organisation, shared by every endpoint.
@@ -30,7 +32,27 @@ ACCOUNT_LIMITS: dict[str, AccountLimits] = {
     "flexstack": AccountLimits(
         "FlexStack", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
     ),
+    # ElevenLabs limits requests in flight per plan (its errors page: 429 concurrent_limit_exceeded /
+    # rate_limit_exceeded); 2 is the smallest plan's, a paying user raises it in the preferences.
+    "elevenlabs": AccountLimits(
+        "ElevenLabs", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
+    ),
 }
+
+# -- published prices (issue 14): the page each was read on and when; the rest stay unknown ------
+
+#: WaveSpeed MMAudio v2: "Per second of audio $0.001" (its API page, pricing table).
+MMAUDIO_WAVESPEED_PRICE = PriceEstimate(
+    per_second=0.001, source="wavespeed.ai/docs-api/mmaudio-v2", seen="2026-12"
+)
+#: WaveSpeed Sonilo video-to-SFX: "$0.009 per run" (its model page).
+SONILO_WAVESPEED_PRICE = PriceEstimate(
+    per_call=0.009, source="wavespeed.ai/models/sonilo/v1/video-to-sfx", seen="2026-12"
+)
+#: WaveSpeed Kling text-to-audio: "$0.035 per run" (its API page, Pricing).
+KLING_T2A_WAVESPEED_PRICE = PriceEstimate(
+    per_call=0.035, source="wavespeed.ai/docs/docs-api/kwaivgi/kwaivgi-kling-text-to-audio", seen="2026-12"
+)
 
 _SEED = FieldSpec(
     "seed",
@@ -143,6 +165,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         takes_seed=False,
         default_concurrency=3,
         min_short_side=384,  # its CLIP encoder reads 384 px frames (vendors.md, model facts)
+        price=MMAUDIO_WAVESPEED_PRICE,
     ),
     ProviderInfo(
         id="wavespeed.hunyuan-video-foley",
@@ -306,6 +329,90 @@ _INFOS: tuple[ProviderInfo, ...] = (
         takes_seed=False,
         default_concurrency=2,
     ),
+    # -- issue 14: newer WaveSpeed models and ElevenLabs (docs/vendors/elevenlabs.md, wavespeed.md) --
+    ProviderInfo(
+        id="wavespeed.sonilo-video-to-sfx",
+        label="Sonilo video to SFX (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Video to time-aligned sound effects with Sonilo; follows the clip, up to 180 s.",
+        input="video",
+        fields=(_prompt(max_length=2000, description="Overall sound direction (optional)."),),
+        min_seconds=1.0,
+        max_seconds=180.0,  # "Maximum duration: 180 seconds. Maximum file size: 300 MB."
+        takes_seed=False,
+        default_concurrency=3,
+        price=SONILO_WAVESPEED_PRICE,
+    ),
+    ProviderInfo(
+        id="wavespeed.kling-text-to-audio",
+        label="Kling text to audio (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Sound effects from a text prompt with Kling (no video); 3–10 s.",
+        input="text",
+        fields=(_prompt(max_length=200, required=True),),
+        min_seconds=3.0,
+        max_seconds=10.0,
+        takes_seed=False,
+        default_concurrency=3,
+        price=KLING_T2A_WAVESPEED_PRICE,
+    ),
+    ProviderInfo(
+        id="elevenlabs.sound-effects",
+        label="ElevenLabs sound effects",
+        vendor="elevenlabs",
+        account="elevenlabs",
+        description="Sound effects from a text prompt (no video); 0.5–30 s a request, longer ones in parts.",
+        input="text",
+        fields=(
+            _prompt(required=True),
+            FieldSpec(
+                "prompt_influence",
+                "Prompt influence",
+                FieldKind.FLOAT,
+                "Higher follows the prompt more closely, with less variety.",
+                default=0.3,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            FieldSpec(
+                "loop",
+                "Loop",
+                FieldKind.BOOL,
+                "A sound that loops smoothly (documented for eleven_text_to_sound_v2).",
+                default=False,
+            ),
+            FieldSpec(
+                "model_id",
+                "Model",
+                FieldKind.CHOICE,
+                "The sound effects model.",
+                default="eleven_text_to_sound_v2",
+                choices=(
+                    ("eleven_text_to_sound_v2", "Text to sound v2"),
+                    ("eleven_text_to_sound_v3", "Text to sound v3"),
+                ),
+            ),
+            FieldSpec(
+                "output_format",
+                "Format",
+                FieldKind.CHOICE,
+                "MP3 works on every plan; 192 kbps needs Creator, WAV 44.1 kHz needs Pro.",
+                default="mp3_44100_128",
+                choices=(
+                    ("mp3_44100_128", "MP3 44.1 kHz 128 kbps"),
+                    ("mp3_44100_192", "MP3 44.1 kHz 192 kbps"),
+                    ("wav_44100", "WAV 44.1 kHz"),
+                    ("wav_48000", "WAV 48 kHz"),
+                ),
+            ),
+        ),
+        min_seconds=0.5,
+        max_seconds=30.0,
+        takes_seed=False,
+        default_concurrency=2,
+    ),
 )
 
 INFOS: dict[str, ProviderInfo] = {info.id: info for info in _INFOS}
@@ -322,6 +429,9 @@ IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "vidu.timing2audio": ("vidu", "ViduTimingToAudio"),
     "vidu.text2audio": ("vidu", "ViduTextToAudio"),
     "flexstack.audiogen": ("flexstack", "FlexStackAudioGen"),
+    "wavespeed.sonilo-video-to-sfx": ("wavespeed", "SoniloVideoToSfx"),
+    "wavespeed.kling-text-to-audio": ("wavespeed", "KlingTextToAudio"),
+    "elevenlabs.sound-effects": ("elevenlabs", "ElevenLabsSoundEffects"),
 }
 
 #: What each vendor needs configured, for ``cli providers`` and the preferences panel.
@@ -330,4 +440,5 @@ VENDOR_NEEDS: dict[str, str] = {
     "kling": "KLING_ACCESS_KEY + KLING_SECRET_KEY, and WAVESPEED_API_KEY for the clip upload",
     "vidu": "VIDU_API_KEY",
     "flexstack": "FLEXSTACK_ACCESS_TOKEN, or FLEXSTACK_USERNAME + FLEXSTACK_PASSWORD",
+    "elevenlabs": "ELEVENLABS_API_KEY",
 }

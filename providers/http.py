@@ -52,7 +52,7 @@ from .errors import (
 )
 from .settings import HttpTuning, is_loopback_host
 
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "xi-api-key", "proxy-authorization"})
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def install_log_redaction() -> None:
     package = __name__.rpartition(".")[0]  # ...providers
     root = package.rpartition(".")[0]
     modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
-               "flexstack", "media")
+               "flexstack", "media", "elevenlabs")
     names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
     for name in names:
         logger = logging.getLogger(name)

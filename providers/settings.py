@@ -30,6 +30,7 @@ VIDU_REGIONS: Mapping[str, str] = {
 }
 WAVESPEED_DEFAULT_URL = "https://api.wavespeed.ai"
 FLEXSTACK_DEFAULT_URL = "https://api.flexstack.ai/v1"
+ELEVENLABS_DEFAULT_URL = "https://api.elevenlabs.io"
 UPLOAD_HOST_CHOICES = ("auto", "wavespeed", "none")
 
 
@@ -166,6 +167,25 @@ class FlexStackSettings(VendorSettings):
 
 
 @dataclass(frozen=True)
+class ElevenLabsSettings(VendorSettings):
+    api_key: Secret = field(default_factory=Secret)
+
+    def secrets(self) -> tuple[str, ...]:
+        return _revealed(self.api_key)
+
+    def require_key(self) -> str:
+        if not self.api_key:
+            raise ConfigError(
+                f"No ElevenLabs API key is set. Set ELEVENLABS_API_KEY or {PREFS_PATH} ▸ ElevenLabs API key."
+            )
+        return self.api_key.reveal()
+
+
+def _no_elevenlabs() -> ElevenLabsSettings:
+    return ElevenLabsSettings(vendor="elevenlabs", label="ElevenLabs", base_url=ELEVENLABS_DEFAULT_URL)
+
+
+@dataclass(frozen=True)
 class FoleySettings:
     """Everything the providers need, resolved once per provider instance."""
 
@@ -174,11 +194,13 @@ class FoleySettings:
     vidu: ViduSettings
     flexstack: FlexStackSettings
     upload_host: str = "auto"
+    elevenlabs: ElevenLabsSettings = field(default_factory=_no_elevenlabs)
     tuning: HttpTuning = field(default_factory=HttpTuning)
 
     def secrets(self) -> tuple[str, ...]:
         return (
             self.wavespeed.secrets() + self.kling.secrets() + self.vidu.secrets() + self.flexstack.secrets()
+            + self.elevenlabs.secrets()
         )
 
 
@@ -258,6 +280,11 @@ def resolve_settings(
         "FlexStack",
         "VSE_FOLEY_FLEXSTACK_URL",
     )
+    elevenlabs_url = check_base_url(
+        str(environ.get("VSE_FOLEY_ELEVENLABS_URL", "") or ELEVENLABS_DEFAULT_URL),
+        "ElevenLabs",
+        "VSE_FOLEY_ELEVENLABS_URL",
+    )
     upload_host = (str(prefs.get("upload_host", "") or "auto")).strip().lower()
     if upload_host not in UPLOAD_HOST_CHOICES:
         raise ConfigError(
@@ -293,6 +320,12 @@ def resolve_settings(
             access_token=Secret(_pick(prefs, environ, "flexstack_access_token", "FLEXSTACK_ACCESS_TOKEN")),
             username=_pick(prefs, environ, "flexstack_username", "FLEXSTACK_USERNAME"),
             password=Secret(_pick(prefs, environ, "flexstack_password", "FLEXSTACK_PASSWORD")),
+        ),
+        elevenlabs=ElevenLabsSettings(
+            vendor="elevenlabs",
+            label="ElevenLabs",
+            base_url=elevenlabs_url,
+            api_key=Secret(_pick(prefs, environ, "elevenlabs_api_key", "ELEVENLABS_API_KEY")),
         ),
         upload_host=upload_host,
         tuning=tuning or HttpTuning(),

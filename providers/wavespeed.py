@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -259,11 +259,15 @@ class WaveSpeedModel(VendorClient):
             raise InputError(f"{self.info.label} needs a video clip; render the range first and try again.")
         return self.host.upload(Path(request.video_path), cancel)
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def payload(self, request: GenerationRequest, clip_url: str | None) -> dict[str, Any]:
+        """The submit body: the uploaded clip and the model's fields (a text model overrides it)."""
         if not clip_url:
             raise InputError(f"{self.info.label} needs the clip's URL; upload the clip first.")
+        return {"video": clip_url, **self._input(request).model_dump(exclude_none=True)}
+
+    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+        payload = self.payload(request, clip_url)
         key = self.ws.require_key()
-        payload = {"video": clip_url, **self._input(request).model_dump(exclude_none=True)}
         url = f"{self.base_url}/api/v3/{self.model_path}"
         response = self.http.submit(url, headers={"Authorization": f"Bearer {key}"}, json=payload)
         body = json_body(response)
@@ -432,3 +436,60 @@ class MireloSfx(WaveSpeedModel):
             "preserve_speech": request.options.get("preserve_speech"),
             "duration": _number(request.duration),
         }
+
+
+# -- issue 14: newer models, each with only the fields its WaveSpeed page confirms ---------------
+
+
+class SoniloInput(VendorInput):
+    prompt: str | None = Field(None, max_length=2000)
+    audio_format: Literal["wav", "mp3", "aac", "flac"] = "wav"
+
+
+class SoniloVideoToSfx(WaveSpeedModel):
+    """``sonilo/v1/video-to-sfx``: {video*, prompt (≤2,000), audio_format wav|mp3|aac|flac (aac)}.
+
+    The track follows the clip's length (no duration field); up to 180 s and 300 MB. WAV is
+    asked for: long ranges are joined from chunks, and WAV joins without a decoder.
+    """
+
+    info = INFOS["wavespeed.sonilo-video-to-sfx"]
+    model_path = "sonilo/v1/video-to-sfx"
+    input_model = SoniloInput
+    clip_seconds = (1.0, 180.0)
+    max_clip_bytes = 300 * 1000 * 1000
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": _text(request.prompt), "audio_format": "wav"}
+
+
+class KlingTextToAudioInput(VendorInput):
+    prompt: str = Field(min_length=1, max_length=200)
+    duration: float = Field(ge=3.0, le=10.0)
+
+
+class KlingTextToAudio(WaveSpeedModel):
+    """``kwaivgi/kling-text-to-audio``: {prompt, duration} (its page); no video is sent.
+
+    The page names the two fields without limits; 3.0–10.0 s and a 200-character prompt are
+    Kling's own text-to-audio limits (docs/vendors/wavespeed.md).
+    """
+
+    info = INFOS["wavespeed.kling-text-to-audio"]
+    model_path = "kwaivgi/kling-text-to-audio"
+    input_model = KlingTextToAudioInput
+    field_labels: ClassVar[dict[str, str]] = {"prompt": "the prompt", "duration": "the range length"}
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": request.prompt.strip(), "duration": round(request.duration, 1)}
+
+    def validate(self, request: GenerationRequest) -> None:
+        self.ws.require_key()
+        self.check_duration(request, 3.0, 10.0)
+        self._input(request)
+
+    def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
+        return None  # text only
+
+    def payload(self, request: GenerationRequest, clip_url: str | None) -> dict[str, Any]:
+        return self._input(request).model_dump(exclude_none=True)

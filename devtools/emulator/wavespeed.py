@@ -35,11 +35,12 @@ UPLOAD_LIMIT = 300 * 1024 * 1024  # vendors.md: larger files must be passed as U
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str  # "str" | "int" | "number" | "bool" | "url"
+    kind: str  # "str" | "int" | "number" | "bool" | "url" | "choice"
     required: bool = False
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    options: tuple[str, ...] = ()  # kind "choice"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,22 @@ MODELS: dict[str, Model] = {
         10.0,
         duration_field=True,
     ),
+    # issue 14 (docs/vendors/wavespeed.md): the fields each model's WaveSpeed page lists
+    "sonilo/v1/video-to-sfx": Model(
+        (
+            _VIDEO,
+            Param("prompt", "str", max_length=2000),
+            Param("audio_format", "choice", options=("wav", "mp3", "aac", "flac")),
+        ),
+        10.0,
+    ),
+    "kwaivgi/kling-text-to-audio": Model(
+        # the page gives no limits; the unkind reading enforces Kling's own (3-10 s, 200 characters)
+        (Param("prompt", "str", required=True, max_length=200),
+         Param("duration", "number", required=True, minimum=3, maximum=10)),
+        5.0,
+        duration_field=True,
+    ),
 }
 
 _COMMON = (Param("enable_sync_mode", "bool"), Param("enable_base64_output", "bool"))
@@ -114,6 +131,8 @@ def _check(param: Param, value: Any) -> str | None:  # noqa: PLR0911 - one exit 
         return None
     if param.kind == "bool":
         return None if isinstance(value, bool) else "must be a boolean"
+    if param.kind == "choice":
+        return None if value in param.options else f"must be one of {', '.join(param.options)}"
     if param.kind == "int" and not is_int(value):
         return "must be an integer"
     if not is_number(value):
@@ -185,7 +204,7 @@ class WaveSpeedApi(VendorApi):
             problem = _check(param, body[param.name])
             if problem is not None:
                 return _envelope(400, 1401, f"Invalid parameter: {param.name} {problem}")
-        clip_seconds = self._clip_seconds(body["video"])
+        clip_seconds = self._clip_seconds(body["video"]) if "video" in body else None
         self.gate_submit()
 
         if model.duration_field and "duration" in body:
@@ -271,7 +290,8 @@ class WaveSpeedApi(VendorApi):
         status = {"queued": "created", "running": "processing", "succeeded": "completed", "failed": "failed"}[
             phase
         ]
-        outputs = [self.emu.result_file(task)] if phase == "succeeded" else []
+        role = "mp3" if task.request.get("audio_format") == "mp3" else "wav"  # Sonilo's format choice
+        outputs = [self.emu.result_file(task, role)] if phase == "succeeded" else []
         inference = 0
         if task.finished_at is not None:
             inference = int((task.finished_at - task.created_at) * 1000)
