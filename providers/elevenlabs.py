@@ -49,7 +49,7 @@ from .errors import (
     VendorUnavailableError,
 )
 from .http import json_body, uncertain_answer, with_retry_after
-from .settings import PREFS_PATH, ElevenLabsSettings, FoleySettings
+from .settings import PREFS_PATH, FoleySettings, VendorSettings
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class ElevenLabsSoundEffects(VendorClient):
 
     def __init__(self, settings: FoleySettings) -> None:
         super().__init__(settings)
-        self.eleven: ElevenLabsSettings = settings.elevenlabs
+        self.eleven: VendorSettings = settings.vendor("elevenlabs")
         self.http.max_answer_bytes = MAX_ANSWER_BYTES  # the answer is the audio, not a small JSON
 
     def _payload(self, request: GenerationRequest) -> SoundEffectInput:
@@ -172,7 +172,7 @@ class ElevenLabsSoundEffects(VendorClient):
         return fmt
 
     def validate(self, request: GenerationRequest) -> None:
-        self.eleven.require_key()
+        self.eleven.require("api_key")[0]
         if request.duration > 30.0 + 1e-3 or request.duration < 0.5 - 1e-3:
             raise InputError(
                 f"{self.info.label} makes 0.5–30 s a request but this part is {request.duration:.2f} s. "
@@ -188,7 +188,7 @@ class ElevenLabsSoundEffects(VendorClient):
         stem = str(request.options.get(ANSWER_STEM_OPTION) or "")
         if not stem:  # a caller bug: refuse before anything is sent, so nothing can be lost
             raise InputError(f"{self.info.label} needs a place to save its answer; nothing was sent.")
-        key = self.eleven.require_key()
+        key = self.eleven.require("api_key")[0]
         payload = self._payload(request).model_dump()
         url = f"{self.base_url}{SOUND_PATH}?output_format={self._output_format(request)}"
         response = self.http.submit(url, headers={"xi-api-key": key}, json=payload, refused_response=_refused)
@@ -244,7 +244,7 @@ class ElevenLabsSoundEffects(VendorClient):
 
     def check_key(self) -> str:
         """Test Connection: ``GET /v1/models`` (free, authenticated); a sentence, or the error."""
-        key = self.eleven.require_key()
+        key = self.eleven.require("api_key")[0]
         response = self.http.request("GET", f"{self.base_url}{MODELS_PATH}", headers={"xi-api-key": key})
         if response.status_code != 200:
             raise with_retry_after(
@@ -253,3 +253,9 @@ class ElevenLabsSoundEffects(VendorClient):
                 response,
             )
         return "ElevenLabs: connected, and the key was accepted."
+
+
+def check_key(settings: FoleySettings, spec: object) -> str:
+    """The ``VendorSpec.probe`` of ElevenLabs: one free authenticated request, nothing generated."""
+    with ElevenLabsSoundEffects(settings) as provider:
+        return provider.check_key()
