@@ -257,5 +257,8 @@ class ElevenLabsSoundEffects(VendorClient):
 
 def check_key(settings: FoleySettings, spec: object) -> str:
     """The ``VendorSpec.probe`` of ElevenLabs: one free authenticated request, nothing generated."""
-    with ElevenLabsSoundEffects(settings) as provider:
+    provider = ElevenLabsSoundEffects(settings)
+    try:
         return provider.check_key()
+    finally:
+        provider.close()
