@@ -227,16 +227,6 @@ class PollSchedule:
             yield interval
             interval = min(self.maximum, interval * self.factor)
 
-    def requests_within(self, seconds: float) -> int:
-        """How many status requests the schedule makes in ``seconds`` of vendor latency."""
-        count, elapsed = 0, 0.0
-        for interval in self.intervals():
-            elapsed += interval
-            if elapsed > seconds:
-                return count
-            count += 1
-        return count  # pragma: no cover - the generator is endless
-
 
 def retry_after_seconds(response: requests.Response) -> float | None:
     """The ``Retry-After`` header as seconds (delta or HTTP date), or None."""

@@ -37,6 +37,11 @@ from vse_foley.providers.errors import CancelledError, InputError
 SAMPLE_RATE = 8000
 
 
+def rms(samples: np.ndarray) -> float:
+    """Root mean square level of ``samples`` (0 for none)."""
+    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
+
+
 def make_info(
     provider_id: str = "fake.video",
     *,
