@@ -113,6 +113,10 @@ class ElevenLabsApi(VendorApi):
         if model not in MODELS:
             return _error(400, "invalid_parameters", f"A model with model ID {model} does not exist",
                           param="model_id")
+        if body.get("loop") is True and model != "eleven_text_to_sound_v2":
+            # "Only available for the eleven_text_to_sound_v2 model": the unkind reading refuses it
+            return _error(422, "invalid_parameters", "loop is only supported by eleven_text_to_sound_v2",
+                          param="loop")
         self.gate_submit()
         length = float(seconds) if seconds is not None else GUESSED_SECONDS
         request_id = uuid.uuid4().hex
