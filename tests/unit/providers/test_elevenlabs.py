@@ -60,7 +60,8 @@ class Engine:
         )
 
     def run(self, frames: FrameRange, **options: object) -> Job:
-        request = GenerationRequest(PID, float(frames.seconds(FPS)), prompt="door slam", options=dict(options))
+        seconds = float(frames.seconds(FPS))
+        request = GenerationRequest(PID, seconds, prompt="door slam", options=dict(options))
         job = self.engine.enqueue(Job.create(request, frames, FPS, blend_path="/p/e.blend", scene_name="S"))
         assert self.engine.wait([job.id], timeout=60)
         final = self.engine.get(job.id)
