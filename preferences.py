@@ -23,6 +23,7 @@ def offline_sentence() -> str:
 PROVIDER_PREF_NAMES = (
     "wavespeed_api_key", "kling_access_key", "kling_secret_key", "kling_region", "vidu_api_key",
     "vidu_region", "flexstack_access_token", "flexstack_username", "flexstack_password", "upload_host",
+    "elevenlabs_api_key",  # issue 14, until the preferences are derived from the VendorSpecs
 )
 
 
@@ -113,6 +114,12 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
         "flexstack", "FlexStack documents no number.")
     flexstack_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
         "flexstack", "FlexStack documents no number: this is our bound.")
+    # issue 14: ElevenLabs (its VendorSpec says the same; derived once the preferences are)
+    elevenlabs_api_key: _key("ElevenLabs API key", "ELEVENLABS_API_KEY")  # type: ignore[valid-type]
+    elevenlabs_tasks_at_once: _tasks_at_once(  # type: ignore[valid-type]
+        "elevenlabs", "ElevenLabs limits requests at once by plan; 2 is the smallest plan's.")
+    elevenlabs_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
+        "elevenlabs", "ElevenLabs documents no number: this is our bound.")
     output_folder: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Audio folder", description="Folder next to the .blend for generated audio", default="foley")
     confirm_cost_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
