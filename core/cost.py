@@ -123,7 +123,8 @@ def _estimate(
         amount = variations * sum(price.for_seconds(s) for s in chunk_seconds)
         currencies.add(price.currency)
         per_provider.append(ProviderCost(info.id, calls, amount, price.currency))
-    seen = ", ".join(sorted({info.price.seen for info in providers if info.price is not None and info.price.seen}))
+    dates = {info.price.seen for info in providers if info.price is not None and info.price.seen}
+    seen = ", ".join(sorted(dates))
     known = sum(cost.amount for cost in per_provider if cost.amount is not None)
     calls = sum(cost.calls for cost in per_provider)
     currency = next(iter(currencies)) if len(currencies) == 1 else ""
@@ -136,7 +137,8 @@ def _estimate(
         return CostEstimate(None, 0.0, "", calls, tuple(per_provider), text)
     if unknown:
         names = ", ".join(unknown)
-        text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)} + price unknown for {names}"
+        text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)} + price unknown for " \
+            f"{names}"
         return CostEstimate(None, known, currency, calls, tuple(per_provider), text, prices_seen=seen)
     text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)}"
     return CostEstimate(known, known, currency, calls, tuple(per_provider), text, prices_seen=seen)

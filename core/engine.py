@@ -572,6 +572,9 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
                 f"Cancelled, but the request to {who} may already have arrived and cannot be recalled; "
                 "if it did, the result will still be downloaded into the library (not inserted)."
             )
+            abort = self._aborts.get(job_id)
+            if abort is not None:  # ends a wait before a refused submit is sent again (issue 9)
+                abort.set()
         else:
             message = f"Cancelled before anything was sent to {who}; nothing was charged."
             abort = self._aborts.get(job_id)

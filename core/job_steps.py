@@ -33,6 +33,7 @@ from ..providers.base import (
 )
 from ..providers.deadline import request_deadline
 from ..providers.errors import (
+    CancelledError,
     ConfigError,
     DownloadError,
     FoleyError,
@@ -142,6 +143,14 @@ class JobStepsMixin(EngineParts):
         except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
             self._wait_for_slot(job_id, info, exc)
             raise _AbandonedError from exc
+        return self._submit(job_id, provider, request, clip_url, abort)
+
+    def _submit(
+        self, job_id: str, provider: Provider, request: GenerationRequest, clip_url: str | None,
+        abort: threading.Event,
+    ) -> VendorTask:
+        """Record the intent, then send the paid submit once (a refusal that proves no task may be resent)."""
+        info = provider.info
         self._pace_submit(job_id, info)
         with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
             self._check(job_id)
@@ -157,10 +166,13 @@ class JobStepsMixin(EngineParts):
             request = replace(request, options={**request.options, "external_task_id": key})
         request = self._answer_goes_to(job_id, provider, request)
         try:
-            task = provider.submit(request, clip_url)
+            task = provider.submit(request, clip_url, abort)  # a Cancel ends a wait between re-sends
         except VendorBusyError as exc:
             # "busy" proves no task was made: wait for a free slot at the vendor, then send again
             self._wait_for_slot(job_id, info, exc)
+            raise _AbandonedError from exc
+        except CancelledError as exc:
+            self._stopped_between_sends(job_id, info.label)
             raise _AbandonedError from exc
         except Exception as exc:
             if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
@@ -182,6 +194,22 @@ class JobStepsMixin(EngineParts):
                 raise _AbandonedError from exc
         self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
         return task
+
+    def _stopped_between_sends(self, job_id: str, label: str) -> None:
+        """Cancel or shutdown ended the wait before a refused submit was sent again (issue 9).
+
+        Every attempt so far was refused, so no task exists: a cancelled job says nothing was
+        charged; at shutdown the job is queued again (resume sends it afresh), never "may have
+        been charged".
+        """
+        with self._lock:
+            if self._stop.is_set() and self._jobs[job_id].state is not JobState.CANCELLED:
+                self._update(job_id, JobState.QUEUED, submit_attempted=False, submit_key="", progress=None)
+                raise _ShutdownError
+            self._update(
+                job_id, submit_attempted=False, submit_key="", keep_result=False, progress=None,
+                note=f"Cancelled before it was sent again; {label} had refused it, so nothing was charged.",
+            )
 
     def _find_lost_submit(
         self, job_id: str, provider: Provider, request: GenerationRequest, key: str, error: BaseException

@@ -184,14 +184,18 @@ class ElevenLabsSoundEffects(VendorClient):
     def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
         return None  # text only: no video is sent
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         stem = str(request.options.get(ANSWER_STEM_OPTION) or "")
         if not stem:  # a caller bug: refuse before anything is sent, so nothing can be lost
             raise InputError(f"{self.info.label} needs a place to save its answer; nothing was sent.")
         key = self.eleven.require("api_key")[0]
         payload = self._payload(request).model_dump()
         url = f"{self.base_url}{SOUND_PATH}?output_format={self._output_format(request)}"
-        response = self.http.submit(url, headers={"xi-api-key": key}, json=payload, refused_response=_refused)
+        response = self.http.submit(
+            url, headers={"xi-api-key": key}, json=payload, refused_response=_refused, cancel=cancel
+        )
         if response.status_code != 200:
             if response.status_code >= 500:  # 503 too: the sound may have been made before a gateway gave up
                 raise uncertain_answer("ElevenLabs", response.status_code)

@@ -129,7 +129,9 @@ class FakeProvider(Provider):
         assert request.video_path and Path(request.video_path).is_file()
         return f"https://fake.invalid/{Path(request.video_path).name}"
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         self.vendor.hook("submit", request=request)
         with self.vendor.lock:
             self.vendor.submits += 1
