@@ -101,6 +101,8 @@ class ProviderInfo:
     default_concurrency: int = 3
     min_short_side: int = 0  # the preferred input's short side in pixels: the clip is never smaller
     price: PriceEstimate | None = None
+    #: several outputs of one request are variations: they land as takes (core/extra_takes.py)
+    outputs_are_takes: bool = False
     #: the vendor account whose limits this provider shares (one key = one account);
     #: empty: the provider counts on its own (see ``account_id``)
     account: str = ""

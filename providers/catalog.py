@@ -346,6 +346,33 @@ _INFOS: tuple[ProviderInfo, ...] = (
         price=SONILO_WAVESPEED_PRICE,
     ),
     ProviderInfo(
+        id="wavespeed.mirelo-sfx-1.6",
+        label="Mirelo SFX 1.6 (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Video to sound effects with Mirelo SFX 1.6; 2–4 variations from one request land as "
+        "takes; up to 60 s.",
+        input="video",
+        fields=(
+            _prompt(),
+            FieldSpec(
+                "num_samples",
+                "Variations per request",
+                FieldKind.INT,
+                "Sounds made by one paid request; each lands as a take.",
+                default=2,
+                minimum=2,
+                maximum=4,
+            ),
+            _SEED,
+        ),
+        min_seconds=1.0,
+        max_seconds=60.0,  # "Supports clips up to 60 seconds."
+        takes_seed=True,
+        default_concurrency=3,
+        outputs_are_takes=True,
+    ),
+    ProviderInfo(
         id="wavespeed.kling-text-to-audio",
         label="Kling text to audio (WaveSpeed)",
         vendor="wavespeed",
@@ -535,6 +562,7 @@ _built_in(WAVESPEED, "wavespeed", {
     "wavespeed.kling-video-to-audio": "KlingViaWaveSpeed",
     "wavespeed.mirelo-sfx": "MireloSfx",
     "wavespeed.sonilo-video-to-sfx": "SoniloVideoToSfx",
+    "wavespeed.mirelo-sfx-1.6": "MireloSfx16",
     "wavespeed.kling-text-to-audio": "KlingTextToAudio",
 })
 _built_in(KLING, "kling", {"kling.video-to-audio": "KlingVideoToAudio"})

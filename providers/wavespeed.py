@@ -478,6 +478,32 @@ class SoniloVideoToSfx(WaveSpeedModel):
         return {"prompt": _text(request.prompt), "audio_format": "wav"}
 
 
+class MireloSfx16Input(VendorInput):
+    prompt: str | None = None
+    num_samples: int = Field(2, ge=2, le=4)
+    seed: int = Field(-1, ge=-1, le=SEED_MAX)
+
+
+class MireloSfx16(WaveSpeedModel):
+    """``mirelo-ai/sfx-1.6/video-to-video``: {video*, prompt, num_samples (up to 4), seed (-1 random)}.
+
+    Its page names these; the duration field is described but not named, so it is not sent (the
+    clip's length decides). One request makes ``num_samples`` variations: every output after the
+    first lands as another take (``ProviderInfo.outputs_are_takes``). 2 is the smallest count
+    sent: the page gives no minimum and Mirelo 1.5's is 2.
+    """
+
+    info = INFOS["wavespeed.mirelo-sfx-1.6"]
+    model_path = "mirelo-ai/sfx-1.6/video-to-video"
+    input_model = MireloSfx16Input
+    clip_seconds = (1.0, 60.0)
+    field_labels: ClassVar[dict[str, str]] = {"num_samples": "variations per request"}
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": _text(request.prompt), "num_samples": request.options.get("num_samples"),
+                "seed": request.seed}
+
+
 class KlingTextToAudioInput(VendorInput):
     prompt: str = Field(min_length=1, max_length=200)
     duration: float = Field(ge=3.0, le=10.0)

@@ -90,7 +90,7 @@ def test_flexstack_credentials():
 
 
 def test_registry_is_complete_and_consistent():
-    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 12  # issue 14: Sonilo, Kling T2A, ElevenLabs
+    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 13  # issue 14 adds 4
     assert set(PROVIDER_IDS) == set(IMPLEMENTATIONS)
     assert [info.id for info in all_provider_infos()] == list(PROVIDER_IDS)
     for info in all_provider_infos():

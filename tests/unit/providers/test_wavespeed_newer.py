@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from providers_testkit import generate, request_for
 
@@ -49,3 +51,93 @@ def test_kling_text_to_audio_refuses_what_kling_does_not_take(provider, emu):
     with pytest.raises(InputError, match="must not be empty"):
         provider(pid).validate(request_for(pid, None, 5.0, prompt=" "))
     assert emu.requests == []
+
+
+# -- Mirelo SFX 1.6: several variations from one request land as takes --------------------------
+
+
+class _Run:
+    def __init__(self, emu, tmp):
+        from fractions import Fraction
+
+        from providers_testkit import FAST, EngineClock, make_mp4
+
+        from vse_foley.core.engine import JobEngine, PollSchedule
+        from vse_foley.core.ledger import JobLedger
+        from vse_foley.providers import create_provider, provider_info
+
+        self.fps = Fraction(25)
+        self.clock = EngineClock()
+        self.ledger = JobLedger(tmp / "jobs.jsonl")
+        self.folder = tmp / "foley"
+        self.engine = JobEngine(
+            self.ledger,
+            lambda pid: create_provider(pid, {}, emu.environ(), tuning=FAST),
+            lambda job, abort: str(make_mp4(tmp / f"clip-{job.id}.mp4", float(job.seconds))),
+            lambda job: self.folder,
+            provider_info=provider_info,
+            poll_schedule=PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0),
+            clock=self.clock.time, monotonic=self.clock.time, sleep=self.clock.sleep,
+        )
+
+    def run(self, frames, samples):
+        from vse_foley.core.jobs import Job
+        from vse_foley.providers.base import GenerationRequest
+
+        request = GenerationRequest("wavespeed.mirelo-sfx-1.6", float(frames.seconds(self.fps)),
+                                    prompt="rain on a tin roof", options={"num_samples": samples})
+        job = self.engine.enqueue(Job.create(request, frames, self.fps, blend_path="/p/e.blend",
+                                             scene_name="S", take_label="take 1"))
+        assert self.engine.wait([job.id], timeout=60)
+        return self.engine.get(job.id)
+
+    def close(self):
+        self.engine.shutdown(timeout=5)
+        self.ledger.close()
+
+
+@pytest.fixture
+def mirelo(emu, tmp_path):
+    made = _Run(emu, tmp_path)
+    yield made
+    made.close()
+
+
+def test_mirelo_variations_of_one_request_land_as_ready_takes(mirelo, emu):
+    from vse_foley.core.jobs import JobState
+    from vse_foley.core.timeline import FrameRange
+
+    final = mirelo.run(FrameRange(1, 150), 3)  # 6 s, 3 variations
+    assert final.state == JobState.READY, final.error
+    (sent,) = submits(emu)
+    assert sent.path == "/api/v3/mirelo-ai/sfx-1.6/video-to-video"
+    assert set(sent.json) == {"video", "prompt", "num_samples", "seed"} and sent.json["num_samples"] == 3
+    assert emu.tasks_created("wavespeed") == 1  # one paid request ...
+    group = [job for job in mirelo.engine.jobs() if job.group_id == final.group_id]
+    assert final.group_id and len(group) == 3  # ... three takes
+    files = {job.audio_path for job in group}
+    assert len(files) == 3 and all(Path(path).is_file() for path in files)
+    extra = [job for job in group if job.id != final.id]
+    assert all(job.state == JobState.READY and job.extra["variation_of"] == final.id for job in extra)
+    assert sorted(job.extra["variation"] for job in extra) == [2, 3]
+    assert sorted(mirelo.ledger.get(job.id).state for job in extra) == [JobState.READY] * 2  # on disk
+    assert sum(emu.download_counts().values()) == 3
+
+
+def test_mirelo_sends_at_least_two_variations(provider, clip, emu):
+    pid = "wavespeed.mirelo-sfx-1.6"
+    with pytest.raises(InputError, match="at least 2"):
+        provider(pid).validate(request_for(pid, clip(5.0), 5.0, options={"num_samples": 1}))
+    assert submits(emu) == []
+
+
+def test_a_chunk_keeps_one_variation_and_says_so(mirelo, emu):
+    from vse_foley.core.jobs import JobState
+    from vse_foley.core.timeline import FrameRange
+
+    final = mirelo.run(FrameRange(1, 2000), 2)  # 80 s: parts of at most 60 s
+    chunks = [job for job in mirelo.engine.jobs() if job.parent_id == final.id]
+    assert len(chunks) == len(submits(emu)) >= 2
+    assert all(job.state == JobState.READY for job in chunks)
+    assert all(any("2 variations" in warning for warning in job.warnings) for job in chunks)
+    assert not [job for job in mirelo.engine.jobs() if job.extra.get("variation_of")]
