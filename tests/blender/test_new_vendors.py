@@ -81,3 +81,28 @@ def test_the_confirmation_limit_works_on_a_published_price(extension: Any, shot:
         assert generate.cost_above_threshold(bpy.context, scene, "", 1, 100) == ""
     finally:
         prefs.confirm_cost_above = before
+
+
+def test_mirelo_variations_of_one_request_land_as_takes(extension: Any, online: None,
+                                                         emulator: VendorEmulator, shot: Path,
+                                                         tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "wavespeed.mirelo-sfx-1.6"
+    scene.foley.prompt = "rain"
+    scene.foley.num_samples = 3
+    scene.foley.variations = 1
+    emulator.reset()
+
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    for _ in range(20):  # the two extra takes are ready with the first; a few pumps insert them all
+        if len(foley_strips(scene)) == 3:
+            break
+        runtime.engine().wait([j.id for j in runtime.engine().jobs()], timeout=10, pump=runtime.pump_once)
+    takes = foley_strips(scene)
+    assert len(takes) == 3
+    assert {handles(s)[0] for s in takes} == {edit.frame_start}
+    assert len({s["vse_foley"]["group_id"] for s in takes}) == 1
+    assert sum(not s.mute for s in takes) == 1  # one audible, like any takes
+    assert len([r for r in emulator.requests if r.kind == "submit"]) == 1
