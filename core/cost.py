@@ -3,6 +3,8 @@
 Each chunk of each variation of each provider is one paid call priced with
 ``ProviderInfo.price.for_seconds(chunk seconds)``. A provider without a known
 price makes the total unknown (``total is None``); the known part is still shown.
+Prices are the vendors' published ones with the date they were read, so the text
+says how old they are: "≈ $0.02 for 2 calls (prices seen 2026-12)".
 
 With "Fill short results" on, a single-call range may need one follow-up for a
 result that comes back short (``core/filling.py``). That call is not in the
@@ -35,14 +37,22 @@ class CostEstimate:
     calls: int
     per_provider: tuple[ProviderCost, ...]
     text: str  # what the UI shows next to Generate
+    #: when the prices used were read from the vendors' pages ("2026-12"; "2026-11, 2026-12")
+    prices_seen: str = ""
     #: follow-ups a short result may add ("Fill short results"), and their most (None: unknown)
     possible_extra_calls: int = 0
     possible_extra_amount: float | None = 0.0
 
     @property
     def price_text(self) -> str:
-        """"≈ $1.20" when the whole price is known, else ""."""
-        return f"≈ {_money(self.total, self.currency)}" if self.total is not None else ""
+        """"≈ $1.20 (prices seen 2026-12)" when the whole price is known, else ""."""
+        if self.total is None:
+            return ""
+        return f"≈ {_money(self.total, self.currency)}{_seen(self.prices_seen)}"
+
+
+def _seen(dates: str) -> str:
+    return f" (prices seen {dates})" if dates else ""
 
 
 def _money(amount: float, currency: str) -> str:
@@ -113,6 +123,8 @@ def _estimate(
         amount = variations * sum(price.for_seconds(s) for s in chunk_seconds)
         currencies.add(price.currency)
         per_provider.append(ProviderCost(info.id, calls, amount, price.currency))
+    dates = {info.price.seen for info in providers if info.price is not None and info.price.seen}
+    seen = ", ".join(sorted(dates))
     known = sum(cost.amount for cost in per_provider if cost.amount is not None)
     calls = sum(cost.calls for cost in per_provider)
     currency = next(iter(currencies)) if len(currencies) == 1 else ""
@@ -125,7 +137,8 @@ def _estimate(
         return CostEstimate(None, 0.0, "", calls, tuple(per_provider), text)
     if unknown:
         names = ", ".join(unknown)
-        text = f"≈ {_money(known, currency)} for {calls} call{plural} + price unknown for {names}"
-        return CostEstimate(None, known, currency, calls, tuple(per_provider), text)
-    text = f"≈ {_money(known, currency)} for {calls} call{plural}"
-    return CostEstimate(known, known, currency, calls, tuple(per_provider), text)
+        text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)} + price unknown for " \
+            f"{names}"
+        return CostEstimate(None, known, currency, calls, tuple(per_provider), text, prices_seen=seen)
+    text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)}"
+    return CostEstimate(known, known, currency, calls, tuple(per_provider), text, prices_seen=seen)

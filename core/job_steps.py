@@ -29,6 +29,7 @@ from ..providers.base import (
     TaskState,
     TaskStatus,
     VendorTask,
+    with_answer_stem,
 )
 from ..providers.errors import (
     CancelledError,
@@ -48,6 +49,7 @@ from .chunks import chunk_limits
 from .disk import folder_problem, oserror_sentence
 from .engine_parts import EngineParts
 from .events import EventKind
+from .extra_takes import extra_outputs, skipped_warning, take_jobs
 from .jobs import Job, JobState, can_transition
 from .scheduling import _AbandonedError, _ShutdownError
 
@@ -164,6 +166,7 @@ class JobStepsMixin(EngineParts):
                 raise _AbandonedError
         if key:
             request = replace(request, options={**request.options, "external_task_id": key})
+        request = self._answer_goes_to(job_id, provider, request)
         try:
             task = provider.submit(request, clip_url, abort)  # a Cancel ends a wait between re-sends
         except VendorBusyError as exc:
@@ -313,6 +316,7 @@ class JobStepsMixin(EngineParts):
             audio = provider.download(status, self._audio_stem(library, job))
         with self._lock:  # the paid file is recorded before anything else happens to it
             self._update(job_id, files={**self._jobs[job_id].files, "audio": str(audio.path)})
+        variations = self._keep_variations(job_id, provider, status, directory)
         info = {"format": audio.format, "size": audio.size, "duration": audio.duration,
                 "analysis": self._look_at(job, Path(audio.path))}
         with self._lock:
@@ -325,7 +329,7 @@ class JobStepsMixin(EngineParts):
                 self._update(job_id, files=files, audio_info=info, note=message,
                              event=EventKind.PAID_RESULT_KEPT, message=message)
                 return
-            warnings = list(job.warnings) + ([moved] if moved else [])
+            warnings = list(job.warnings) + [text for text in (moved, variations) if text]
             if audio.duration is not None:
                 from .conform import check_duration  # numpy stays out of registration
 
@@ -343,6 +347,24 @@ class JobStepsMixin(EngineParts):
             self._update(
                 job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
             )
+
+    def _keep_variations(self, job_id: str, provider: Provider, status: TaskStatus, directory: Path) -> str:
+        """Further outputs of one request land as ready takes of the job's group (core/extra_takes.py)."""
+        urls = extra_outputs(provider, status)
+        job = self._snapshot(job_id)
+        if not urls:
+            return ""
+        if job.parent_id:
+            return skipped_warning(len(urls))
+        group, takes = take_jobs(job, urls, provider.download, lambda take: self._audio_stem(directory, take),
+                                 self._clock())
+        with self._lock:
+            if not job.group_id:
+                self._update(job_id, group_id=group)
+            for take in takes:
+                self._ownership.claim(take.id, new=True)
+                self._save(take, EventKind.READY)
+        return ""
 
     def _start_fill(
         self, job_id: str, info: ProviderInfo, audio: AudioFile, flag: str,
@@ -384,6 +406,15 @@ class JobStepsMixin(EngineParts):
             return directory, ""
         return library, f"The audio folder {directory} cannot be used ({problem}); the result was saved in " \
             f"the library folder {library} instead."
+
+    def _answer_goes_to(
+        self, job_id: str, provider: Provider, request: GenerationRequest
+    ) -> GenerationRequest:
+        """A provider whose answer IS the paid audio writes it where the download would put it."""
+        if not provider.answer_is_audio:
+            return request
+        job = self._snapshot(job_id)
+        return with_answer_stem(request, self._audio_stem(self._audio_folder(job)[0], job))
 
     @staticmethod
     def _audio_stem(directory: Path, job: Job) -> Path:

@@ -48,18 +48,27 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class PriceEstimate:
-    """Known list price, used for the cost shown before spending."""
+    """A published list price, used for the cost shown before spending.
+
+    ``source`` says where it was read and ``seen`` when (``"2026-12"``): prices change, and
+    the estimate says how old its prices are. Only published prices are entered, never guesses.
+    """
 
     currency: str = "USD"
     per_call: float = 0.0
     per_second: float = 0.0
     source: str = ""
+    seen: str = ""
 
     def for_seconds(self, seconds: float) -> float:
         return self.per_call + self.per_second * seconds
 
 
 InputKind = Literal["video", "text", "timeline"]
+
+#: ``GenerationRequest.options`` key: where a provider whose answer IS the audio writes it
+#: (``Provider.answer_is_audio``): the path without extension the download would use.
+ANSWER_STEM_OPTION = "answer_stem"
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,8 @@ class ProviderInfo:
     default_concurrency: int = 3
     min_short_side: int = 0  # the preferred input's short side in pixels: the clip is never smaller
     price: PriceEstimate | None = None
+    #: several outputs of one request are variations: they land as takes (core/extra_takes.py)
+    outputs_are_takes: bool = False
     #: the vendor account whose limits this provider shares (one key = one account);
     #: empty: the provider counts on its own (see ``account_id``)
     account: str = ""
@@ -161,6 +172,13 @@ class GenerationRequest:
         )
 
 
+def with_answer_stem(request: GenerationRequest, stem: Path) -> GenerationRequest:
+    """``request`` telling a provider whose answer is the audio where to write it."""
+    from dataclasses import replace
+
+    return replace(request, options={**request.options, ANSWER_STEM_OPTION: str(stem)})
+
+
 @dataclass(frozen=True)
 class VendorTask:
     """A submitted task: everything ``poll`` needs, JSON-serialisable for the ledger."""
@@ -199,6 +217,10 @@ class Provider(ABC):
     info: ClassVar[ProviderInfo]
     #: True when ``recover_submit`` can tell whether an unanswered submit created a task.
     supports_recovery: ClassVar[bool] = False
+    #: True when the answer to ``submit`` is the paid audio itself (ElevenLabs): ``submit`` writes
+    #: it to the request's ``answer_stem`` (``with_answer_stem``) before it returns, ``poll`` only
+    #: checks the file is there and ``download`` hands back that file.
+    answer_is_audio: ClassVar[bool] = False
 
     @abstractmethod
     def validate(self, request: GenerationRequest) -> None:

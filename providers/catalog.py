@@ -2,8 +2,9 @@
 
 Limits here mirror the vendor documents (../shared/vendors.md): the vendor
 modules enforce the same numbers in their pydantic models before any request.
-Prices are ``None`` where no list price is confirmed. ``min_short_side`` is a
-provider's preferred input size (short side in pixels; the clip is never
+Prices are ``None`` where no list price is confirmed on the vendor's own page; each known
+price carries its page and the month it was read (the ``*_PRICE`` constants), never a guess.
+``min_short_side`` is a provider's preferred input size (short side in pixels; the clip is never
 smaller): MMAudio's 384 px; the other vendors document none, so the Clip size
 preference decides.
 """
@@ -16,6 +17,7 @@ from typing import Any, overload
 from .base import AccountLimits, FieldKind, FieldSpec, PriceEstimate, Provider, ProviderInfo
 from .vendor_spec import (
     COMFYUI,
+    ELEVENLABS,
     FLEXSTACK,
     KLING,
     S3,
@@ -39,6 +41,21 @@ SEED_MAX = 2147483647  # the one definition: properties.py and the vendor models
 #: Limits per vendor ACCOUNT (one key), shared by all its models; the preferences override them.
 #: Filled from each ``VendorSpec.limits`` by ``register_vendor`` (updated in place: importers keep it).
 ACCOUNT_LIMITS: dict[str, AccountLimits] = {}
+
+# -- published prices (issue 14): the page each was read on and when; the rest stay unknown ------
+
+#: WaveSpeed MMAudio v2: "Per second of audio $0.001" (its API page, pricing table).
+MMAUDIO_WAVESPEED_PRICE = PriceEstimate(
+    per_second=0.001, source="wavespeed.ai/docs-api/mmaudio-v2", seen="2026-12"
+)
+#: WaveSpeed Sonilo video-to-SFX: "$0.009 per run" (its model page).
+SONILO_WAVESPEED_PRICE = PriceEstimate(
+    per_call=0.009, source="wavespeed.ai/models/sonilo/v1/video-to-sfx", seen="2026-12"
+)
+#: WaveSpeed Kling text-to-audio: "$0.035 per run" (its API page, Pricing).
+KLING_T2A_WAVESPEED_PRICE = PriceEstimate(
+    per_call=0.035, source="wavespeed.ai/docs/docs-api/kwaivgi/kwaivgi-kling-text-to-audio", seen="2026-12"
+)
 
 _SEED = FieldSpec(
     "seed",
@@ -151,6 +168,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         takes_seed=False,
         default_concurrency=3,
         min_short_side=384,  # its CLIP encoder reads 384 px frames (vendors.md, model facts)
+        price=MMAUDIO_WAVESPEED_PRICE,
     ),
     ProviderInfo(
         id="wavespeed.hunyuan-video-foley",
@@ -315,6 +333,117 @@ _INFOS: tuple[ProviderInfo, ...] = (
         takes_seed=False,
         default_concurrency=2,
     ),
+    # -- issue 14: newer WaveSpeed models and ElevenLabs (docs/vendors/elevenlabs.md, wavespeed.md) --
+    ProviderInfo(
+        id="wavespeed.sonilo-video-to-sfx",
+        label="Sonilo video to SFX (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Video to time-aligned sound effects with Sonilo; follows the clip, up to 180 s.",
+        input="video",
+        fields=(_prompt(max_length=2000, description="Overall sound direction (optional)."),),
+        min_seconds=1.0,
+        max_seconds=180.0,  # "Maximum duration: 180 seconds. Maximum file size: 300 MB."
+        takes_seed=False,
+        default_concurrency=3,
+        price=SONILO_WAVESPEED_PRICE,
+    ),
+    ProviderInfo(
+        id="wavespeed.mirelo-sfx-1.6",
+        label="Mirelo SFX 1.6 (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Video to sound effects with Mirelo SFX 1.6; 2–4 variations from one request land as "
+        "takes; up to 60 s.",
+        input="video",
+        fields=(
+            _prompt(),
+            FieldSpec(
+                "num_samples",
+                "Variations per request",
+                FieldKind.INT,
+                "Sounds made by one paid request; each lands as a take.",
+                default=2,
+                minimum=2,
+                maximum=4,
+            ),
+            _SEED,
+        ),
+        min_seconds=1.0,
+        max_seconds=60.0,  # "Supports clips up to 60 seconds."
+        takes_seed=True,
+        default_concurrency=3,
+        outputs_are_takes=True,
+    ),
+    ProviderInfo(
+        id="wavespeed.kling-text-to-audio",
+        label="Kling text to audio (WaveSpeed)",
+        vendor="wavespeed",
+        account="wavespeed",
+        description="Sound effects from a text prompt with Kling (no video); 3–10 s.",
+        input="text",
+        fields=(_prompt(max_length=200, required=True),),
+        min_seconds=3.0,
+        max_seconds=10.0,
+        takes_seed=False,
+        default_concurrency=3,
+        price=KLING_T2A_WAVESPEED_PRICE,
+    ),
+    ProviderInfo(
+        id="elevenlabs.sound-effects",
+        label="ElevenLabs sound effects",
+        vendor="elevenlabs",
+        account="elevenlabs",
+        description="Sound effects from a text prompt (no video); 0.5–30 s a request, longer ones in parts.",
+        input="text",
+        fields=(
+            _prompt(required=True),
+            FieldSpec(
+                "prompt_influence",
+                "Prompt influence",
+                FieldKind.FLOAT,
+                "Higher follows the prompt more closely, with less variety.",
+                default=0.3,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            FieldSpec(
+                "loop",
+                "Loop",
+                FieldKind.BOOL,
+                "A sound that loops smoothly (documented for eleven_text_to_sound_v2).",
+                default=False,
+            ),
+            FieldSpec(
+                "model_id",
+                "Model",
+                FieldKind.CHOICE,
+                "The sound effects model.",
+                default="eleven_text_to_sound_v2",
+                choices=(
+                    ("eleven_text_to_sound_v2", "Text to sound v2"),
+                    ("eleven_text_to_sound_v3", "Text to sound v3"),
+                ),
+            ),
+            FieldSpec(
+                "output_format",
+                "Format",
+                FieldKind.CHOICE,
+                "MP3 works on every plan; 192 kbps needs Creator, WAV 44.1 kHz needs Pro.",
+                default="mp3_44100_128",
+                choices=(
+                    ("mp3_44100_128", "MP3 44.1 kHz 128 kbps"),
+                    ("mp3_44100_192", "MP3 44.1 kHz 192 kbps"),
+                    ("wav_44100", "WAV 44.1 kHz"),
+                    ("wav_48000", "WAV 48 kHz"),
+                ),
+            ),
+        ),
+        min_seconds=0.5,
+        max_seconds=30.0,
+        takes_seed=False,
+        default_concurrency=2,
+    ),
 )
 
 #: provider id -> its capabilities, in UI order (filled by ``register_vendor``).
@@ -444,10 +573,14 @@ _built_in(WAVESPEED, "wavespeed", {
     "wavespeed.hunyuan-video-foley": "HunyuanVideoFoley",
     "wavespeed.kling-video-to-audio": "KlingViaWaveSpeed",
     "wavespeed.mirelo-sfx": "MireloSfx",
+    "wavespeed.sonilo-video-to-sfx": "SoniloVideoToSfx",
+    "wavespeed.mirelo-sfx-1.6": "MireloSfx16",
+    "wavespeed.kling-text-to-audio": "KlingTextToAudio",
 })
 _built_in(KLING, "kling", {"kling.video-to-audio": "KlingVideoToAudio"})
 _built_in(VIDU, "vidu", {"vidu.timing2audio": "ViduTimingToAudio", "vidu.text2audio": "ViduTextToAudio"})
 _built_in(FLEXSTACK, "flexstack", {"flexstack.audiogen": "FlexStackAudioGen"})
+_built_in(ELEVENLABS, "elevenlabs", {"elevenlabs.sound-effects": "ElevenLabsSoundEffects"})
 register_vendor(S3)  # an upload host only: no providers of its own
 
 

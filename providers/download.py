@@ -213,3 +213,55 @@ def _download_once(  # noqa: PLR0912, PLR0915 - each check is one rejection
         f"{duration:.2f}" if duration is not None else "?",
     )
     return AudioFile(path=final, format=fmt, size=received, duration=duration)
+
+
+def keep_answer(data: bytes, dest_stem: Path, label: str) -> AudioFile:
+    """A paid answer that IS the audio (ElevenLabs): on disk first, checked after, never overwriting.
+
+    The bytes are written and fsync'd under ``dest_stem`` + the sniffed extension before
+    anything else looks at them; an answer that is not audio is still kept (``.answer``, it may
+    have been paid for) and the DownloadError says where.
+    """
+    dest_stem = Path(dest_stem)
+    try:
+        dest_stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            f"Cannot create the folder {dest_stem.parent} ({exc.strerror}); choose another output folder."
+        ) from None
+    fmt = sniff_audio(data[:4096])
+    handle, temp_name = tempfile.mkstemp(prefix=f".{dest_stem.name}.", suffix=".part", dir=dest_stem.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        final = _place(temp, dest_stem, fmt or "answer")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    if fmt is None:
+        what = looks_like_text_page(data[:4096]) or "something that is not WAV, MP3, FLAC, OGG or MP4 audio"
+        raise DownloadError(
+            f"{label} answered with {what}; it was kept at {final} but not inserted. Check it, and report it "
+            "to the vendor if it keeps happening."
+        )
+    problem = check_decodable(final, fmt)
+    if problem:
+        raise DownloadError(
+            f"The {label} answer is not playable {fmt.upper()} audio: {problem}. It was kept at {final} but "
+            "not inserted."
+        )
+    duration = audio_duration(final, fmt)
+    log.info("%s answer saved to %s (%s, %d bytes)", label, final.name, fmt, len(data))
+    return AudioFile(path=final, format=fmt, size=len(data), duration=duration)
+
+
+def kept_answer(path: Path) -> AudioFile:
+    """The AudioFile of an answer ``keep_answer`` saved earlier (the engine's download step)."""
+    with path.open("rb") as stream:
+        head = stream.read(4096)
+    fmt = sniff_audio(head) or "answer"
+    return AudioFile(path=path, format=fmt, size=path.stat().st_size, duration=audio_duration(path, fmt))

@@ -56,7 +56,7 @@ from .errors import (
 )
 from .settings import HttpTuning, check_base_url
 
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "xi-api-key", "proxy-authorization"})
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask
+from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask, with_answer_stem
 from .client import VendorClient
 from .errors import CancelledError, FoleyError, TimeoutExceededError, proves_no_task
 from .polling import PollSchedule, PollWatch, default_schedule, poll_until_done
@@ -165,6 +165,8 @@ def run_generation(
     clip_url = provider.upload_clip(request, cancel)
     check_cancel("before starting the task; nothing was charged")
     say(f"{label}: starting the task")
+    if provider.answer_is_audio:  # the answer is the paid audio itself: it is written straight to dest_stem
+        request = with_answer_stem(request, Path(dest_stem))
     task = submit_once(provider, request, clip_url, on_progress=say, cancel=cancel, sleep=sleep)
     say(f"{label}: task {task.task_id} accepted; waiting for the result")
     status = wait_for_result(

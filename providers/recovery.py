@@ -29,6 +29,7 @@ WHERE_TO_CHECK: dict[str, str] = {
     "wavespeed": "the prediction history of your WaveSpeed dashboard (wavespeed.ai)",
     "vidu": "the task and credit history of your Vidu platform account (platform.vidu.com)",
     "flexstack": "the task history of your FlexStack account",
+    "elevenlabs": "the usage and history pages of your ElevenLabs account (elevenlabs.io)",
 }
 
 

@@ -338,7 +338,6 @@ S3 = VendorSpec(
     credentials_hint="A key that may put, get and delete objects under the prefix of one private bucket.",
 )
 
-#: The built-in vendors in the order the preferences show them.
 #: The editor's own ComfyUI server (issue 16): no key (an optional proxy token), one prompt at a time.
 COMFYUI = VendorSpec(
     id="comfyui",
@@ -378,4 +377,20 @@ COMFYUI = VendorSpec(
     "pack of each template (see the README).",
 )
 
-BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, S3, COMFYUI)
+
+ELEVENLABS = VendorSpec(
+    id="elevenlabs",
+    label="ElevenLabs",
+    credentials=(Credential("api_key", "elevenlabs_api_key", "ELEVENLABS_API_KEY", "ElevenLabs API key"),),
+    url_env="VSE_FOLEY_ELEVENLABS_URL",
+    default_url="https://api.elevenlabs.io",
+    # requests in flight per plan; over it: 429 concurrent_limit_exceeded (its errors page)
+    limits=AccountLimits("ElevenLabs", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    tasks_note="ElevenLabs limits requests at once by plan; 2 is the smallest plan's.",
+    submits_note="ElevenLabs documents no number: this is our bound.",
+    probe="elevenlabs:check_key",
+    credentials_hint="Create a key at elevenlabs.io ▸ Developers ▸ API keys, with access to Sound Effects.",
+)
+
+#: The built-in vendors in the order the preferences show them.
+BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, ELEVENLABS, S3, COMFYUI)

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -261,13 +261,17 @@ class WaveSpeedModel(VendorClient):
             raise InputError(f"{self.info.label} needs a video clip; render the range first and try again.")
         return self.host.upload(Path(request.video_path), cancel)
 
+    def payload(self, request: GenerationRequest, clip_url: str | None) -> dict[str, Any]:
+        """The submit body: the uploaded clip and the model's fields (a text model overrides it)."""
+        if not clip_url:
+            raise InputError(f"{self.info.label} needs the clip's URL; upload the clip first.")
+        return {"video": clip_url, **self._input(request).model_dump(exclude_none=True)}
+
     def submit(
         self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
     ) -> VendorTask:
-        if not clip_url:
-            raise InputError(f"{self.info.label} needs the clip's URL; upload the clip first.")
+        payload = self.payload(request, clip_url)
         key = self.ws.require_key()
-        payload = {"video": clip_url, **self._input(request).model_dump(exclude_none=True)}
         url = f"{self.base_url}/api/v3/{self.model_path}"
         response = self.http.submit(
             url, headers={"Authorization": f"Bearer {key}"}, json=payload, refused_response=_refused_submit,
@@ -441,3 +445,86 @@ class MireloSfx(WaveSpeedModel):
             "preserve_speech": request.options.get("preserve_speech"),
             "duration": json_number(request.duration, 2),
         }
+
+
+# -- issue 14: newer models, each with only the fields its WaveSpeed page confirms ---------------
+
+
+class SoniloInput(VendorInput):
+    prompt: str | None = Field(None, max_length=2000)
+    audio_format: Literal["wav", "mp3", "aac", "flac"] = "wav"
+
+
+class SoniloVideoToSfx(WaveSpeedModel):
+    """``sonilo/v1/video-to-sfx``: {video*, prompt (≤2,000), audio_format wav|mp3|aac|flac (aac)}.
+
+    The track follows the clip's length (no duration field); up to 180 s and 300 MB. WAV is
+    asked for: long ranges are joined from chunks, and WAV joins without a decoder.
+    """
+
+    info = INFOS["wavespeed.sonilo-video-to-sfx"]
+    model_path = "sonilo/v1/video-to-sfx"
+    input_model = SoniloInput
+    clip_seconds = (1.0, 180.0)
+    max_clip_bytes = 300 * 1000 * 1000
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": _text(request.prompt), "audio_format": "wav"}
+
+
+class MireloSfx16Input(VendorInput):
+    prompt: str | None = None
+    num_samples: int = Field(2, ge=2, le=4)
+    seed: int = Field(-1, ge=-1, le=SEED_MAX)
+
+
+class MireloSfx16(WaveSpeedModel):
+    """``mirelo-ai/sfx-1.6/video-to-video``: {video*, prompt, num_samples (up to 4), seed (-1 random)}.
+
+    Its page names these; the duration field is described but not named, so it is not sent (the
+    clip's length decides). One request makes ``num_samples`` variations: every output after the
+    first lands as another take (``ProviderInfo.outputs_are_takes``). 2 is the smallest count
+    sent: the page gives no minimum and Mirelo 1.5's is 2.
+    """
+
+    info = INFOS["wavespeed.mirelo-sfx-1.6"]
+    model_path = "mirelo-ai/sfx-1.6/video-to-video"
+    input_model = MireloSfx16Input
+    clip_seconds = (1.0, 60.0)
+    field_labels: ClassVar[dict[str, str]] = {"num_samples": "variations per request"}
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": _text(request.prompt), "num_samples": request.options.get("num_samples"),
+                "seed": request.seed}
+
+
+class KlingTextToAudioInput(VendorInput):
+    prompt: str = Field(min_length=1, max_length=200)
+    duration: float = Field(ge=3.0, le=10.0)
+
+
+class KlingTextToAudio(WaveSpeedModel):
+    """``kwaivgi/kling-text-to-audio``: {prompt, duration} (its page); no video is sent.
+
+    The page names the two fields without limits; 3.0–10.0 s and a 200-character prompt are
+    Kling's own text-to-audio limits (docs/vendors/wavespeed.md).
+    """
+
+    info = INFOS["wavespeed.kling-text-to-audio"]
+    model_path = "kwaivgi/kling-text-to-audio"
+    input_model = KlingTextToAudioInput
+    field_labels: ClassVar[dict[str, str]] = {"prompt": "the prompt", "duration": "the range length"}
+
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"prompt": request.prompt.strip(), "duration": round(request.duration, 1)}
+
+    def validate(self, request: GenerationRequest) -> None:
+        self.ws.require_key()
+        self.check_duration(request, 3.0, 10.0)
+        self._input(request)
+
+    def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
+        return None  # text only
+
+    def payload(self, request: GenerationRequest, clip_url: str | None) -> dict[str, Any]:
+        return self._input(request).model_dump(exclude_none=True)

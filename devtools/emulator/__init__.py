@@ -1,4 +1,4 @@
-"""Loopback emulator of the WaveSpeed, Kling, Vidu and FlexStack audio APIs.
+"""Loopback emulator of the WaveSpeed, Kling, Vidu, FlexStack and ElevenLabs audio APIs.
 
 The real services cannot be reached from the build machines, so every client test,
 the demo and the benchmark talk to this server. It follows the vendor documents in

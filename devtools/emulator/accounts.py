@@ -22,7 +22,8 @@ from .wire import Reply, json_reply
 
 #: Tasks at once per account (vendors.md): WaveSpeed default tier 3, Vidu 5 per organisation.
 #: Kling and FlexStack document no number: not enforced unless a test sets one.
-DEFAULT_ACCOUNT_LIMITS: dict[str, int | None] = {"wavespeed": 3, "vidu": 5, "kling": None, "flexstack": None}
+DEFAULT_ACCOUNT_LIMITS: dict[str, int | None] = {"wavespeed": 3, "vidu": 5, "kling": None, "flexstack": None,
+                                                   "elevenlabs": None}
 
 
 def busy_reply(vendor: str, retry_after: float | None = None) -> Reply:
@@ -31,6 +32,10 @@ def busy_reply(vendor: str, retry_after: float | None = None) -> Reply:
         reply = kling._error(429, 1303, "Parallel task over resource pack limit")
     elif vendor == "vidu":
         reply = vidu._error(429, "QuotaExceeded", "Exceeded concurrency limit")
+    elif vendor == "elevenlabs":
+        from .elevenlabs import busy_refusal
+
+        reply = busy_refusal()
     elif vendor == "wavespeed":
         reply = wavespeed._envelope(
             429, 429, "Too many concurrent tasks for this API key, please retry later"

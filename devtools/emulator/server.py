@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import audio
 from .accounts import AccountGauge, running_count
+from .elevenlabs import ElevenLabsApi
 from .flexstack import RESULT_SHAPES, FlexStackApi
 from .kling import KlingApi
 from .vidu import ViduApi
@@ -41,7 +42,7 @@ from .wire import (
     html_reply,
 )
 
-VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack")
+VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack", "elevenlabs")
 
 #: Path prefix of each vendor; FlexStack's production base already ends in /v1.
 PREFIXES: dict[str, str] = {
@@ -49,6 +50,7 @@ PREFIXES: dict[str, str] = {
     "kling": "/kling",
     "vidu": "/vidu",
     "flexstack": "/flexstack/v1",
+    "elevenlabs": "/elevenlabs",
 }
 
 #: Fault name -> request kinds it hits unless ``on=`` says otherwise.
@@ -96,6 +98,7 @@ class EmulatorKeys:
     flexstack_username: str = "flex-user"
     flexstack_password: str = "flex-pass"
     flexstack_token: str = "flex-static-token"
+    elevenlabs: str = "xi-test-key"
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class VendorEmulator:
             "kling": KlingApi(self),
             "vidu": ViduApi(self),
             "flexstack": FlexStackApi(self),
+            "elevenlabs": ElevenLabsApi(self),
         }
         self._server = _Server((host, port), self)
         self.host = host
@@ -281,6 +285,8 @@ class VendorEmulator:
             "VSE_FOLEY_KLING_URL": self.base_url("kling"),
             "VSE_FOLEY_VIDU_URL": self.base_url("vidu"),
             "VSE_FOLEY_FLEXSTACK_URL": self.base_url("flexstack"),
+            "ELEVENLABS_API_KEY": self.keys.elevenlabs,
+            "VSE_FOLEY_ELEVENLABS_URL": self.base_url("elevenlabs"),
         }
 
     # -- test-facing state -------------------------------------------------------------------

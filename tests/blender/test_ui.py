@@ -582,8 +582,8 @@ def test_generate_with_menu_lists_every_provider(ui: SimpleNamespace, no_credent
         assert entries[provider_id].enabled == (INFOS[provider_id].vendor == "wavespeed")
     compare = [call for pid, call in entries.items() if "," in pid]
     assert len(compare) == 1 and compare[0].enabled
-    assert set(compare[0].values["providers"].split(",")) == {
-        pid for pid, info in INFOS.items() if info.vendor == "wavespeed"}
+    assert set(compare[0].values["providers"].split(",")) == {  # "compare" is for the video providers
+        pid for pid, info in INFOS.items() if info.vendor == "wavespeed" and info.needs_video}
 
 
 # -- the active strip and the right-click menu --------------------------------------------

@@ -50,3 +50,39 @@ def test_chunked_ranges_and_unknown_prices_in_the_possible_extra():
     unknown = estimate_cost([VIDU], 8.0, fill_short=True)
     assert unknown.possible_extra_calls == 1 and unknown.possible_extra_amount is None
     assert unknown.text == "1 paid call, price unknown; up to 1 more call if a result comes back short"
+
+
+# -- issue 14: published prices, with where and when they were read ------------------------------
+
+def test_every_published_price_carries_its_page_and_date():
+    from vse_foley.providers import all_provider_infos
+
+    priced = {info.id: info.price for info in all_provider_infos() if info.price is not None}
+    # only what a vendor's own page states; everything else stays unknown, never guessed
+    assert set(priced) >= {"wavespeed.mmaudio-v2", "wavespeed.sonilo-video-to-sfx",
+                           "wavespeed.kling-text-to-audio"}
+    for provider_id in ("elevenlabs.sound-effects", "kling.video-to-audio", "vidu.text2audio",
+                        "flexstack.audiogen", "wavespeed.think-sound", "wavespeed.hunyuan-video-foley"):
+        assert provider_id not in priced
+    for price in priced.values():
+        assert price.source and "." in price.source and len(price.seen) == 7 and price.seen[4] == "-"
+        assert price.per_call > 0 or price.per_second > 0
+
+
+def test_the_estimate_says_when_the_prices_were_seen():
+    from vse_foley.providers import provider_info
+
+    mmaudio = provider_info("wavespeed.mmaudio-v2")
+    estimate = estimate_cost([mmaudio], 8.0, variations=2)
+    assert estimate.total == pytest.approx(2 * 8 * 0.001)
+    assert estimate.text == "≈ $0.02 for 2 calls (prices seen 2026-12)"
+    assert estimate.price_text == "≈ $0.02 (prices seen 2026-12)"
+    mixed = estimate_cost([mmaudio, provider_info("elevenlabs.sound-effects")], 8.0)
+    assert mixed.total is None and mixed.price_text == ""
+    assert "(prices seen 2026-12) + price unknown for ElevenLabs sound effects" in mixed.text
+
+
+def test_prices_seen_on_different_dates_are_all_named():
+    old = make_info("a.b", price=PriceEstimate(per_call=0.1, source="x.example", seen="2026-11"))
+    new = make_info("c.d", price=PriceEstimate(per_call=0.2, source="y.example", seen="2026-12"))
+    assert estimate_cost([new, old], 5.0).text.endswith("(prices seen 2026-11, 2026-12)")

@@ -70,6 +70,8 @@ def request_for(
     defaults: dict[str, Any] = {"prompt": "footsteps on gravel"}
     if provider_id == "vidu.timing2audio":
         defaults = {"events": (TimedEvent(0.0, 1.5, "door slam"), TimedEvent(1.0, duration, "rain"))}
+    if provider_id == "elevenlabs.sound-effects":  # answers in the format asked; WAV like the others
+        defaults["options"] = {"output_format": "wav_44100"}
     defaults.update(kwargs)
     return GenerationRequest(
         provider_id=provider_id,
