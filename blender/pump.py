@@ -29,6 +29,8 @@ ACTIVE_INTERVAL_S = 0.1
 IDLE_INTERVAL_S = 1.0
 #: a modal operator counts as "the same one still running" only while the pump keeps seeing it
 MODAL_GAP_S = 2.0
+#: an add-on's modal operator may run for the whole session: after this long the pump stops waiting
+MODAL_WAIT_LIMIT_S = 30.0
 
 
 class InsertFailedError(FoleyError):
@@ -37,15 +39,13 @@ class InsertFailedError(FoleyError):
 
 def tick(session: Session) -> float:
     """What the pump timer does once: resume, pump, show messages; returns the next interval."""
-    from . import runtime
-
     session.resume_if_online()
     pump(session)
     for level, text in session.take_messages():
         # bpy.ops raises RuntimeError for an ERROR report: it was shown, that is all we want.
         with contextlib.suppress(RuntimeError):
             bpy.ops.foley.report(level=level, message=text)  # type: ignore[attr-defined]  # ours, not in the stubs
-    return ACTIVE_INTERVAL_S if runtime.active_job_count() else IDLE_INTERVAL_S
+    return ACTIVE_INTERVAL_S if session.active_job_count() else IDLE_INTERVAL_S
 
 
 def pump(session: Session, budget_s: float = PUMP_BUDGET_S) -> int:
@@ -145,8 +145,6 @@ def insertion_blocked_reason(session: Session) -> str:
     # Blender's own auto-save checks before it writes (``wm_files.cc``, ``wm_autosave_timer``).
     # Only a window has them. An add-on's modal operator may run for the whole session,
     # so after ``MODAL_WAIT_LIMIT_S`` of watching it we stop waiting for it.
-    from .runtime import MODAL_WAIT_LIMIT_S
-
     window_manager = bpy.context.window_manager
     windows = getattr(window_manager, "windows", ())
     running = any(len(getattr(window, "modal_operators", ())) for window in windows)

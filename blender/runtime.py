@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from ..providers.base import Provider
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
-MODAL_WAIT_LIMIT_S = 30.0
 #: how often jobs of a Blender window that has quit are looked for (issue 11: two windows)
 TAKEOVER_INTERVAL_S = 5.0
 THREAD_JOIN_S = 5.0  # at unregister: how long the warm-up and resume threads may take to notice
@@ -262,6 +261,12 @@ class Session:
 
         self._start_thread("foley-resume", resume)
         return []
+
+    def active_job_count(self) -> int:
+        """Jobs still running or waiting (from the pump's view: no walk over the engine's jobs)."""
+        if self.resuming.is_set():
+            return 1  # come back soon, without waiting for the engine's lock
+        return self.view.running_count() if self.existing_engine is not None else 0
 
     def take_resumed(self) -> list[Job]:
         """Jobs the resume thread picked up (once), for the pump's view."""
@@ -520,11 +525,7 @@ def tick() -> float:
 def active_job_count() -> int:
     """Jobs still running or waiting (from the pump's view: no walk over the engine's jobs)."""
     session = _session
-    if session is None:
-        return 0
-    if session.resuming.is_set():
-        return 1  # come back soon, without waiting for the engine's lock
-    return session.view.running_count() if session.existing_engine is not None else 0
+    return session.active_job_count() if session is not None else 0
 
 
 def not_inserted_reason(job: Job) -> str:

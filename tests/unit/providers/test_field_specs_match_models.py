@@ -20,14 +20,18 @@ from vse_foley.providers import all_provider_infos
 from vse_foley.providers.base import FieldKind, FieldSpec, ProviderInfo
 from vse_foley.providers.catalog import INFOS, SEED_MAX
 from vse_foley.providers.comfyui import HunyuanFoleyOnComfyInput, MMAudioOnComfyInput, WorkflowInput
+from vse_foley.providers.elevenlabs import OUTPUT_FORMATS, SoundEffectInput
 from vse_foley.providers.flexstack import AudioGenConfigs, AudioGenInput
 from vse_foley.providers.kling import KlingVideoToAudioInput
 from vse_foley.providers.vidu import TextToAudioInput, TimingPrompt, TimingToAudioInput
 from vse_foley.providers.wavespeed import (
     HunyuanFoleyInput,
     KlingOnWaveSpeedInput,
+    KlingTextToAudioInput,
+    MireloSfx16Input,
     MireloSfxInput,
     MMAudioInput,
+    SoniloInput,
     ThinkSoundInput,
 )
 
@@ -45,6 +49,11 @@ MODELS: dict[str, tuple[type[BaseModel], dict[str, tuple[type[BaseModel], str]]]
     "vidu.text2audio": (TextToAudioInput, {}),
     "flexstack.audiogen": (AudioGenInput, {name: (AudioGenConfigs, name)
                                            for name in ("model", "duration", "top_k", "top_p")}),
+    "wavespeed.sonilo-video-to-sfx": (SoniloInput, {}),
+    "wavespeed.mirelo-sfx-1.6": (MireloSfx16Input, {}),
+    "wavespeed.kling-text-to-audio": (KlingTextToAudioInput, {}),
+    "elevenlabs.sound-effects": (
+        SoundEffectInput, {"prompt": (SoundEffectInput, "text"), "duration": (SoundEffectInput, "duration_seconds")}),
     "comfyui.mmaudio": (MMAudioOnComfyInput, {}),
     "comfyui.hunyuan-foley": (HunyuanFoleyOnComfyInput, {}),
     "comfyui.workflow": (WorkflowInput, {}),
@@ -71,8 +80,20 @@ def _model_field(provider_id: str, spec: FieldSpec) -> FieldInfo:
     return owner.model_fields[name]
 
 
+#: FieldSpecs a vendor takes outside its JSON body (a query parameter), checked by their own list.
+QUERY_CHOICES = {("elevenlabs.sound-effects", "output_format"): OUTPUT_FORMATS}
+
+
 def _specs() -> list[tuple[str, FieldSpec]]:
-    return [(info.id, spec) for info in all_provider_infos() for spec in info.fields]
+    return [(info.id, spec) for info in all_provider_infos() for spec in info.fields
+            if (info.id, spec.name) not in QUERY_CHOICES]
+
+
+@pytest.mark.parametrize(("provider_id", "name"), sorted(QUERY_CHOICES))
+def test_a_query_parameters_choices_are_the_ones_the_module_sends(provider_id: str, name: str) -> None:
+    spec = INFOS[provider_id].field(name)
+    assert spec is not None and spec.kind is FieldKind.CHOICE
+    assert {value for value, _ in spec.choices} == set(QUERY_CHOICES[(provider_id, name)])
 
 
 def test_every_provider_has_a_model_here() -> None:
@@ -110,7 +131,7 @@ def _duration_field(info: ProviderInfo) -> FieldInfo | None:
 
 #: Models without a duration: the provider checks the range against min/max seconds itself.
 NO_DURATION = {"wavespeed.think-sound", "wavespeed.hunyuan-video-foley", "wavespeed.kling-video-to-audio",
-               "kling.video-to-audio"}
+               "kling.video-to-audio", "wavespeed.sonilo-video-to-sfx", "wavespeed.mirelo-sfx-1.6"}
 
 
 def test_the_models_without_a_duration_are_the_known_ones() -> None:
