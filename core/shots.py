@@ -24,6 +24,7 @@ import bisect
 import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from itertools import pairwise
 
 from .chunks import DEFAULT_OVERLAP_S, plan_chunks
 from .timeline import FrameRange
@@ -40,7 +41,7 @@ def cuts_inside(frames: FrameRange, boundaries: Iterable[int]) -> list[int]:
 def shot_spans(frames: FrameRange, cuts: Sequence[int]) -> list[FrameRange]:
     """The shots of ``frames`` between its cuts, in order (one span when there is no cut)."""
     edges = [frames.start, *cuts_inside(frames, cuts), frames.end_exclusive]
-    return [FrameRange(a, b - 1) for a, b in zip(edges, edges[1:], strict=False)]
+    return [FrameRange(a, b - 1) for a, b in pairwise(edges)]
 
 
 _Cost = tuple[int, int]  # (chunks that hold a cut, chunks)
@@ -120,4 +121,4 @@ def plan_chunks_at_cuts(
 
 def cut_joins(chunks: Sequence[FrameRange]) -> list[bool]:
     """For each consecutive pair: True where they meet at a cut (abut), False where they overlap."""
-    return [a.end_exclusive == b.start for a, b in zip(chunks, chunks[1:], strict=False)]
+    return [a.end_exclusive == b.start for a, b in pairwise(chunks)]

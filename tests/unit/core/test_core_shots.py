@@ -1,7 +1,7 @@
 """Chunks follow the cuts (issue 13 item 2): pure arithmetic, milliseconds."""
 
 from fractions import Fraction
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 import pytest
 
@@ -85,7 +85,7 @@ def test_cuts_at_fractional_rates_cover_the_range_exactly(fps: Fraction) -> None
     frames, cuts = shots_of([7.3, 11.1, 4.2, 16.9, 3.05], start=11, fps=fps)
     chunks = plan_chunks_at_cuts(frames, fps, 2.0, 10.0, cuts)
     assert chunks[0].start == frames.start and chunks[-1].end == frames.end
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in pairwise(chunks):
         assert b.start <= a.end + 1  # never a gap
     assert all(Fraction(2) <= c.seconds(fps) <= Fraction(10) for c in chunks)
     assert {c.start for c in chunks} & set(cuts)  # the cuts that fit are used
