@@ -32,7 +32,7 @@ from ..core.request_plan import (
 from ..core.request_plan import question as request_question
 from ..core.timeline import FrameRange
 from ..providers import PROVIDER_IDS, provider_info
-from ..providers.errors import FoleyError
+from ..providers.errors import ConfigError, FoleyError, InputError
 from . import runtime
 from .clip import shared_clip_source
 from .edit_identity import edit_id_for
@@ -122,14 +122,15 @@ class GenerationPlan:
 
 
 def plan_generation(scene: Any, ranges: list[ChosenRange], provider_ids: list[str], *,
-                    each_strip: bool = False) -> GenerationPlan:
+                    each_strip: bool = False, validate: bool = True) -> GenerationPlan:
     """Validate every request (nothing is sent): a sentence for input no strip can use; with one sound
-    per strip, the strips that break a provider's limit are set aside in ``unfit``, named."""
+    per strip, the strips that break a provider's limit (``InputError``) are set aside in ``unfit``,
+    named. ``validate`` False only counts (a question shown before keys are set up)."""
     takes = max(1, int(scene.foley.variations))
     kept: list[ChosenRange] = []
     chunks: dict[tuple[int, str], Sequence[FrameRange]] = {}
     unfit: list[tuple[str, str]] = []
-    first_error: FoleyError | None = None
+    first_error: InputError | None = None
     for chosen in ranges:
         planned: dict[str, Sequence[FrameRange]] = {}
         try:
@@ -138,11 +139,11 @@ def plan_generation(scene: Any, ranges: list[ChosenRange], provider_ids: list[st
                 planned[provider_id] = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
                 # A long range is split into chunks, so it is the longest chunk that must fit the limits.
                 longest = max(float(c.seconds(chosen.fps)) for c in planned[provider_id])
-                for take in range(takes):
+                for take in range(takes if validate else 0):
                     request = build_request(scene, provider_id, chosen, take)
                     duration = longest if len(planned[provider_id]) > 1 else request.duration
                     runtime.make_provider(provider_id).validate(replace(request, duration=duration))
-        except FoleyError as error:
+        except InputError as error:
             if not each_strip:
                 raise
             first_error = first_error or error
@@ -225,8 +226,15 @@ def generation_plan_for(context: Any, scene: Any, providers: str, frame_start: i
     try:
         ids = requested_providers(providers, scene.foley.provider)
         ranges = choose_ranges(context, scene, frame_start, frame_end)
-        return plan_generation(scene, ranges, ids, each_strip=bool(scene.foley.each_strip)
-                               and not (frame_start or frame_end))
+        each_strip = ranges[0].source == "strip"
+        try:
+            return plan_generation(scene, ranges, ids, each_strip=each_strip)
+        except InputError:
+            if each_strip:
+                raise
+        except ConfigError:  # no key yet, say: the count and price are still worth showing
+            pass
+        return plan_generation(scene, ranges, ids, each_strip=each_strip, validate=False)
     except (FoleyError, ValueError):
         return None
 
