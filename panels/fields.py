@@ -152,7 +152,10 @@ def range_notes(info: ProviderInfo, chosen: ChosenRange | None, settings: Any = 
         return notes
     seconds = requested_seconds(info, chosen, settings)
     low, high = chunk_limits(info)
-    if seconds > high and seconds >= info.min_seconds:
+    at_cuts = _cut_chunks(info, chosen) if seconds == chosen.seconds and chosen.cuts else None
+    if seconds > high and seconds >= info.min_seconds and at_cuts:
+        notes.append(at_cuts)
+    elif seconds > high and seconds >= info.min_seconds:
         try:
             chunks = plan_chunk_seconds(seconds, low, high)
         except ValueError:
@@ -170,6 +173,19 @@ def range_notes(info: ProviderInfo, chosen: ChosenRange | None, settings: Any = 
         if count:
             notes.append(f"{count} sound event{'s' if count != 1 else ''} from text strips and markers.")
     return notes
+
+
+def _cut_chunks(info: ProviderInfo, chosen: ChosenRange) -> str:
+    """The chunking note when the range's chunks follow its cuts (``core.shots``); "" otherwise."""
+    from ..core.request_plan import chunk_ranges
+    from ..core.shots import cut_joins
+
+    chunks = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
+    on_cuts = sum(cut_joins(chunks))
+    if len(chunks) < 2 or not on_cuts:
+        return ""
+    return (f"Longer than {info.label}'s {_seconds(chunk_limits(info)[1])}: made as {len(chunks)} chunks, "
+            f"{on_cuts} of them split at the picture's cuts, joined into one strip.")
 
 
 def _event_count(settings: Any, chosen: ChosenRange) -> int | None:

@@ -15,15 +15,24 @@ from typing import Any
 
 from .. import compat, preferences
 from ..blender import runtime
-from ..blender.selection import ChosenRange, choose_range
+from ..blender.selection import ChosenRange, choose_range, choose_shots
 from ..blender.strip_metadata import METADATA_KEY, foley_strip
+from ..core.chunks import chunk_limits
 from ..core.cost import CostEstimate, estimate_cost
 from ..core.jobs import Job, JobState
-from ..core.request_plan import DEFAULT_ASK_ABOVE_REQUESTS, RequestPlan, needs_question, plan_requests
+from ..core.request_plan import (
+    DEFAULT_ASK_ABOVE_REQUESTS,
+    BatchPlan,
+    PlanLike,
+    RequestPlan,
+    chunk_ranges,
+    needs_question,
+    plan_requests,
+)
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
-from .fields import draw_provider_fields, range_problems, requested_seconds
+from .fields import draw_provider_fields, field_problems, range_problems, requested_seconds
 from .jobs_list import draw_job, provider_label
 from .readiness import (
     ONLINE_ACCESS_PATH,
@@ -65,6 +74,42 @@ def chosen_range(context: Any, scene: Any) -> ChosenRange | None:
         return None
 
 
+def chosen_shots(context: Any, scene: Any) -> tuple[list[ChosenRange], str]:
+    """One sound per strip: the selected picture strips' ranges, or the sentence why there are none."""
+    try:
+        return choose_shots(scene, compat.selected_strips(context)), ""
+    except ValueError as error:
+        return [], str(error)
+    except AttributeError:
+        return [], ""
+
+
+def too_short_shots(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> list[ChosenRange]:
+    """Strips shorter than the provider's minimum: left out of the batch unless fixed (Generate asks)."""
+    return [shot for shot in shots if requested_seconds(info, shot, settings) < info.min_seconds]
+
+
+def batch_plan(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> BatchPlan | None:
+    """The calls one sound per strip makes for the strips that fit (the count the question uses)."""
+    fitting = [shot for shot in shots if shot not in too_short_shots(info, shots, settings)]
+    if not fitting:
+        return None
+    takes = max(1, int(getattr(settings, "variations", 1)))
+    return BatchPlan(tuple(plan_requests([info], shot.frames, shot.fps, takes=takes, cuts=shot.cuts)
+                           for shot in fitting))
+
+
+def batch_cost(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> CostEstimate | None:
+    fitting = [shot for shot in shots if shot not in too_short_shots(info, shots, settings)]
+    if not fitting:
+        return None
+    planned = {info.id: [[float(c.seconds(s.fps)) for c in chunk_ranges(info, s.frames, s.fps, s.cuts)]
+                         for s in fitting]}
+    return estimate_cost([info], sum(shot.seconds for shot in fitting),
+                         variations=max(1, int(getattr(settings, "variations", 1))),
+                         fill_short=preferences.fill_short_results(), planned=planned)
+
+
 def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRange | None) -> list[Blocker]:
     """Every reason Generate is unavailable, most fundamental first (empty: it can run)."""
     blockers: list[Blocker] = []
@@ -82,8 +127,17 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
     missing = provider_problem(info.id, preference_values(context))
     if missing:
         blockers.append(Blocker("key", missing))
-    blockers += [Blocker("input", problem) for problem in range_problems(info, chosen, settings)]
-    plan = request_plan(info, chosen, settings)
+    plan: PlanLike | None
+    if getattr(settings, "each_strip", False):
+        shots, why_none = chosen_shots(context, scene)
+        plan = batch_plan(info, shots, settings)
+        if why_none or (shots and plan is None):
+            blockers.append(Blocker("input", why_none or "Every selected strip is too short for "
+                                    f"{info.label} (at least {info.min_seconds:g} s)."))
+        blockers += [Blocker("input", problem) for problem in field_problems(info, settings)]
+    else:
+        blockers += [Blocker("input", problem) for problem in range_problems(info, chosen, settings)]
+        plan = request_plan(info, chosen, settings)
     if plan is not None and plan.too_long():
         blockers.append(Blocker("requests", plan.too_long()))
     return blockers
@@ -138,7 +192,12 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     draw_wrapped(layout.column(), info.description, width=width)
 
     chosen = chosen_range(context, scene)
-    draw_provider_fields(layout, settings, info.id, chosen, width=width)
+    each_strip = bool(getattr(settings, "each_strip", False))
+    # one sound per strip: the fields only; the strips are drawn below instead of the union range
+    draw_provider_fields(layout, settings, info.id, None if each_strip else chosen, width=width)
+    layout.prop(settings, "each_strip", text="One sound per strip")
+    if each_strip:
+        _draw_shots(layout, context, scene, info, settings, width)
 
     takes = layout.column(align=True)
     takes.prop(settings, "variations", text="Takes (1–4)")
@@ -169,13 +228,44 @@ def request_plan(info: ProviderInfo, chosen: ChosenRange | None, settings: Any) 
     if chosen is None:
         return None
     variations = max(1, int(getattr(settings, "variations", 1)))
-    return plan_requests([info], chosen.frames, chosen.fps, takes=variations)
+    return plan_requests([info], chosen.frames, chosen.fps, takes=variations, cuts=chosen.cuts)
+
+
+def _draw_shots(layout: Any, context: Any, scene: Any, info: ProviderInfo, settings: Any, width: int) -> None:
+    """One sound per strip: how many strips, how long, and which ones the provider cannot take."""
+    shots, why_none = chosen_shots(context, scene)
+    box = layout.box()
+    if why_none or not shots:
+        draw_wrapped(box, why_none or "Select the picture strips to make sound for.", icon="ERROR",
+                     width=width, alert=True)
+        return
+    lengths = [shot.seconds for shot in shots]
+    low_s, high_s = min(lengths), max(lengths)
+    span = f"{low_s:.1f} s" if low_s == high_s else f"{low_s:.1f}–{high_s:.1f} s"
+    count = len(shots)
+    box.label(text=f"{count} strip{'s' if count != 1 else ''} ({span}), one sound each",
+              icon="SEQ_STRIP_META")
+    low, high = chunk_limits(info)
+    long_ones = sum(1 for length in lengths if length > high)
+    if long_ones:
+        draw_wrapped(box, f"{long_ones} longer than {high:g} s: made as chunks split at the picture's cuts "
+                          "where they fit, joined into one strip each.", icon="INFO", width=width)
+    short = too_short_shots(info, shots, settings)
+    if short:
+        names = ", ".join(f"{shot.strip_names[0]} ({shot.seconds:.1f} s)" for shot in short)
+        draw_wrapped(box, f"Too short for {info.label} (at least {low:g} s): {names}. Generate asks whether "
+                          "to go on without them.", icon="ERROR", width=width, alert=True)
 
 
 def _draw_cost(layout: Any, context: Any, info: ProviderInfo, chosen: ChosenRange | None, settings: Any,
                width: int) -> None:
-    estimate = cost_estimate(info, chosen, settings)
-    plan = request_plan(info, chosen, settings)
+    estimate: CostEstimate | None
+    plan: PlanLike | None
+    if getattr(settings, "each_strip", False):
+        shots, _why = chosen_shots(context, foley_settings(context)[0])
+        estimate, plan = batch_cost(info, shots, settings), batch_plan(info, shots, settings)
+    else:
+        estimate, plan = cost_estimate(info, chosen, settings), request_plan(info, chosen, settings)
     if estimate is None or plan is None:
         return
     draw_wrapped(layout, f"Estimated cost: {estimate.text}", icon="FUND", width=width)
