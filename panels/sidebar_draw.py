@@ -33,7 +33,7 @@ from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
 from .fields import draw_provider_fields, field_problems, range_problems, requested_seconds
-from .jobs_list import draw_job, provider_label
+from .jobs_list import draw_batch, draw_job, provider_label
 from .readiness import (
     ONLINE_ACCESS_PATH,
     online_access,
@@ -148,14 +148,40 @@ def session_jobs() -> list[Job]:
     return runtime.engine().jobs() if runtime.has_engine() else []
 
 
-def job_list(jobs: list[Job]) -> tuple[list[tuple[Job, list[Job]]], int]:
-    """Top-level jobs still worth showing (not yet inserted), newest first, each with its chunks;
-    plus how many more were left out."""
+@dataclass(frozen=True)
+class ListEntry:
+    """One entry of the job list: a job with its chunks, or a batch (``batch_id``) of such rows."""
+
+    rows: tuple[tuple[Job, list[Job]], ...]
+    batch_id: str = ""
+
+
+def job_list(jobs: list[Job]) -> tuple[list[ListEntry], int]:
+    """Entries still worth showing, newest first: each top-level job not yet inserted with its chunks,
+    and each batch with a job not yet inserted as ONE entry holding all its jobs; plus how many more
+    entries were left out."""
     by_id = {job.id: job for job in jobs}
-    shown = [job for job in jobs if not job.parent_id and job.state is not JobState.INSERTED]
-    shown.sort(key=lambda job: job.created_at, reverse=True)
-    rows = [(job, [by_id[cid] for cid in job.chunk_ids if cid in by_id]) for job in shown[:MAX_JOBS_SHOWN]]
-    return rows, max(0, len(shown) - MAX_JOBS_SHOWN)
+    top = [job for job in jobs if not job.parent_id]
+    batches: dict[str, list[Job]] = {}
+    for job in top:
+        if job.batch_id:
+            batches.setdefault(job.batch_id, []).append(job)
+    entries: list[tuple[float, ListEntry]] = []
+
+    def row(job: Job) -> tuple[Job, list[Job]]:
+        return job, [by_id[cid] for cid in job.chunk_ids if cid in by_id]
+
+    for job in top:
+        if not job.batch_id and job.state is not JobState.INSERTED:
+            entries.append((job.created_at, ListEntry((row(job),))))
+    for batch_id, members in batches.items():
+        if any(job.state is not JobState.INSERTED for job in members):
+            members.sort(key=lambda job: (job.frame_start, job.take_index))
+            entries.append((max(job.created_at for job in members),
+                            ListEntry(tuple(row(job) for job in members), batch_id)))
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    shown = [entry for _created, entry in entries]
+    return shown[:MAX_JOBS_SHOWN], max(0, len(shown) - MAX_JOBS_SHOWN)
 
 
 def recent_results(jobs: list[Job], limit: int = MAX_RESULTS_SHOWN) -> list[Job]:
@@ -347,13 +373,17 @@ def draw_jobs_panel(layout: Any, context: Any, jobs: list[Job] | None = None, *,
                     now: float | None = None) -> None:
     """Every job still of interest with its progress and actions; ``jobs`` defaults to the engine's."""
     width = chars_for(context)
-    rows, hidden = job_list(session_jobs() if jobs is None else jobs)
-    if not rows:
+    entries, hidden = job_list(session_jobs() if jobs is None else jobs)
+    if not entries:
         layout.label(text="No jobs yet.", icon="INFO")
         return
     moment = time.time() if now is None else now
-    for job, chunks in rows:
-        draw_job(layout, job, chunks, now=moment, width=width)
+    for entry in entries:
+        if entry.batch_id:
+            draw_batch(layout, entry.rows, now=moment, width=width)
+        else:
+            [(job, chunks)] = entry.rows
+            draw_job(layout, job, chunks, now=moment, width=width)
     if hidden:
         layout.label(text=f"…and {hidden} older job{'s' if hidden != 1 else ''}.")
 

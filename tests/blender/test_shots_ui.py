@@ -1,0 +1,142 @@
+"""A batch (one sound per strip) in the job list and the sidebar, drawn in real Blender with
+the recording layout of ``test_ui``, and its Cancel All / Retry Failed against the emulator."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import bpy
+import pytest
+from blender_harness import MODULE, foley_strips, handles, requires_audaspace, strips_of
+from test_shots import select_only, shot_edit
+from test_ui import Recorder, assert_valid, draw_panel, make_context, make_job, ui  # noqa: F401 - fixture
+
+from devtools.emulator import VendorEmulator
+
+
+def module(name: str) -> Any:
+    return importlib.import_module(f"{MODULE}.{name}")
+
+
+def batch_of(ui: SimpleNamespace, states: list[str], batch_id: str = "batch1") -> list[Any]:
+    jobs = []
+    for index, state in enumerate(states):
+        job = make_job(ui, state, batch_id=batch_id, frame_start=1 + 100 * index, frame_end=99 + 100 * index,
+                       extra={"source_strips": [f"Shot {index + 1}"]})
+        jobs.append(job)
+    return jobs
+
+
+def test_a_batch_is_one_row_that_opens_to_its_jobs(ui: SimpleNamespace) -> None:
+    jobs_list = ui.panels_jobs_list
+    jobs = batch_of(ui, ["inserted", "generating", "failed", "queued"])
+    alone = make_job(ui, "generating")
+    jobs_list.OPEN_BATCHES.discard("batch1")
+    closed = Recorder()
+    ui.panels_sidebar_draw.draw_jobs_panel(closed, make_context(), [*jobs, alone], now=1010.0)
+    assert_valid(closed)
+    labels = closed.label_texts()
+    assert "One sound per strip: 4 strips" in labels
+    assert "1 of 4 done · 1 failed" in labels
+    assert [c.values["batch_id"] for c in closed.operators("foley.cancel_batch")] == ["batch1"]
+    assert [c.values["batch_id"] for c in closed.operators("foley.retry_batch")] == ["batch1"]
+    assert [c.values["batch_id"] for c in closed.operators("foley.toggle_batch")] == ["batch1"]
+    # closed: the batch's own jobs are not drawn, only the job outside it (its own Cancel)
+    assert [c.values["job_id"] for c in closed.operators("foley.cancel")] == [alone.id]
+    bars = closed.of_kind("progress")
+    expected = (1.0 + jobs_list.progress_factor(jobs[1]) + 1.0 + 0.0) / 4
+    assert any(abs(bar.kwargs["factor"] - expected) < 1e-9 for bar in bars)
+
+    jobs_list.OPEN_BATCHES.add("batch1")
+    try:
+        opened = Recorder()
+        ui.panels_sidebar_draw.draw_jobs_panel(opened, make_context(), [*jobs, alone], now=1010.0)
+        assert_valid(opened)
+        assert {c.values["job_id"] for c in opened.operators("foley.cancel")} == {
+            alone.id, jobs[1].id, jobs[3].id}
+        assert [c.values["job_id"] for c in opened.operators("foley.retry")] == [jobs[2].id]
+    finally:
+        jobs_list.OPEN_BATCHES.discard("batch1")
+
+
+def test_a_retried_job_replaces_its_failed_attempt_in_the_count(ui: SimpleNamespace) -> None:
+    jobs = batch_of(ui, ["inserted", "failed"])
+    again = make_job(ui, "ready", batch_id="batch1", retry_of=jobs[1].id)
+    summary = ui.panels_jobs_list.summarize_batch([*jobs, again])
+    assert (summary.total, summary.done, summary.failed) == (2, 2, 0)
+    finished = batch_of(ui, ["inserted", "inserted"], batch_id="done")
+    entries, _hidden = ui.panels_sidebar_draw.job_list(finished)
+    assert entries == []  # a batch whose sounds are all on the timeline leaves the list
+
+
+def test_the_sidebar_shows_the_strips_one_sound_each_and_names_the_short_ones(
+        ui: SimpleNamespace, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [4.0, 1.0, 30.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "kling.video-to-audio"
+    scene.foley.each_strip = True
+    selected = [strips_of(scene)[name] for name in names]
+    recorder = draw_panel(ui.panels_sidebar.FOLEY_PT_generate, make_context(selected_strips=selected))
+    text = recorder.all_text()
+    assert "3 strips (1.0–30.0 s), one sound each" in text
+    assert "Shot 2 (1.0 s)" in text and "at least 3 s" in text
+    assert "made as chunks split at the picture's cuts" in text
+    assert any(call.args[1] == "each_strip" for call in recorder.props())
+    none = draw_panel(ui.panels_sidebar.FOLEY_PT_generate, make_context(selected_strips=[]))
+    assert "no picture strip is selected" in none.all_text()
+
+
+@requires_audaspace
+def test_retry_failed_sends_the_failed_shot_again_and_it_lands(
+        extension: Any, online: None, emulator: VendorEmulator, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [2.0, 2.0, 2.0])
+    scene = bpy.context.scene
+    select_only(scene, names)
+    scene.foley.provider = "wavespeed.think-sound"
+    scene.foley.each_strip = True
+    emulator.reset()
+    emulator.inject("wavespeed", "task_fail")
+    with pytest.raises(RuntimeError):  # one job failed: the call reports it as an error
+        bpy.ops.foley.generate()
+    assert len(foley_strips(scene)) == 2
+    runtime = module("blender.runtime")
+    batch = module("operators.batch")
+    batch_id = runtime.engine().get(foley_strips(scene)[0]["vse_foley"]["job_id"]).batch_id
+    assert batch_id
+    assert [job.state.value for job in batch.batch_jobs(batch_id)].count("failed") == 1
+
+    assert bpy.ops.foley.retry_batch(batch_id=batch_id) == {"FINISHED"}
+    current = batch.batch_jobs(batch_id)
+    assert runtime.engine().wait([job.id for job in current], timeout=60, pump=runtime.pump_once)
+    runtime.pump()
+    sounds = sorted(foley_strips(scene), key=lambda s: handles(s)[0])
+    assert [handles(s) for s in sounds] == [handles(strips_of(scene)[n]) for n in names]
+    assert {job.state.value for job in batch.batch_jobs(batch_id)} == {"inserted"}
+    assert emulator.submit_count("wavespeed") == 4  # three, and the failed one once more
+
+
+@requires_audaspace
+def test_cancel_all_cancels_every_open_job_of_the_batch(
+        extension: Any, online: None, emulator: VendorEmulator, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [2.0, 2.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "crowd"
+    scene.foley.each_strip = True
+    generation = module("blender.generation")
+    shots = module("blender.selection").choose_shots(scene, [strips_of(scene)[n] for n in names])
+    emulator.reset()
+    emulator.task_seconds = 3600.0  # the vendor is still working when the editor cancels
+    try:
+        jobs = generation.enqueue_ranges(bpy.context, scene, shots, ["vidu.text2audio"], each_strip=True)
+        assert len({job.batch_id for job in jobs}) == 1
+        assert bpy.ops.foley.cancel_batch(batch_id=jobs[0].batch_id) == {"FINISHED"}
+        runtime = module("blender.runtime")
+        assert {runtime.engine().get(job.id).state.value for job in jobs} == {"cancelled"}
+    finally:
+        emulator.task_seconds = 0.0
+    runtime.pump()
+    assert not foley_strips(scene)  # a cancelled job is never inserted
