@@ -12,13 +12,21 @@ import bpy
 import pytest
 from blender_harness import MODULE, foley_strips, handles, requires_audaspace, strips_of
 from test_shots import select_only, shot_edit
-from test_ui import Recorder, assert_valid, draw_panel, make_context, make_job, ui  # noqa: F401 - fixture
+from test_ui import Recorder, assert_valid, draw_panel, make_context, make_job
 
 from devtools.emulator import VendorEmulator
 
 
 def module(name: str) -> Any:
     return importlib.import_module(f"{MODULE}.{name}")
+
+
+@pytest.fixture()
+def ui(extension: Any) -> SimpleNamespace:
+    """The installed extension's modules these tests draw with (as test_ui's fixture)."""
+    names = ("panels.sidebar", "panels.sidebar_draw", "panels.jobs_list", "core.jobs", "core.timeline",
+             "providers.base")
+    return SimpleNamespace(**{name.replace(".", "_"): module(name) for name in names})
 
 
 def batch_of(ui: SimpleNamespace, states: list[str], batch_id: str = "batch1") -> list[Any]:
