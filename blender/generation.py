@@ -137,6 +137,9 @@ def plan_generation(scene: Any, ranges: list[ChosenRange], provider_ids: list[st
             for provider_id in provider_ids:
                 info = provider_info(provider_id)
                 planned[provider_id] = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
+                asked = build_request(scene, provider_id, chosen, 0).duration
+                if each_strip and asked < info.min_seconds:  # said the same way with or without a key
+                    raise InputError(f"{info.label} needs at least {info.min_seconds:g} s.")
                 # A long range is split into chunks, so it is the longest chunk that must fit the limits.
                 longest = max(float(c.seconds(chosen.fps)) for c in planned[provider_id])
                 for take in range(takes if validate else 0):

@@ -94,7 +94,8 @@ class FOLEY_OT_generate(bpy.types.Operator):
                                                       self.frame_start, self.frame_end)
         except ValueError:
             chosen = None
-        draw_provider_fields(layout, settings, settings.provider, chosen)
+        # one sound per strip: the strips are listed below (left-out ones), not the union of their spans
+        draw_provider_fields(layout, settings, settings.provider, None if settings.each_strip else chosen)
         from ..blender.generation import confirmation_question, generation_plan_for
         from ..panels.wrapping import draw_wrapped
 

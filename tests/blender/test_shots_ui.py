@@ -148,3 +148,36 @@ def test_cancel_all_cancels_every_open_job_of_the_batch(
         emulator.task_seconds = 0.0
     runtime.pump()
     assert not foley_strips(scene)  # a cancelled job is never inserted
+
+
+def test_the_right_click_entry_says_one_sound_per_strip_when_it_is_on(ui: SimpleNamespace) -> None:
+    menus = module("panels.menus")
+    scene = bpy.context.scene
+    scene.foley.each_strip = True
+    try:
+        recorder = Recorder()
+        menus.draw_context_menu(SimpleNamespace(layout=recorder), make_context())
+        assert_valid(recorder)
+        assert [(c.text, c.values) for c in recorder.operators("foley.generate")] == [
+            ("Generate One Sound per Strip…", {"show_dialog": True})]
+    finally:
+        scene.foley.each_strip = False
+
+
+def test_generates_dialog_lists_the_strips_left_out(ui: SimpleNamespace, online: None,
+                                                    emulator: VendorEmulator, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [4.0, 1.0, 0.5, 5.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "kling.video-to-audio"
+    scene.foley.each_strip = True
+    operator = module("operators.generate").FOLEY_OT_generate
+    recorder = Recorder()
+    fake = SimpleNamespace(layout=recorder, providers="", frame_start=0, frame_end=0)
+    operator.draw(fake, make_context(selected_strips=[strips_of(scene)[n] for n in names]))
+    assert_valid(recorder)
+    text = recorder.all_text()
+    assert "Left out (2 of 4 strips):" in text
+    assert "Shot 2 (1.0 s): Kling video-to-audio needs at least 3 s." in text
+    assert "Shot 3 (0.5 s):" in text and "Shot 1 (" not in text
+    assert "2 strips × 1 take = 2 requests" in text
+    assert any(call.args[1] == "each_strip" for call in recorder.props())
