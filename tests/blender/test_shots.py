@@ -181,3 +181,35 @@ def test_a_batch_is_counted_and_priced_as_a_whole_before_anything_is_sent(
     assert estimate.calls == 8 and estimate.text == "8 paid calls, price unknown"  # Kling lists no price
     with_fills = plan.cost(True)  # each single-call shot may get one follow-up per take
     assert with_fills.possible_extra_calls == 8
+
+
+@requires_audaspace
+def test_overlapping_strips_are_each_their_own_span_and_a_shared_range_renders_one_clip(
+        extension: Any, online: None, emulator: VendorEmulator, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [2.0, 3.0])
+    scene = bpy.context.scene
+    compat = module("compat")
+    first = strips_of(scene)[names[0]]
+    # a title over the first shot, exactly as long, and one over the cut: each is its own span
+    title = compat.new_effect_strip(scene, "Title", "TEXT", 2, *handles(first))
+    title.text = "TITLE"
+    over_cut = compat.new_effect_strip(scene, "Caption", "TEXT", 3, handles(first)[1] - 10,
+                                       handles(first)[1] + 15)
+    over_cut.text = "CAPTION"
+    select_only(scene, [*names, title.name, over_cut.name])
+    scene.foley.provider = "wavespeed.think-sound"
+    scene.foley.each_strip = True
+    emulator.reset()
+
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+
+    engine = module("blender.runtime").engine()
+    made = [engine.get(s["vse_foley"]["job_id"]) for s in foley_strips(scene)]
+    jobs = {job.extra["source_strips"][0]: job for job in made}
+    assert sorted(jobs) == sorted([*names, "Title", "Caption"])
+    for name, job in jobs.items():
+        assert (job.frame_start, job.frame_end + 1) == handles(strips_of(scene)[name])
+    # the first shot and its title cover the same frames: one clip rendered for both
+    assert jobs[names[0]].files["clip"] == jobs["Title"].files["clip"]
+    assert len({job.files["clip"] for job in jobs.values()}) == 3
+    assert emulator.submit_count("wavespeed") == 4
