@@ -196,8 +196,13 @@ def cost_estimate(info: ProviderInfo, chosen: ChosenRange | None, settings: Any)
     if chosen is None:
         return None
     variations = max(1, int(getattr(settings, "variations", 1)))
-    return estimate_cost([info], requested_seconds(info, chosen, settings), variations=variations,
-                         fill_short=preferences.fill_short_results())
+    seconds = requested_seconds(info, chosen, settings)
+    planned = None
+    if seconds == chosen.seconds and chosen.cuts:  # the chunks sent: at the cuts (core.shots)
+        chunks = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
+        planned = {info.id: [[float(chunk.seconds(chosen.fps)) for chunk in chunks]]}
+    return estimate_cost([info], seconds, variations=variations, fill_short=preferences.fill_short_results(),
+                         planned=planned)
 
 
 # -- drawing ------------------------------------------------------------------------------

@@ -181,3 +181,19 @@ def test_generates_dialog_lists_the_strips_left_out(ui: SimpleNamespace, online:
     assert "Shot 3 (0.5 s):" in text and "Shot 1 (" not in text
     assert "2 strips × 1 take = 2 requests" in text
     assert any(call.args[1] == "each_strip" for call in recorder.props())
+
+
+def test_the_sidebar_counts_a_long_range_with_its_cuts(ui: SimpleNamespace, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [12.0, 9.0, 15.0, 9.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "kling.video-to-audio"
+    scene.foley.each_strip = False
+    selected = [strips_of(scene)[name] for name in names]
+    draw = ui.panels_sidebar_draw
+    chosen = draw.chosen_range(make_context(selected_strips=selected), scene)
+    assert chosen.cuts == tuple(handles(strip)[0] for strip in selected[1:])
+    info = module("providers").provider_info("kling.video-to-audio")
+    assert draw.request_plan(info, chosen, scene.foley).calls == 4
+    assert draw.cost_estimate(info, chosen, scene.foley).calls == 4  # the estimate counts the same chunks
+    recorder = draw_panel(ui.panels_sidebar.FOLEY_PT_generate, make_context(selected_strips=selected))
+    assert "made as 4 chunks, 3 of them split at the picture's cuts" in recorder.all_text()
