@@ -50,3 +50,16 @@ def test_chunked_ranges_and_unknown_prices_in_the_possible_extra():
     unknown = estimate_cost([VIDU], 8.0, fill_short=True)
     assert unknown.possible_extra_calls == 1 and unknown.possible_extra_amount is None
     assert unknown.text == "1 paid call, price unknown; up to 1 more call if a result comes back short"
+
+
+def test_planned_chunks_are_priced_as_sent_and_only_single_calls_may_be_filled():
+    per_call = KLING
+    # three shots: two single calls, and a 45 s range sent as four chunks at its cuts
+    planned = {per_call.id: [[4.0], [6.0], [12.0, 9.0, 15.0, 9.0]]}
+    estimate = estimate_cost([per_call], 55.0, variations=2, planned=planned, fill_short=True)
+    assert estimate.calls == 12
+    assert estimate.total == pytest.approx(1.20)
+    assert estimate.possible_extra_calls == 4  # two single-call shots × two takes; chunks are never filled
+    assert estimate.possible_extra_amount == pytest.approx(0.40)
+    even = estimate_cost([per_call], 45.0)
+    assert even.calls == 3  # without a plan: today's even split
