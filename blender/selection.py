@@ -46,14 +46,17 @@ def scene_fps(scene: Any) -> Fraction:
 
 
 def edit_cuts(scene: Any, frames: FrameRange) -> tuple[int, ...]:
-    """Frames inside ``frames`` where a shot starts or ends: the edges of unmuted top-level shot
-    strips (``SHOT_TYPES``) on any channel; text, adjustment and effect strips are not cuts."""
+    """Frames inside ``frames`` where a shot starts or ends: the edges of top-level shot strips
+    (``SHOT_TYPES``) on any channel, unless they or their channel are muted; text, adjustment and
+    effect strips are not cuts."""
     editor = scene.sequence_editor
     if editor is None:
         return ()
+    channels = getattr(editor, "channels", None)  # index n is channel n; a muted channel shows nothing
+    muted = {n for n in range(len(channels)) if channels[n].mute} if channels is not None else set()
     edges: list[int] = []
     for strip in compat.top_level_strips(editor):
-        if strip.type in SHOT_TYPES and not strip.mute:
+        if strip.type in SHOT_TYPES and not strip.mute and strip.channel not in muted:
             edges += [compat.strip_start(strip), compat.strip_end(strip)]
     return tuple(cuts_inside(frames, edges))
 

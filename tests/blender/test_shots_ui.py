@@ -197,3 +197,21 @@ def test_the_sidebar_counts_a_long_range_with_its_cuts(ui: SimpleNamespace, tmp_
     assert draw.cost_estimate(info, chosen, scene.foley).calls == 4  # the estimate counts the same chunks
     recorder = draw_panel(ui.panels_sidebar.FOLEY_PT_generate, make_context(selected_strips=selected))
     assert "made as 4 chunks, 3 of them split at the picture's cuts" in recorder.all_text()
+
+
+def test_cuts_are_the_edges_of_visible_shots_only(ui: SimpleNamespace, tmp_path: Path) -> None:
+    names = shot_edit(tmp_path, [4.0, 4.0, 4.0])
+    scene = bpy.context.scene
+    compat = module("compat")
+    selection = module("blender.selection")
+    frames = module("core.timeline").FrameRange(1, 300)
+    starts = [handles(strips_of(scene)[name])[0] for name in names]
+    title = compat.new_effect_strip(scene, "Title", "TEXT", 2, 30, 60)  # an overlay is no cut
+    title.text = "T"
+    hidden = compat.new_effect_strip(scene, "Hidden", "COLOR", 4, 150, 170)
+    assert selection.edit_cuts(scene, frames) == (starts[1], 150, 170, starts[2])
+    scene.sequence_editor.channels[4].mute = True  # a shot on a muted channel shows nothing
+    assert selection.edit_cuts(scene, frames) == (starts[1], starts[2])
+    scene.sequence_editor.channels[4].mute = False
+    hidden.mute = True
+    assert selection.edit_cuts(scene, frames) == (starts[1], starts[2])
