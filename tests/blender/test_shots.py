@@ -121,7 +121,15 @@ def test_45_seconds_of_four_shots_with_kling_are_four_chunks_on_the_cuts_and_one
     assert uploaded_clip_seconds(emulator, "kling", "video_url") == pytest.approx(sorted(lengths), abs=0.05)
     conform = module("core.conform")
     audio = conform.read_wav(Path(bpy.path.abspath(strip.sound.filepath)))
-    assert audio.frame_count == pytest.approx(45 * audio.sample_rate, abs=audio.sample_rate / FPS)
+    rate = audio.sample_rate
+    assert audio.frame_count == pytest.approx(45 * rate, abs=rate / FPS)
+    # at each cut the join is a sound cut with a one-frame fade: silent right at the cut, full a frame away
+    samples = abs(audio.samples).max(axis=1)
+    loud = samples.max()
+    for cut in cuts[1:]:
+        at = (cut - 1) * rate // FPS
+        assert samples[at - 1 : at + 1].max() < 0.02 * loud
+        assert samples[at - 3 * rate // FPS : at - rate // FPS].max() > 0.1 * loud
 
 
 @requires_audaspace
