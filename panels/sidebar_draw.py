@@ -247,6 +247,9 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     button = row.row(align=True)
     button.enabled = not blockers
     text = "Generate" if settings.variations <= 1 else f"Generate {settings.variations} Takes"
+    if each_strip:
+        count = len(chosen_shots(context, scene)[0])
+        text = f"Generate for {count} Strip{'s' if count != 1 else ''}"
     button.operator("foley.generate", text=text, icon="PLAY")
     # other providers may be ready even when this one lacks a key
     others = row.row(align=True)

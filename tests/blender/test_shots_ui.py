@@ -93,8 +93,16 @@ def test_the_sidebar_shows_the_strips_one_sound_each_and_names_the_short_ones(
     assert "Shot 2 (1.0 s)" in text and "at least 3 s" in text
     assert "made as chunks split at the picture's cuts" in text
     assert any(call.args[1] == "each_strip" for call in recorder.props())
+    [button] = [call for call in recorder.operators("foley.generate") if not call.values]
+    assert button.text == "Generate for 3 Strips"
+    draw = ui.panels_sidebar_draw
+    context = make_context(selected_strips=selected)
+    kinds = {b.kind for b in draw.generate_blockers(context, scene, scene.foley, None)}
+    assert "input" not in kinds  # the short strip is asked about at Generate, it blocks nothing
     none = draw_panel(ui.panels_sidebar.FOLEY_PT_generate, make_context(selected_strips=[]))
     assert "no picture strip is selected" in none.all_text()
+    blockers = draw.generate_blockers(make_context(selected_strips=[]), scene, scene.foley, None)
+    assert [b.text for b in blockers if b.kind == "input"] == [module("blender.selection").NO_PICTURE_STRIP]
 
 
 @requires_audaspace
