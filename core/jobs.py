@@ -63,8 +63,6 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
 SETTLED_STATES = frozenset({S.READY, S.INSERTED, S.FAILED, S.CANCELLED})
 #: Nothing more will happen to the job unless the user retries it.
 FINISHED_STATES = frozenset({S.INSERTED, S.FAILED, S.CANCELLED})
-#: States in which a vendor task may exist.
-AFTER_SUBMIT_STATES = frozenset({S.SUBMITTED, S.GENERATING, S.DOWNLOADING})
 
 
 class TransitionError(ValueError):
@@ -235,10 +233,23 @@ class Job:
     def audio_path(self) -> str:
         return self.files.get("audio", "")
 
+    # -- where a job is, as three nested predicates (issue 12 item 7) -------------------------
+    # in_progress  ⊂  not settled  ⊂  unfinished:
+    #   in_progress  its own state still has worker steps ahead (queued ... downloading);
+    #   not settled  in_progress, or cancelled after submit with the paid result still to fetch
+    #                (a worker still acts on it; ``JobEngine.wait`` waits for it);
+    #   unfinished   not settled, or ready and waiting for the main thread to insert it (the
+    #                process that owns it must keep it: resume and take-over look at these).
+
+    @property
+    def in_progress(self) -> bool:
+        """Its state still has worker steps ahead (queued, rendering ... downloading)."""
+        return self.state not in SETTLED_STATES
+
     @property
     def settled(self) -> bool:
-        """True when no worker needs to act on it (a kept paid result may still be fetched)."""
-        return self.state in SETTLED_STATES and not self.awaiting_paid_result
+        """True when no worker needs to act on it (not in progress, no kept paid result to fetch)."""
+        return not self.in_progress and not self.awaiting_paid_result
 
     @property
     def retry_sends_again(self) -> bool:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str
+from .client import VendorClient, VendorInput, build_input, first_str, json_number
 from .errors import (
     AuthError,
     CreditsError,
@@ -34,13 +34,15 @@ from .http import (
     path_segment,
     safe_url,
     task_gone,
-    unavailable_refusal,
     uncertain_answer,
     with_retry_after,
 )
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
 log = logging.getLogger(__name__)
+
+#: seconds sent to Vidu are frame-exact (23.976 fps frames are not whole milliseconds)
+SECONDS_PLACES = 6
 
 _STATES = {
     "created": TaskState.PENDING,
@@ -153,9 +155,9 @@ def vidu_error(status: int, body: Any, redact: Any, action: str) -> FoleyError: 
 
 
 def _refused_submit(response: requests.Response) -> bool:
-    """429 (QuotaExceeded = over the concurrency limit, TooManyRequests, SystemThrottling) or 503:
-    no task was created."""
-    return response.status_code in (429, 503)
+    """429 (QuotaExceeded = over the concurrency limit, TooManyRequests, SystemThrottling): no task
+    was created. A 503 is not a refusal (Vidu documents no code for it; issue 9): the task may exist."""
+    return response.status_code == 429
 
 
 def _retry_poll(response: requests.Response) -> bool:
@@ -188,19 +190,20 @@ class ViduAudio(VendorClient):
     def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
         return None  # Vidu's audio endpoints take no video
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         payload = self.payload(request)
         response = self.http.submit(
             f"{self.base_url}{self.endpoint}",
             headers=self._headers(),
             json=payload,
             refused_response=_refused_submit,
+            cancel=cancel,
         )
         body = json_body(response)
         if answer_lost(response.status_code):
             raise uncertain_answer("Vidu", response.status_code)
-        if response.status_code == 503:
-            raise unavailable_refusal("Vidu")
         if response.status_code != 200:
             raise with_retry_after(
                 vidu_error(response.status_code, body, self.http.redact, "starting the task"), response
@@ -261,11 +264,6 @@ class ViduAudio(VendorClient):
         return TaskFailedError(status.message, vendor_code=status.vendor_code)
 
 
-def _number(seconds: float) -> float | int:
-    rounded = round(seconds, 6)  # frame-exact (23.976 fps frames are not whole milliseconds)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
 class ViduTextToAudio(ViduAudio):
     info = INFOS["vidu.text2audio"]
     endpoint = "/ent/v2/text2audio"
@@ -273,7 +271,7 @@ class ViduTextToAudio(ViduAudio):
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
         values = {
             "prompt": request.prompt.strip(),
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, SECONDS_PLACES),
             "seed": _seed(request.seed),
         }
         return build_input(TextToAudioInput, self.info.label, values, {"prompt": "the prompt"}).model_dump(
@@ -291,9 +289,13 @@ class ViduTimingToAudio(ViduAudio):
                 f"{self.info.label} needs at least one timed sound event; add one and try again."
             )
         values = {
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, SECONDS_PLACES),
             "timing_prompts": [
-                {"from": _number(event.start), "to": _number(event.end), "prompt": event.prompt.strip()}
+                {
+                    "from": json_number(event.start, SECONDS_PLACES),
+                    "to": json_number(event.end, SECONDS_PLACES),
+                    "prompt": event.prompt.strip(),
+                }
                 for event in request.events
             ],
             "seed": _seed(request.seed),
