@@ -108,6 +108,11 @@ def _annotations() -> dict[str, Any]:
             description="The most paid calls (chunks × takes × providers) a script's Generate may make; "
                         "0 uses the Ask above requests preference. Interactive Generate asks instead",
             default=0, min=0, max=100000),
+        "each_strip": bpy.props.BoolProperty(  # type: ignore[func-returns-value]
+            name="One sound per strip",
+            description="Make one sound for each selected picture strip, over its own span, instead of "
+                        "one sound over the whole selection (sound strips are ignored)",
+            default=False),
         "fade_frames": bpy.props.IntProperty(  # type: ignore[func-returns-value]
             name="Fade frames", description="Volume fade in and out on inserted strips (0 = none)",
             default=2, min=0, max=48),

@@ -225,15 +225,26 @@ def range_problems(info: ProviderInfo, range_seconds: float | None, values: Mapp
     return problems
 
 
+def seconds_text(seconds: float) -> str:
+    """"20 s", "8.5 s": a limit as the sentences say it."""
+    return _seconds(seconds)
+
+
 def range_notes(info: ProviderInfo, range_seconds: float | None, values: Mapping[str, Any] | None = None,
-                event_count: int | None = None) -> list[str]:
-    """Things worth knowing that do not stop Generate (chunking, no picture, events found)."""
+                event_count: int | None = None, *, cut_note: str = "") -> list[str]:
+    """Things worth knowing that do not stop Generate (chunking, no picture, events found).
+
+    ``cut_note``: how a long range is split at the picture's cuts (``core.shots``), said
+    instead of the even split when the chunks follow the cuts.
+    """
     notes: list[str] = []
     if range_seconds is None:
         return notes
     seconds = requested_seconds(info, range_seconds, values)
     low, high = chunk_limits(info)
-    if seconds > high and seconds >= info.min_seconds:
+    if seconds > high and seconds >= info.min_seconds and cut_note:
+        notes.append(cut_note)
+    elif seconds > high and seconds >= info.min_seconds:
         try:
             chunks = plan_chunk_seconds(seconds, low, high)
         except ValueError:
@@ -257,11 +268,13 @@ def range_notes(info: ProviderInfo, range_seconds: float | None, values: Mapping
 def generate_blockers(*, online: bool, scene_problem: str, provider_id: str, prefs: Mapping[str, str],
                       values: Mapping[str, Any] | None, range_seconds: float | None,
                       event_count: int | None = None, requests_problem: str = "",
-                      environ: Mapping[str, str] | None = None) -> list[Blocker]:
+                      environ: Mapping[str, str] | None = None, shots_problem: str = "") -> list[Blocker]:
     """Every reason Generate is unavailable, most fundamental first (empty: it can run).
 
     ``scene_problem``: why there is no scene to work on ("" when there is one);
-    ``requests_problem``: the request plan's "too many paid calls" sentence ("" when fine).
+    ``requests_problem``: the request plan's "too many paid calls" sentence ("" when fine);
+    ``shots_problem``: with One sound per strip, why no selected strip can be sent ("" when fine;
+    ``range_seconds`` is then None: each strip is checked on its own).
     """
     blockers: list[Blocker] = []
     if not online:
@@ -277,6 +290,8 @@ def generate_blockers(*, online: bool, scene_problem: str, provider_id: str, pre
     missing = provider_problem(info.id, prefs, environ)
     if missing:
         blockers.append(Blocker("key", missing))
+    if shots_problem:
+        blockers.append(Blocker("input", shots_problem))
     blockers += [Blocker("input", problem)
                  for problem in range_problems(info, range_seconds, values, event_count)]
     if requests_problem:

@@ -11,6 +11,11 @@ chunks of a long range). For identical, fully correlated material the summed
 AMPLITUDE peaks at √2 (+3 dB) mid-fade; an equal-gain (linear) fade would be
 exact there, but it dips 3 dB for uncorrelated material, the usual case here.
 Nothing is resampled: parts must share a sample rate.
+
+Chunks that meet at a picture cut (``core/shots.py``) do not overlap: there the
+join is a sound cut with a short fade, one frame out and one frame in (the
+usual editor's "soft cut" against a click), never a crossfade that would smear
+one shot's sound into the next.
 """
 
 from __future__ import annotations
@@ -191,11 +196,18 @@ def equal_power_gains(length: int) -> tuple[FloatArray, FloatArray]:
     return np.cos(theta), np.sin(theta)
 
 
-def join_chunks(parts: Sequence[PcmAudio], placements: Sequence[tuple[int, int]], total: int) -> PcmAudio:
+#: frames of fade on each side of a cut between two chunks that meet without overlapping
+CUT_FADE_FRAMES = 1
+
+
+def join_chunks(parts: Sequence[PcmAudio], placements: Sequence[tuple[int, int]], total: int,
+                cut_fade: int = 0) -> PcmAudio:
     """Place each part at ``(start_sample, planned_length)`` and crossfade where they overlap.
 
     Each part is first padded/trimmed to its planned length; the overlap of
-    consecutive parts is an equal-power crossfade. Output is ``total`` frames.
+    consecutive parts is an equal-power crossfade. Parts that meet exactly (a cut)
+    get a fade of ``cut_fade`` samples out and in on each side instead. Output is
+    ``total`` frames.
     """
     if not parts or len(parts) != len(placements):
         raise ValueError("join_chunks needs one placement per part.")
@@ -209,6 +221,12 @@ def join_chunks(parts: Sequence[PcmAudio], placements: Sequence[tuple[int, int]]
     for part, (start, length) in zip(parts, placements, strict=True):
         samples = fit_to_length(match_channels(part, channels), length).samples
         fade = max(0, min(previous_end - start, length))
+        if start == previous_end and start > 0 and cut_fade > 0:
+            edge = min(cut_fade, length, start)
+            fade_out, fade_in = equal_power_gains(edge)
+            out[start - edge : start] *= fade_out[:, None]
+            samples = samples.copy()
+            samples[:edge] *= fade_in[:, None]
         if fade:
             fade_out, fade_in = equal_power_gains(fade)
             region = slice(start, start + fade)
@@ -290,7 +308,8 @@ def join_wav_files(
         start = seconds_to_samples(offset, rate)
         placements.append((start, seconds_to_samples(offset + length, rate) - start))
     target = seconds_to_samples(total, rate)
-    joined = join_chunks(parts, placements, target)
+    cut_fade = seconds_to_samples(Fraction(CUT_FADE_FRAMES) / fps, rate)
+    joined = join_chunks(parts, placements, target, cut_fade)
     path = write_wav(dest, joined)
     fits = list(zip(parts, placements, lengths, strict=True))
     # the chunk shortest relative to its slot decides whether the join is "much shorter"

@@ -14,7 +14,7 @@ priced at its most (a follow-up is never longer than the range).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..providers.base import ProviderInfo
@@ -59,6 +59,10 @@ def _money(amount: float, currency: str) -> str:
     return f"${amount:.2f}" if currency == "USD" else f"{amount:.2f} {currency}"
 
 
+#: per provider id, the chunk seconds of each range a Generate sends (a batch of shots, cut-aware chunks)
+PlannedChunks = Mapping[str, Sequence[Sequence[float]]]
+
+
 def estimate_cost(
     providers: Sequence[ProviderInfo],
     seconds: float,
@@ -66,33 +70,44 @@ def estimate_cost(
     variations: int = 1,
     overlap_seconds: float = DEFAULT_OVERLAP_S,
     fill_short: bool = False,
+    planned: PlannedChunks | None = None,
 ) -> CostEstimate:
-    """Estimate for ``seconds`` of range sent to each provider ``variations`` times."""
-    estimate = _estimate(providers, seconds, variations, overlap_seconds)
+    """Estimate for ``seconds`` of range sent to each provider ``variations`` times.
+
+    ``planned``: the chunks already chosen, per provider and range (``blender.generation``
+    for one sound per strip and chunks at cuts); without it one range is split evenly.
+    """
+    def ranges_of(info: ProviderInfo) -> Sequence[Sequence[float]]:
+        if planned is not None and info.id in planned:
+            return planned[info.id]
+        low, high = chunk_limits(info)
+        try:
+            return [plan_chunk_seconds(seconds, low, high, overlap_seconds=overlap_seconds)]
+        except ValueError:
+            return [[seconds]]
+
+    estimate = _estimate(providers, ranges_of, variations)
     if not fill_short:
         return estimate
-    return _with_possible_fills(estimate, providers, seconds, variations, overlap_seconds)
+    return _with_possible_fills(estimate, providers, ranges_of, variations)
 
 
 def _with_possible_fills(
-    estimate: CostEstimate, providers: Sequence[ProviderInfo], seconds: float, variations: int, overlap: float
+    estimate: CostEstimate, providers: Sequence[ProviderInfo],
+    ranges_of: Callable[[ProviderInfo], Sequence[Sequence[float]]], variations: int,
 ) -> CostEstimate:
     """Say the follow-ups short results may add: one per single-call result (a chunk is never filled)."""
     extra_calls = 0
     extra_amount: float | None = 0.0
     for info in providers:
-        low, high = chunk_limits(info)
-        try:
-            single = len(plan_chunk_seconds(seconds, low, high, overlap_seconds=overlap)) == 1
-        except ValueError:
-            single = True
-        if not single:
-            continue
-        extra_calls += variations
-        if info.price is None or extra_amount is None:
-            extra_amount = None
-        else:
-            extra_amount += variations * info.price.for_seconds(seconds)
+        for chunks in ranges_of(info):
+            if len(chunks) != 1:
+                continue
+            extra_calls += variations
+            if info.price is None or extra_amount is None:
+                extra_amount = None
+            else:
+                extra_amount += variations * info.price.for_seconds(chunks[0])
     if not extra_calls:
         return estimate
     plural = "s" if extra_calls != 1 else ""
@@ -103,17 +118,14 @@ def _with_possible_fills(
 
 
 def _estimate(
-    providers: Sequence[ProviderInfo], seconds: float, variations: int, overlap_seconds: float
+    providers: Sequence[ProviderInfo], ranges_of: Callable[[ProviderInfo], Sequence[Sequence[float]]],
+    variations: int,
 ) -> CostEstimate:
     per_provider: list[ProviderCost] = []
     unknown: list[str] = []
     currencies: set[str] = set()
     for info in providers:
-        low, high = chunk_limits(info)
-        try:
-            chunk_seconds = plan_chunk_seconds(seconds, low, high, overlap_seconds=overlap_seconds)
-        except ValueError:
-            chunk_seconds = [seconds]
+        chunk_seconds = [chunk for chunks in ranges_of(info) for chunk in chunks]
         calls = len(chunk_seconds) * variations
         if info.price is None:
             unknown.append(info.label)

@@ -161,6 +161,8 @@ class Job:
     edit_id: str = ""
     #: why inserting the ready sound failed; the pump stops trying until the user acts
     insert_error: str = ""
+    #: one Generate of "one sound per strip": every job of it shares this id (one row in the job list)
+    batch_id: str = ""
 
     # -- construction ---------------------------------------------------------------
 

@@ -36,6 +36,13 @@ class FOLEY_OT_generate(bpy.types.Operator):
     # dialog that shows them). Without it, execute is a script's call: held to scene.foley.max_requests.
     confirmed: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Confirmed", default=False, options={"SKIP_SAVE", "HIDDEN"})
+    # One sound per strip: strips that break a provider's limit refuse the batch unless the editor
+    # chose to go on without them (the dialog that lists them sets this; a script sets it itself).
+    skip_unfit: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Skip Strips That Do Not Fit",
+        description="With One sound per strip: go on without the strips that break a provider's limit "
+                    "(too short...) instead of refusing the batch",
+        default=False, options={"SKIP_SAVE"})
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -50,15 +57,20 @@ class FOLEY_OT_generate(bpy.types.Operator):
 
     def invoke(self, context: bpy.types.Context, event: Any) -> OperatorResult:
         """Every interactive path (button, Generate With…, shortcut and right-click dialog) comes here."""
-        from ..blender.generation import confirmation_question
+        from ..blender.generation import confirmation_question, generation_plan_for
 
         window_manager = context.window_manager
         self.confirmed = True
-        if self.show_dialog and window_manager is not None:
-            # The dialog draws the request count and price next to its button (see draw): it is the question.
+        scene = compat.sequencer_scene(context)
+        plan = generation_plan_for(context, scene, self.providers, self.frame_start, self.frame_end)
+        unfit = plan is not None and bool(plan.unfit)
+        # Whatever the editor is asked below names the strips that do not fit; yes goes on without them.
+        self.skip_unfit = True
+        if (self.show_dialog or unfit) and window_manager is not None:
+            # The dialog draws the request count and price next to its button (see draw), and lists
+            # the strips left out: it is the question.
             return window_manager.invoke_props_dialog(self, width=420)
-        question = confirmation_question(context, compat.sequencer_scene(context), self.providers,
-                                         self.frame_start, self.frame_end)
+        question = confirmation_question(context, scene, self.providers, self.frame_start, self.frame_end)
         if question and window_manager is not None:
             # On confirm Blender calls execute on this same operator (wm_operator_confirm ->
             # WM_operator_call_ex in wm_operators.cc), so ``confirmed`` is still set there.
@@ -76,23 +88,38 @@ class FOLEY_OT_generate(bpy.types.Operator):
         if layout is None:  # Blender sets the layout before it calls draw()
             return
         layout.prop(settings, "provider")
+        layout.prop(settings, "each_strip")
         try:
             chosen: ChosenRange | None = choose_range(scene, compat.selected_strips(context),
                                                       self.frame_start, self.frame_end)
         except ValueError:
             chosen = None
-        draw_provider_fields(layout, settings, settings.provider, chosen)
-        from ..blender.generation import confirmation_question
+        # one sound per strip: the strips are listed below (left-out ones), not the union of their spans
+        draw_provider_fields(layout, settings, settings.provider, None if settings.each_strip else chosen)
+        from ..blender.generation import confirmation_question, generation_plan_for
+        from ..panels.wrapping import draw_wrapped
 
+        plan = generation_plan_for(context, scene, self.providers, self.frame_start, self.frame_end)
+        if plan is not None and plan.unfit:  # listed one by one: OK goes on without them
+            box = layout.box()
+            box.label(text=f"Left out ({len(plan.unfit)} of {len(plan.unfit) + len(plan.ranges)} strips):",
+                      icon="ERROR")
+            for name, why in plan.unfit:
+                draw_wrapped(box, f"{name}: {why}", width=60, alert=True)
+            draw_wrapped(layout, "Generate goes on without them; Cancel sends nothing.", icon="INFO",
+                         width=60)
         question = confirmation_question(context, scene, self.providers, self.frame_start, self.frame_end)
         if question:  # the dialog's OK button is the answer to this question
-            from ..panels.wrapping import draw_wrapped
-
-            draw_wrapped(layout, question, icon="ERROR", width=60, alert=True)
+            draw_wrapped(layout, question.rpartition("Go on without them? ")[2], icon="ERROR", width=60,
+                         alert=True)
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        from ..blender.generation import enqueue_generation, requested_providers, wait_in_background
-        from ..blender.selection import choose_range
+        from ..blender.generation import (
+            choose_ranges,
+            enqueue_ranges,
+            requested_providers,
+            wait_in_background,
+        )
         from ..providers.errors import FoleyError
 
         scene = compat.sequencer_scene(context)
@@ -101,8 +128,10 @@ class FOLEY_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         try:
             provider_ids = requested_providers(self.providers, scene.foley.provider)
-            chosen = choose_range(scene, compat.selected_strips(context), self.frame_start, self.frame_end)
-            jobs = enqueue_generation(context, scene, chosen, provider_ids, confirmed=self.confirmed)
+            ranges = choose_ranges(context, scene, self.frame_start, self.frame_end)
+            each_strip = ranges[0].source == "strip"
+            jobs = enqueue_ranges(context, scene, ranges, provider_ids, confirmed=self.confirmed,
+                                  each_strip=each_strip, skip_unfit=self.skip_unfit)
         except (FoleyError, ValueError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -110,8 +139,13 @@ class FOLEY_OT_generate(bpy.types.Operator):
             self.report({"WARNING"}, "The file is not saved, so the audio goes to the VSE Foley library "
                                      "folder; save the .blend to keep it next to your edit.")
         if not bpy.app.background:
-            names = ", ".join(job.label for job in jobs)
-            self.report({"INFO"}, f"Foley: generating {names} for frames {chosen.describe()}.")
+            if each_strip:
+                made = len({tuple(job.extra.get("source_strips", ())) for job in jobs})
+                self.report({"INFO"}, f"Foley: generating {len(jobs)} sound{'s' if len(jobs) != 1 else ''} "
+                                      f"for {made} strip{'s' if made != 1 else ''}, one batch.")
+            else:
+                names = ", ".join(job.label for job in jobs)
+                self.report({"INFO"}, f"Foley: generating {names} for frames {ranges[0].describe()}.")
             return {"FINISHED"}
         from ..blender import runtime
 

@@ -66,8 +66,25 @@ def range_problems(info: ProviderInfo, chosen: ChosenRange | None, settings: Any
 def range_notes(info: ProviderInfo, chosen: ChosenRange | None, settings: Any = None) -> list[str]:
     """Things worth knowing that do not stop Generate (``checks.range_notes``)."""
     count = event_count_in(settings, chosen) if chosen is not None and info.input == "timeline" else None
+    cut_note = ""
+    if chosen is not None and chosen.cuts and requested_seconds(info, chosen, settings) == chosen.seconds:
+        cut_note = _cut_chunks(info, chosen)
     return checks.range_notes(info, chosen.seconds if chosen is not None else None,
-                              field_values(info, settings), count)
+                              field_values(info, settings), count, cut_note=cut_note)
+
+
+def _cut_chunks(info: ProviderInfo, chosen: ChosenRange) -> str:
+    """The chunking note when the range's chunks follow its cuts (``core.shots``); "" otherwise."""
+    from ..core.chunks import chunk_limits
+    from ..core.request_plan import chunk_ranges
+    from ..core.shots import cut_joins
+
+    chunks = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
+    on_cuts = sum(cut_joins(chunks))
+    if len(chunks) < 2 or not on_cuts:
+        return ""
+    return (f"Longer than {info.label}'s {checks.seconds_text(chunk_limits(info)[1])}: made as {len(chunks)} "
+            f"chunks, {on_cuts} of them split at the picture's cuts, joined into one strip.")
 
 
 def event_count_in(settings: Any, chosen: ChosenRange) -> int | None:

@@ -1,13 +1,15 @@
 """One job in the sidebar: what it is, where it stands, and what the user can do with it.
 
 ``draw_job`` takes a plain ``Job`` (a snapshot from the engine), never the engine
-itself, so it can be drawn and tested without threads or a ledger.
+itself, so it can be drawn and tested without threads or a ledger. A batch (one
+sound per strip) is one row, ``draw_batch``, that opens to its jobs.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.jobs import FINISHED_STATES, Job, JobState
@@ -230,3 +232,84 @@ def _draw_actions(layout: Any, job: Job, *, history: bool, chunks: Sequence[Job]
         _set_job(row.operator("foley.reveal", text="", icon="FILEBROWSER"), job)
     if task_id(job):
         _set_job(row.operator("foley.copy_task_id", text="", icon="COPYDOWN"), job)
+
+
+# -- a batch (one sound per strip): one row that opens to its jobs ---------------------------
+
+#: batches the editor opened in the job list (this session only; ``foley.toggle_batch``)
+OPEN_BATCHES: set[str] = set()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch's row says: ``done`` of ``total`` jobs done, failures, overall progress."""
+
+    batch_id: str
+    total: int
+    done: int  # ready or inserted: its sound is here
+    failed: int
+    cancelled: int
+    active: int
+    progress: float  # 0..1 over the whole batch
+
+    @property
+    def text(self) -> str:
+        parts = [f"{self.done} of {self.total} done"]
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} cancelled")
+        return " · ".join(parts)
+
+
+def current_attempts(jobs: Sequence[Job]) -> list[Job]:
+    """Leave out the jobs a Retry replaced by a new attempt (``retry_of``): the new one counts."""
+    replaced = {job.retry_of for job in jobs if job.retry_of}
+    return [job for job in jobs if job.id not in replaced]
+
+
+def summarize_batch(jobs: Sequence[Job]) -> BatchSummary:
+    """A batch's row from its top-level jobs (a long strip counts once, as its joined parent)."""
+    jobs = current_attempts(jobs)
+    ended = (S.FAILED, S.CANCELLED)
+    progress = [1.0 if job.state in ended else progress_factor(job) for job in jobs]
+    return BatchSummary(
+        batch_id=jobs[0].batch_id if jobs else "",
+        total=len(jobs),
+        done=sum(1 for job in jobs if job.state in (S.READY, S.INSERTED)),
+        failed=sum(1 for job in jobs if job.state is S.FAILED),
+        cancelled=sum(1 for job in jobs if job.state is S.CANCELLED),
+        active=sum(1 for job in jobs if is_active(job)),
+        progress=sum(progress) / len(progress) if progress else 0.0,
+    )
+
+
+def draw_batch(layout: Any, rows: Sequence[tuple[Job, Sequence[Job]]], *, now: float | None = None,
+               width: int = DEFAULT_WIDTH, is_open: bool | None = None) -> None:
+    """One row for a batch: its count, progress, Cancel All / Retry Failed; open, each of its jobs."""
+    current = {job.id for job in current_attempts([job for job, _chunks in rows])}
+    rows = [(job, chunks) for job, chunks in rows if job.id in current]
+    jobs = [job for job, _chunks in rows]
+    summary = summarize_batch(jobs)
+    opened = summary.batch_id in OPEN_BATCHES if is_open is None else is_open
+    box = layout.box()
+    head = box.row(align=True)
+    toggle = head.operator("foley.toggle_batch", text="", icon="TRIA_DOWN" if opened else "TRIA_RIGHT",
+                           emboss=False)
+    toggle.batch_id = summary.batch_id
+    strips = len({tuple(job.extra.get("source_strips", ())) for job in jobs})
+    icon = "SORTTIME" if summary.active else ("ERROR" if summary.failed else "SOUND")
+    head.label(text=f"One sound per strip: {strips} strip{'s' if strips != 1 else ''}", icon=icon)
+    status = box.row()
+    status.label(text=summary.text)
+    if summary.active and hasattr(box, "progress"):
+        box.progress(factor=summary.progress, type="BAR", text=f"{round(summary.progress * 100)}%")
+    actions = box.row(align=True)
+    if summary.active:
+        actions.operator("foley.cancel_batch", text="Cancel All", icon="CANCEL").batch_id = summary.batch_id
+    if summary.failed:
+        actions.operator("foley.retry_batch", text="Retry Failed",
+                         icon="FILE_REFRESH").batch_id = summary.batch_id
+    if opened:
+        for job, chunks in rows:
+            draw_job(box, job, chunks, now=now, width=width)

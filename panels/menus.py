@@ -7,6 +7,7 @@ from typing import Any
 
 import bpy
 
+from .. import compat
 from ..blender.strip_metadata import METADATA_KEY, foley_strip
 
 
@@ -15,7 +16,10 @@ def draw_context_menu(self: Any, context: Any) -> None:
     layout = self.layout
     layout.separator()
     # show_dialog: the operator opens a small dialog with the provider's fields prefilled from the panel
-    layout.operator("foley.generate", text="Generate Sound for Selection…", icon="SOUND").show_dialog = True
+    scene = compat.sequencer_scene(context)
+    each_strip = bool(getattr(getattr(scene, "foley", None), "each_strip", False))
+    text = "Generate One Sound per Strip…" if each_strip else "Generate Sound for Selection…"
+    layout.operator("foley.generate", text=text, icon="SOUND").show_dialog = True
     strip = foley_strip(context)
     if strip is None:
         return

@@ -10,22 +10,32 @@ a job changes, not by polling.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .. import compat, preferences
 from ..blender import runtime
-from ..blender.selection import ChosenRange, choose_range
+from ..blender.selection import ChosenRange, choose_range, choose_shots
 from ..blender.strip_metadata import METADATA_KEY, foley_strip
 from ..core import checks
 from ..core.checks import Blocker
+from ..core.chunks import chunk_limits
 from ..core.cost import CostEstimate, estimate_cost
 from ..core.jobs import Job, JobState
-from ..core.request_plan import DEFAULT_ASK_ABOVE_REQUESTS, RequestPlan, needs_question, plan_requests
+from ..core.request_plan import (
+    DEFAULT_ASK_ABOVE_REQUESTS,
+    BatchPlan,
+    PlanLike,
+    RequestPlan,
+    chunk_ranges,
+    needs_question,
+    plan_requests,
+)
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
 from .fields import draw_provider_fields, event_count_in, field_values, requested_seconds
-from .jobs_list import draw_job, provider_label
+from .jobs_list import draw_batch, draw_job, provider_label
 from .readiness import ONLINE_ACCESS_PATH, online_access, preference_values, ready_providers
 from .wrapping import chars_for, draw_wrapped
 
@@ -52,6 +62,42 @@ def chosen_range(context: Any, scene: Any) -> ChosenRange | None:
         return None
 
 
+def chosen_shots(context: Any, scene: Any) -> tuple[list[ChosenRange], str]:
+    """One sound per strip: the selected picture strips' ranges, or the sentence why there are none."""
+    try:
+        return choose_shots(scene, compat.selected_strips(context)), ""
+    except ValueError as error:
+        return [], str(error)
+    except AttributeError:
+        return [], ""
+
+
+def too_short_shots(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> list[ChosenRange]:
+    """Strips shorter than the provider's minimum: left out of the batch unless fixed (Generate asks)."""
+    return [shot for shot in shots if requested_seconds(info, shot, settings) < info.min_seconds]
+
+
+def batch_plan(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> BatchPlan | None:
+    """The calls one sound per strip makes for the strips that fit (the count the question uses)."""
+    fitting = [shot for shot in shots if shot not in too_short_shots(info, shots, settings)]
+    if not fitting:
+        return None
+    takes = max(1, int(getattr(settings, "variations", 1)))
+    return BatchPlan(tuple(plan_requests([info], shot.frames, shot.fps, takes=takes, cuts=shot.cuts)
+                           for shot in fitting))
+
+
+def batch_cost(info: ProviderInfo, shots: list[ChosenRange], settings: Any) -> CostEstimate | None:
+    fitting = [shot for shot in shots if shot not in too_short_shots(info, shots, settings)]
+    if not fitting:
+        return None
+    planned = {info.id: [[float(c.seconds(s.fps)) for c in chunk_ranges(info, s.frames, s.fps, s.cuts)]
+                         for s in fitting]}
+    return estimate_cost([info], sum(shot.seconds for shot in fitting),
+                         variations=max(1, int(getattr(settings, "variations", 1))),
+                         fill_short=preferences.fill_short_results(), planned=planned)
+
+
 def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRange | None) -> list[Blocker]:
     """Every reason Generate is unavailable, most fundamental first (empty: it can run).
 
@@ -65,6 +111,8 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
     values: dict[str, Any] | None = None
     event_count: int | None = None
     requests_problem = ""
+    shots_problem = ""
+    each_strip = bool(getattr(settings, "each_strip", False)) if settings is not None else False
     if not scene_problem:
         try:
             info = provider_info(provider_id)
@@ -72,15 +120,23 @@ def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRan
             info = None  # checks.generate_blockers says why
         if info is not None:
             values = field_values(info, settings)
-            if chosen is not None and info.input == "timeline":
-                event_count = event_count_in(settings, chosen)
-            plan = request_plan(info, chosen, settings)
+            plan: PlanLike | None
+            if each_strip:  # one sound per strip: the strips are checked, not the whole range
+                shots, why_none = chosen_shots(context, scene)
+                plan = batch_plan(info, shots, settings)
+                if why_none or (shots and plan is None):
+                    shots_problem = why_none or (f"Every selected strip is too short for {info.label} "
+                                                 f"(at least {info.min_seconds:g} s).")
+            else:
+                if chosen is not None and info.input == "timeline":
+                    event_count = event_count_in(settings, chosen)
+                plan = request_plan(info, chosen, settings)
             requests_problem = plan.too_long() if plan is not None else ""
     return checks.generate_blockers(
         online=online_access(), scene_problem=scene_problem, provider_id=provider_id,
         prefs=preference_values(context) if not scene_problem else {}, values=values,
-        range_seconds=chosen.seconds if chosen is not None else None, event_count=event_count,
-        requests_problem=requests_problem)
+        range_seconds=chosen.seconds if chosen is not None and not each_strip else None,
+        event_count=event_count, requests_problem=requests_problem, shots_problem=shots_problem)
 
 
 def session_jobs() -> list[Job]:
@@ -88,14 +144,40 @@ def session_jobs() -> list[Job]:
     return runtime.engine().jobs() if runtime.has_engine() else []
 
 
-def job_list(jobs: list[Job]) -> tuple[list[tuple[Job, list[Job]]], int]:
-    """Top-level jobs still worth showing (not yet inserted), newest first, each with its chunks;
-    plus how many more were left out."""
+@dataclass(frozen=True)
+class ListEntry:
+    """One entry of the job list: a job with its chunks, or a batch (``batch_id``) of such rows."""
+
+    rows: tuple[tuple[Job, list[Job]], ...]
+    batch_id: str = ""
+
+
+def job_list(jobs: list[Job]) -> tuple[list[ListEntry], int]:
+    """Entries still worth showing, newest first: each top-level job not yet inserted with its chunks,
+    and each batch with a job not yet inserted as ONE entry holding all its jobs; plus how many more
+    entries were left out."""
     by_id = {job.id: job for job in jobs}
-    shown = [job for job in jobs if not job.parent_id and job.state is not JobState.INSERTED]
-    shown.sort(key=lambda job: job.created_at, reverse=True)
-    rows = [(job, [by_id[cid] for cid in job.chunk_ids if cid in by_id]) for job in shown[:MAX_JOBS_SHOWN]]
-    return rows, max(0, len(shown) - MAX_JOBS_SHOWN)
+    top = [job for job in jobs if not job.parent_id]
+    batches: dict[str, list[Job]] = {}
+    for job in top:
+        if job.batch_id:
+            batches.setdefault(job.batch_id, []).append(job)
+    entries: list[tuple[float, ListEntry]] = []
+
+    def row(job: Job) -> tuple[Job, list[Job]]:
+        return job, [by_id[cid] for cid in job.chunk_ids if cid in by_id]
+
+    for job in top:
+        if not job.batch_id and job.state is not JobState.INSERTED:
+            entries.append((job.created_at, ListEntry((row(job),))))
+    for batch_id, members in batches.items():
+        if any(job.state is not JobState.INSERTED for job in members):
+            members.sort(key=lambda job: (job.frame_start, job.take_index))
+            entries.append((max(job.created_at for job in members),
+                            ListEntry(tuple(row(job) for job in members), batch_id)))
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    shown = [entry for _created, entry in entries]
+    return shown[:MAX_JOBS_SHOWN], max(0, len(shown) - MAX_JOBS_SHOWN)
 
 
 def recent_results(jobs: list[Job], limit: int = MAX_RESULTS_SHOWN) -> list[Job]:
@@ -110,8 +192,13 @@ def cost_estimate(info: ProviderInfo, chosen: ChosenRange | None, settings: Any)
     if chosen is None:
         return None
     variations = max(1, int(getattr(settings, "variations", 1)))
-    return estimate_cost([info], requested_seconds(info, chosen, settings), variations=variations,
-                         fill_short=preferences.fill_short_results())
+    seconds = requested_seconds(info, chosen, settings)
+    planned = None
+    if seconds == chosen.seconds and chosen.cuts:  # the chunks sent: at the cuts (core.shots)
+        chunks = chunk_ranges(info, chosen.frames, chosen.fps, chosen.cuts)
+        planned = {info.id: [[float(chunk.seconds(chosen.fps)) for chunk in chunks]]}
+    return estimate_cost([info], seconds, variations=variations, fill_short=preferences.fill_short_results(),
+                         planned=planned)
 
 
 # -- drawing ------------------------------------------------------------------------------
@@ -132,7 +219,12 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     draw_wrapped(layout.column(), info.description, width=width)
 
     chosen = chosen_range(context, scene)
-    draw_provider_fields(layout, settings, info.id, chosen, width=width)
+    each_strip = bool(getattr(settings, "each_strip", False))
+    # one sound per strip: the fields only; the strips are drawn below instead of the union range
+    draw_provider_fields(layout, settings, info.id, None if each_strip else chosen, width=width)
+    layout.prop(settings, "each_strip", text="One sound per strip")
+    if each_strip:
+        _draw_shots(layout, context, scene, info, settings, width)
 
     takes = layout.column(align=True)
     takes.prop(settings, "variations", text="Takes (1–4)")
@@ -151,6 +243,9 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
     button = row.row(align=True)
     button.enabled = not blockers
     text = "Generate" if settings.variations <= 1 else f"Generate {settings.variations} Takes"
+    if each_strip:
+        count = len(chosen_shots(context, scene)[0])
+        text = f"Generate for {count} Strip{'s' if count != 1 else ''}"
     button.operator("foley.generate", text=text, icon="PLAY")
     # other providers may be ready even when this one lacks a key
     others = row.row(align=True)
@@ -163,13 +258,44 @@ def request_plan(info: ProviderInfo, chosen: ChosenRange | None, settings: Any) 
     if chosen is None:
         return None
     variations = max(1, int(getattr(settings, "variations", 1)))
-    return plan_requests([info], chosen.frames, chosen.fps, takes=variations)
+    return plan_requests([info], chosen.frames, chosen.fps, takes=variations, cuts=chosen.cuts)
+
+
+def _draw_shots(layout: Any, context: Any, scene: Any, info: ProviderInfo, settings: Any, width: int) -> None:
+    """One sound per strip: how many strips, how long, and which ones the provider cannot take."""
+    shots, why_none = chosen_shots(context, scene)
+    box = layout.box()
+    if why_none or not shots:
+        draw_wrapped(box, why_none or "Select the picture strips to make sound for.", icon="ERROR",
+                     width=width, alert=True)
+        return
+    lengths = [shot.seconds for shot in shots]
+    low_s, high_s = min(lengths), max(lengths)
+    span = f"{low_s:.1f} s" if low_s == high_s else f"{low_s:.1f}–{high_s:.1f} s"
+    count = len(shots)
+    box.label(text=f"{count} strip{'s' if count != 1 else ''} ({span}), one sound each",
+              icon="SEQ_STRIP_META")
+    low, high = chunk_limits(info)
+    long_ones = sum(1 for length in lengths if length > high)
+    if long_ones:
+        draw_wrapped(box, f"{long_ones} longer than {high:g} s: made as chunks split at the picture's cuts "
+                          "where they fit, joined into one strip each.", icon="INFO", width=width)
+    short = too_short_shots(info, shots, settings)
+    if short:
+        names = ", ".join(f"{shot.strip_names[0]} ({shot.seconds:.1f} s)" for shot in short)
+        draw_wrapped(box, f"Too short for {info.label} (at least {low:g} s): {names}. Generate asks whether "
+                          "to go on without them.", icon="ERROR", width=width, alert=True)
 
 
 def _draw_cost(layout: Any, context: Any, info: ProviderInfo, chosen: ChosenRange | None, settings: Any,
                width: int) -> None:
-    estimate = cost_estimate(info, chosen, settings)
-    plan = request_plan(info, chosen, settings)
+    estimate: CostEstimate | None
+    plan: PlanLike | None
+    if getattr(settings, "each_strip", False):
+        shots, _why = chosen_shots(context, foley_settings(context)[0])
+        estimate, plan = batch_cost(info, shots, settings), batch_plan(info, shots, settings)
+    else:
+        estimate, plan = cost_estimate(info, chosen, settings), request_plan(info, chosen, settings)
     if estimate is None or plan is None:
         return
     draw_wrapped(layout, f"Estimated cost: {estimate.text}", icon="FUND", width=width)
@@ -251,13 +377,17 @@ def draw_jobs_panel(layout: Any, context: Any, jobs: list[Job] | None = None, *,
                     now: float | None = None) -> None:
     """Every job still of interest with its progress and actions; ``jobs`` defaults to the engine's."""
     width = chars_for(context)
-    rows, hidden = job_list(session_jobs() if jobs is None else jobs)
-    if not rows:
+    entries, hidden = job_list(session_jobs() if jobs is None else jobs)
+    if not entries:
         layout.label(text="No jobs yet.", icon="INFO")
         return
     moment = time.time() if now is None else now
-    for job, chunks in rows:
-        draw_job(layout, job, chunks, now=moment, width=width)
+    for entry in entries:
+        if entry.batch_id:
+            draw_batch(layout, entry.rows, now=moment, width=width)
+        else:
+            [(job, chunks)] = entry.rows
+            draw_job(layout, job, chunks, now=moment, width=width)
     if hidden:
         layout.label(text=f"…and {hidden} older job{'s' if hidden != 1 else ''}.")
 

@@ -173,3 +173,33 @@ def test_duration_check_thresholds():
     assert short.is_short and not short.much_shorter and "0.50 s shorter" in short.message
     much = check_duration(8.9, 10.0, fps)
     assert much.much_shorter and "much shorter" in much.message
+
+
+def test_chunks_that_meet_at_a_cut_get_a_one_frame_fade_not_a_crossfade(tmp_path: Path):
+    fps = Fraction(25)
+    frame = RATE // 25
+    shots = [(0, 300), (300, 225)]  # 12 s and 9 s, meeting at the cut (frame 300)
+    loud = [PcmAudio(np.full((count * frame, 1), 0.5), RATE) for _start, count in shots]
+    paths = [write_wav(tmp_path / f"shot{i}.wav", part) for i, part in enumerate(loud)]
+    report = join_wav_files(paths, [Fraction(start, 25) for start, _ in shots],
+                            [Fraction(count, 25) for _, count in shots], Fraction(525, 25),
+                            tmp_path / "joined.wav", fps)
+    joined = read_wav(report.path).samples[:, 0]
+    cut = 300 * frame
+    assert joined.shape[0] == 525 * frame
+    # away from the cut each side is exactly its own shot: nothing of one shot leaks into the other
+    assert np.allclose(joined[: cut - frame], 0.5, atol=1e-4)
+    assert np.allclose(joined[cut + frame :], 0.5, atol=1e-4)
+    # within a frame either side the level dips to (almost) silence at the cut and rises again
+    assert abs(joined[cut - 1]) < 0.02 and abs(joined[cut]) < 0.02
+    assert np.all(np.diff(joined[cut - frame : cut]) <= 1e-6)  # fading out
+    assert np.all(np.diff(joined[cut : cut + frame]) >= -1e-6)  # fading in
+
+
+def test_overlapping_chunks_still_crossfade_without_a_cut_fade():
+    overlap = RATE // 4
+    first, second = PcmAudio(np.full((RATE, 1), 0.5), RATE), PcmAudio(np.full((RATE, 1), 0.5), RATE)
+    joined = join_chunks([first, second], [(0, RATE), (RATE - overlap, RATE)], 2 * RATE - overlap,
+                         cut_fade=RATE // 25)
+    # no dip before the overlap: the cut fade applies only where parts meet exactly
+    assert np.allclose(joined.samples[: RATE - overlap, 0], 0.5)

@@ -86,3 +86,16 @@ def test_prices_seen_on_different_dates_are_all_named():
     old = make_info("a.b", price=PriceEstimate(per_call=0.1, source="x.example", seen="2026-11"))
     new = make_info("c.d", price=PriceEstimate(per_call=0.2, source="y.example", seen="2026-12"))
     assert estimate_cost([new, old], 5.0).text.endswith("(prices seen 2026-11, 2026-12)")
+
+
+def test_planned_chunks_are_priced_as_sent_and_only_single_calls_may_be_filled():
+    per_call = KLING
+    # three shots: two single calls, and a 45 s range sent as four chunks at its cuts
+    planned = {per_call.id: [[4.0], [6.0], [12.0, 9.0, 15.0, 9.0]]}
+    estimate = estimate_cost([per_call], 55.0, variations=2, planned=planned, fill_short=True)
+    assert estimate.calls == 12
+    assert estimate.total == pytest.approx(1.20)
+    assert estimate.possible_extra_calls == 4  # two single-call shots × two takes; chunks are never filled
+    assert estimate.possible_extra_amount == pytest.approx(0.40)
+    even = estimate_cost([per_call], 45.0)
+    assert even.calls == 3  # without a plan: today's even split

@@ -91,3 +91,32 @@ def test_the_question_names_the_follow_ups_a_short_result_may_add():
     assert question(plan, "≈ $0.20", possible_fills=2).endswith(
         "≈ $0.20; up to 2 more calls if a result comes back short.")
     assert question(plan, "≈ $0.20") == f"This makes {plan.describe()}, ≈ $0.20."
+
+
+def test_a_long_range_is_counted_with_its_cuts_like_the_chunks_sent():
+    from vse_foley.core.request_plan import chunk_ranges
+
+    frames = FrameRange(101, 1225)  # 45 s: shots of 12, 9, 15 and 9 s
+    cuts = [401, 626, 1001]
+    assert plan_requests([KLING], frames, FPS).calls == 3  # no cuts known: the even split
+    plan = plan_requests([KLING], frames, FPS, takes=2, cuts=cuts)
+    assert plan.calls == 8
+    assert [c.start for c in chunk_ranges(KLING, frames, FPS, cuts)] == [101, *cuts]
+
+
+def test_a_batch_is_counted_and_asked_about_as_a_whole():
+    from vse_foley.core.request_plan import BatchPlan
+
+    shots = [FrameRange(1, 100), FrameRange(101, 250), FrameRange(251, 400), FrameRange(401, 1000)]
+    batch = BatchPlan(tuple(plan_requests([KLING], shot, FPS, takes=2) for shot in shots))
+    assert batch.calls == 2 + 2 + 2 + 2 * 2  # the 24 s strip is two chunks
+    assert batch.describe() == "4 strips × 2 takes = 10 requests (1 long strip in chunks)"
+    estimate = estimate_cost([KLING], 0.0, variations=2,
+                             planned={KLING.id: [[4.0], [6.0], [6.0], [12.0, 12.0]]})
+    assert estimate.calls == batch.calls
+    assert question(batch, estimate.price_text) == (
+        f"4 strips × 2 takes = 10 requests (1 long strip in chunks), ≈ ${estimate.total:.2f}.")
+    assert not needs_question(batch, 12) and needs_question(batch, 9)
+    assert "above the limit of 9" in script_refusal(batch, 9) and script_refusal(batch, 10) == ""
+    simple = BatchPlan(tuple(plan_requests([KLING, VIDU], shot, FPS, takes=2) for shot in shots[:3]))
+    assert simple.describe() == "3 strips × 2 takes × 2 providers = 12 requests"

@@ -53,7 +53,8 @@ MODELS: dict[str, tuple[type[BaseModel], dict[str, tuple[type[BaseModel], str]]]
     "wavespeed.mirelo-sfx-1.6": (MireloSfx16Input, {}),
     "wavespeed.kling-text-to-audio": (KlingTextToAudioInput, {}),
     "elevenlabs.sound-effects": (
-        SoundEffectInput, {"prompt": (SoundEffectInput, "text"), "duration": (SoundEffectInput, "duration_seconds")}),
+        SoundEffectInput,
+        {"prompt": (SoundEffectInput, "text"), "duration": (SoundEffectInput, "duration_seconds")}),
     "comfyui.mmaudio": (MMAudioOnComfyInput, {}),
     "comfyui.hunyuan-foley": (HunyuanFoleyOnComfyInput, {}),
     "comfyui.workflow": (WorkflowInput, {}),
