@@ -586,7 +586,7 @@ register_vendor(S3)  # an upload host only: no providers of its own
 
 # -- ComfyUI (issue 16): the editor's own server; one template per node pack, or their workflow ---
 #: nothing is billed: the price is 0 and says where it runs
-_ON_YOUR_SERVER = PriceEstimate(per_call=0.0, source="on your server")
+_ON_YOUR_SERVER = PriceEstimate(per_call=0.0, source="on your server")  # core.cost.ON_YOUR_SERVER
 _COMFY_FIELDS = (_prompt(), _negative(), _SEED)
 register_vendor(
     COMFYUI,

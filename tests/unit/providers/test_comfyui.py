@@ -241,6 +241,7 @@ def test_a_generation_on_your_own_server_costs_nothing_in_the_estimate() -> None
         [provider_info("comfyui.mmaudio"), provider_info("comfyui.workflow")], 12.0, variations=2
     )
     assert estimate.total == 0.0
+    assert estimate.text == "free: 6 runs on your server"  # MMAudio is best at 8 s: 12 s is two chunks
     assert provider_info("comfyui.mmaudio").price.source == "on your server"
 
 
