@@ -13,14 +13,27 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .base import Provider, ProviderInfo
-from .catalog import IMPLEMENTATIONS, INFOS, PROVIDER_IDS
+from .catalog import IMPLEMENTATIONS, INFOS, PROVIDER_IDS, register_vendor, unregister_vendor
 from .errors import ConfigError
+from .vendor_spec import VENDOR_SPECS, Credential, Region, VendorSpec, vendor_spec
 
 if TYPE_CHECKING:
     from .client import VendorClient
     from .settings import HttpTuning
 
-__all__ = ["PROVIDER_IDS", "all_provider_infos", "create_provider", "provider_info"]
+__all__ = [
+    "PROVIDER_IDS",
+    "VENDOR_SPECS",
+    "Credential",
+    "Region",
+    "VendorSpec",
+    "all_provider_infos",
+    "create_provider",
+    "provider_info",
+    "register_vendor",
+    "unregister_vendor",
+    "vendor_spec",
+]
 
 
 def provider_info(provider_id: str) -> ProviderInfo:
@@ -57,7 +70,8 @@ def create_provider(
     settings = resolve_settings(prefs or {}, environ, tuning)
     module_name, class_name = IMPLEMENTATIONS[provider_id]
     try:
-        module = importlib.import_module(f".{module_name}", __name__)
+        # a bare name is one of ours; a dotted one (a test's own vendor) is imported as it is
+        module = importlib.import_module(module_name if "." in module_name else f".{module_name}", __name__)
     except ImportError as error:
         # Extensions share one site-packages: another one may ship an incompatible pydantic.
         raise ConfigError(

@@ -10,27 +10,33 @@ preference decides.
 
 from __future__ import annotations
 
-from .base import AccountLimits, FieldKind, FieldSpec, ProviderInfo
+from collections.abc import Iterator, Mapping, Sequence
+from typing import overload
 
-SEED_MAX = 2147483647
-#: Vidu's usage page: 5 concurrent tasks per organisation, shared by every endpoint.
-VIDU_CONCURRENCY = 5
-#: Our bound where a vendor documents no submit rate: a runaway batch still cannot hammer it.
-UNDOCUMENTED_SUBMITS_PER_MINUTE = 30.0
+from .base import AccountLimits, FieldKind, FieldSpec, ProviderInfo
+from .vendor_spec import (
+    FLEXSTACK,
+    KLING,
+    UNDOCUMENTED_SUBMITS_PER_MINUTE,
+    VENDOR_SPECS,
+    VIDU,
+    VIDU_CONCURRENCY,
+    WAVESPEED,
+    VendorSpec,
+    add_spec,
+    remove_spec,
+    upload_host_specs,
+    vendor_spec,
+)
+
+__all__ = ["ACCOUNT_LIMITS", "INFOS", "PROVIDER_IDS", "SEED_MAX", "UNDOCUMENTED_SUBMITS_PER_MINUTE",
+           "VENDOR_NEEDS", "register_vendor", "unregister_vendor"]
+
+SEED_MAX = 2147483647  # the one definition: properties.py and the vendor models import it
 
 #: Limits per vendor ACCOUNT (one key), shared by all its models; the preferences override them.
-ACCOUNT_LIMITS: dict[str, AccountLimits] = {
-    # WaveSpeed default tier: 5 video tasks a minute and 3 at once, per key (vendors.md, [C]).
-    "wavespeed": AccountLimits("WaveSpeed", concurrency=3, submits_per_minute=5.0),
-    # Kling documents 1302/1303 (rate, concurrency) but no numbers: keep our default of 2.
-    "kling": AccountLimits("Kling", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
-    "vidu": AccountLimits(
-        "Vidu", concurrency=VIDU_CONCURRENCY, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
-    ),
-    "flexstack": AccountLimits(
-        "FlexStack", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE
-    ),
-}
+#: Filled from each ``VendorSpec.limits`` by ``register_vendor`` (updated in place: importers keep it).
+ACCOUNT_LIMITS: dict[str, AccountLimits] = {}
 
 _SEED = FieldSpec(
     "seed",
@@ -308,26 +314,125 @@ _INFOS: tuple[ProviderInfo, ...] = (
     ),
 )
 
-INFOS: dict[str, ProviderInfo] = {info.id: info for info in _INFOS}
-PROVIDER_IDS: tuple[str, ...] = tuple(info.id for info in _INFOS)
+#: provider id -> its capabilities, in UI order (filled by ``register_vendor``).
+INFOS: dict[str, ProviderInfo] = {}
 
 #: provider id -> (module, class); modules are imported only when a provider is created.
-IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
-    "wavespeed.think-sound": ("wavespeed", "ThinkSound"),
-    "wavespeed.mmaudio-v2": ("wavespeed", "MMAudioV2"),
-    "wavespeed.hunyuan-video-foley": ("wavespeed", "HunyuanVideoFoley"),
-    "wavespeed.kling-video-to-audio": ("wavespeed", "KlingViaWaveSpeed"),
-    "wavespeed.mirelo-sfx": ("wavespeed", "MireloSfx"),
-    "kling.video-to-audio": ("kling", "KlingVideoToAudio"),
-    "vidu.timing2audio": ("vidu", "ViduTimingToAudio"),
-    "vidu.text2audio": ("vidu", "ViduTextToAudio"),
-    "flexstack.audiogen": ("flexstack", "FlexStackAudioGen"),
-}
+IMPLEMENTATIONS: dict[str, tuple[str, str]] = {}
 
-#: What each vendor needs configured, for ``cli providers`` and the preferences panel.
-VENDOR_NEEDS: dict[str, str] = {
-    "wavespeed": "WAVESPEED_API_KEY",
-    "kling": "KLING_ACCESS_KEY + KLING_SECRET_KEY, and WAVESPEED_API_KEY for the clip upload",
-    "vidu": "VIDU_API_KEY",
-    "flexstack": "FLEXSTACK_ACCESS_TOKEN, or FLEXSTACK_USERNAME + FLEXSTACK_PASSWORD",
-}
+
+class _ProviderIds(Sequence[str]):
+    """Every provider id in UI order; a live view, so ids registered later appear everywhere."""
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return tuple(INFOS)[index]
+
+    def __len__(self) -> int:
+        return len(INFOS)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(INFOS))
+
+    def __contains__(self, item: object) -> bool:
+        return item in INFOS
+
+    def __repr__(self) -> str:
+        return repr(tuple(INFOS))
+
+
+PROVIDER_IDS: Sequence[str] = _ProviderIds()
+
+
+def vendor_needs(vendor_id: str) -> str:
+    """What a vendor needs configured ("KLING_ACCESS_KEY + KLING_SECRET_KEY, and ... for the clip upload")."""
+    spec = vendor_spec(vendor_id)
+    needs = spec.needs_text()
+    if spec.needs_upload:
+        hosts = [host.needs_text() for host in upload_host_specs()]
+        if hosts:
+            needs += f", and {' or '.join(hosts)} for the clip upload"
+    return needs
+
+
+class _VendorNeeds(Mapping[str, str]):
+    """vendor id -> ``vendor_needs(id)``, for ``cli providers`` and the preferences panel."""
+
+    def __getitem__(self, vendor_id: str) -> str:
+        if vendor_id not in VENDOR_SPECS:
+            raise KeyError(vendor_id)
+        return vendor_needs(vendor_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(spec.id for spec in VENDOR_SPECS))
+
+    def __len__(self) -> int:
+        return len(VENDOR_SPECS)
+
+
+#: What each vendor needs configured, derived from the vendor specs.
+VENDOR_NEEDS: Mapping[str, str] = _VendorNeeds()
+
+
+def register_vendor(
+    spec: VendorSpec,
+    infos: Sequence[ProviderInfo] = (),
+    implementations: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
+    """Add a vendor: its description, its providers' capabilities and where their classes live.
+
+    ``implementations`` maps each provider id to ``(module, class)``; a module name
+    without a dot is relative to ``vse_foley.providers``, one with a dot is imported
+    as is (a test's own module). The preferences, readiness, Test Connection and
+    the CLI read the registry, so nothing else needs an edit; a registered add-on
+    picks new preferences up at its next registration. The built-ins below are
+    registered the same way.
+    """
+    implementations = dict(implementations or {})
+    for info in infos:
+        if info.vendor != spec.id:
+            raise ValueError(f"{info.id} belongs to vendor {info.vendor}, not {spec.id}")
+        if info.id not in implementations:
+            raise ValueError(f"{info.id} has no implementation (module, class)")
+    add_spec(spec)
+    if spec.limits is not None:
+        ACCOUNT_LIMITS[spec.account_id] = spec.limits
+    for info in infos:
+        INFOS[info.id] = info
+        IMPLEMENTATIONS[info.id] = implementations[info.id]
+
+
+def unregister_vendor(vendor_id: str) -> None:
+    """Remove a vendor and its providers (tests that registered one of their own)."""
+    spec = VENDOR_SPECS.get(vendor_id)
+    if spec is None:
+        return
+    for provider_id in [pid for pid, info in INFOS.items() if info.vendor == vendor_id]:
+        INFOS.pop(provider_id)
+        IMPLEMENTATIONS.pop(provider_id, None)
+    if not any(other.account_id == spec.account_id for other in VENDOR_SPECS if other.id != vendor_id):
+        ACCOUNT_LIMITS.pop(spec.account_id, None)
+    remove_spec(vendor_id)
+
+
+def _built_in(spec: VendorSpec, module: str, classes: Mapping[str, str]) -> None:
+    register_vendor(
+        spec,
+        [info for info in _INFOS if info.vendor == spec.id],
+        {provider_id: (module, class_name) for provider_id, class_name in classes.items()},
+    )
+
+
+_built_in(WAVESPEED, "wavespeed", {
+    "wavespeed.think-sound": "ThinkSound",
+    "wavespeed.mmaudio-v2": "MMAudioV2",
+    "wavespeed.hunyuan-video-foley": "HunyuanVideoFoley",
+    "wavespeed.kling-video-to-audio": "KlingViaWaveSpeed",
+    "wavespeed.mirelo-sfx": "MireloSfx",
+})
+_built_in(KLING, "kling", {"kling.video-to-audio": "KlingVideoToAudio"})
+_built_in(VIDU, "vidu", {"vidu.timing2audio": "ViduTimingToAudio", "vidu.text2audio": "ViduTextToAudio"})
+_built_in(FLEXSTACK, "flexstack", {"flexstack.audiogen": "FlexStackAudioGen"})

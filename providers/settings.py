@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import cast
 from urllib.parse import urlsplit
 
 from .base import AccountLimits
+from .catalog import ACCOUNT_LIMITS
 from .errors import ConfigError
+from .vendor_spec import PREFS_PATH, VENDOR_SPECS, Credential, VendorSpec, upload_host_specs
 
-PREFS_PATH = "Edit ▸ Preferences ▸ Add-ons ▸ VSE Foley"
-
-KLING_REGIONS: Mapping[str, str] = {
-    "singapore": "https://api-singapore.klingai.com",
-    "beijing": "https://api-beijing.klingai.com",
-    "legacy": "https://api.klingai.com",
-}
-VIDU_REGIONS: Mapping[str, str] = {
-    "global": "https://api.vidu.com",
-    "china": "https://api.vidu.cn",
-}
-WAVESPEED_DEFAULT_URL = "https://api.wavespeed.ai"
-FLEXSTACK_DEFAULT_URL = "https://api.flexstack.ai/v1"
-UPLOAD_HOST_CHOICES = ("auto", "wavespeed", "none")
-
+__all__ = ["PREFS_PATH", "FoleySettings", "Secret", "VendorSettings", "resolve_settings"]
 
 class Secret:
     """A credential whose ``repr``/``str`` never show the value; call ``reveal()`` to use it."""
@@ -77,114 +66,201 @@ class HttpTuning:
 
 @dataclass(frozen=True)
 class VendorSettings:
-    """What every vendor has: a name for messages and a base URL without trailing slash."""
+    """One vendor's resolved settings, the same shape for every vendor (built from its ``VendorSpec``).
 
-    vendor: str
-    label: str
-    base_url: str
+    ``secret(name)`` / ``value(name)`` read a credential field, ``require(...)``
+    returns revealed values or raises ConfigError with the sentence naming the
+    preference and the environment variable; ``base_url`` has no trailing slash.
+    """
+
+    spec: VendorSpec
+    base_url: str = ""
+    region: str = ""
+    fields: Mapping[str, Secret | str] = field(default_factory=dict)
+
+    @property
+    def vendor(self) -> str:
+        return self.spec.id
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    def secret(self, name: str) -> Secret:
+        """A secret credential field (empty ``Secret`` when not set)."""
+        value = self.fields.get(name, Secret())
+        return value if isinstance(value, Secret) else Secret(value)
+
+    def value(self, name: str) -> str:
+        """A non-secret field (user name, bucket, endpoint...); "" when not set."""
+        value = self.fields.get(name, "")
+        if isinstance(value, Secret):
+            raise TypeError(f"{self.spec.id}.{name} is secret: use secret('{name}')")
+        return value
+
+    def has(self, name: str) -> bool:
+        return bool(self.fields.get(name))
+
+    @property
+    def ready(self) -> bool:
+        """Whether one of the vendor's credential sets is complete."""
+        return any(all(self.has(name) for name in names) for names in self.spec.requirement_sets())
+
+    def require(self, *names: str) -> tuple[str, ...]:
+        """The values of ``names`` (secrets revealed); ConfigError naming what is missing.
+
+        Without names: the vendor's own requirement (any complete credential set), returning
+        the values of the first complete set.
+        """
+        if not names:
+            return self.require_credentials()
+        missing = [self.spec.credential(name) for name in names if not self.has(name)]
+        if missing:
+            raise ConfigError(missing_sentence(self.spec, [self.spec.credential(n) for n in names], missing))
+        return tuple(self._reveal(name) for name in names)
+
+    def require_credentials(self) -> tuple[str, ...]:
+        sets = self.spec.requirement_sets()
+        for names in sets:
+            if all(self.has(name) for name in names):
+                return tuple(self._reveal(name) for name in names)
+        if len(sets) == 1:
+            return self.require(*sets[0])
+        raise ConfigError(alternatives_sentence(self.spec))
 
     def secrets(self) -> tuple[str, ...]:
-        """Every credential value, for redaction."""
-        return ()
+        """Every secret credential value, for redaction."""
+        return tuple(v.reveal() for v in self.fields.values() if isinstance(v, Secret) and v)
+
+    def _reveal(self, name: str) -> str:
+        value = self.fields.get(name, "")
+        return value.reveal() if isinstance(value, Secret) else value
 
 
-@dataclass(frozen=True)
+def missing_sentence(spec: VendorSpec, needed: list[Credential], missing: list[Credential]) -> str:
+    """What to set when ``missing`` (some of ``needed``, all required together) are not set."""
+    if len(needed) == 1:
+        only = needed[0]
+        return f"No {only.label} is set. Set {only.env} or {PREFS_PATH} ▸ {only.label}."
+    kind = "keys" if all(c.secret for c in needed) else "settings"
+    count = "both" if len(needed) == 2 else f"all {len(needed)}"
+    listed = " and ".join(f"{c.env} ({c.label})" for c in missing)
+    prefix = f"{spec.label} "
+    labels = [needed[0].label, *(c.label.removeprefix(prefix) for c in needed[1:])]
+    return (
+        f"{spec.label} needs {count} {kind} and {listed} {'is' if len(missing) == 1 else 'are'} missing. "
+        f"Set {' and '.join(c.env for c in needed)} or {PREFS_PATH} ▸ {' / '.join(labels)}."
+    )
+
+
+def alternatives_sentence(spec: VendorSpec) -> str:
+    """What to set when a vendor takes any one of several credential sets and none is complete."""
+    sets = [" and ".join(spec.credential(name).env for name in names) for names in spec.requirement_sets()]
+    return (
+        f"No {spec.label} credentials are set. Set {', or '.join(sets)}, or fill them in "
+        f"{PREFS_PATH} ▸ {spec.label}."
+    )
+
+
 class WaveSpeedSettings(VendorSettings):
-    api_key: Secret = field(default_factory=Secret)
+    """Typed access for the WaveSpeed provider module (the generic access works too)."""
 
-    def secrets(self) -> tuple[str, ...]:
-        return _revealed(self.api_key)
+    @property
+    def api_key(self) -> Secret:
+        return self.secret("api_key")
 
     def require_key(self) -> str:
-        if not self.api_key:
-            raise ConfigError(
-                f"No WaveSpeed API key is set. Set WAVESPEED_API_KEY or {PREFS_PATH} ▸ WaveSpeed API key."
-            )
-        return self.api_key.reveal()
+        return self.require("api_key")[0]
 
 
-@dataclass(frozen=True)
 class KlingSettings(VendorSettings):
-    access_key: Secret = field(default_factory=Secret)
-    secret_key: Secret = field(default_factory=Secret)
-    region: str = "singapore"
+    @property
+    def access_key(self) -> Secret:
+        return self.secret("access_key")
 
-    def secrets(self) -> tuple[str, ...]:
-        return _revealed(self.access_key, self.secret_key)
+    @property
+    def secret_key(self) -> Secret:
+        return self.secret("secret_key")
 
     def require_keys(self) -> tuple[str, str]:
-        missing = [
-            f"{env} ({pref})"
-            for env, secret, pref in (
-                ("KLING_ACCESS_KEY", self.access_key, "Kling access key"),
-                ("KLING_SECRET_KEY", self.secret_key, "Kling secret key"),
-            )
-            if not secret
-        ]
-        if missing:
-            raise ConfigError(
-                f"Kling needs both keys and {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                f"missing. Set KLING_ACCESS_KEY and KLING_SECRET_KEY or {PREFS_PATH} ▸ Kling access key / "
-                "secret key."
-            )
-        return self.access_key.reveal(), self.secret_key.reveal()
+        access, secret = self.require("access_key", "secret_key")
+        return access, secret
 
 
-@dataclass(frozen=True)
 class ViduSettings(VendorSettings):
-    api_key: Secret = field(default_factory=Secret)
-    region: str = "global"
-
-    def secrets(self) -> tuple[str, ...]:
-        return _revealed(self.api_key)
+    @property
+    def api_key(self) -> Secret:
+        return self.secret("api_key")
 
     def require_key(self) -> str:
-        if not self.api_key:
-            raise ConfigError(f"No Vidu API key is set. Set VIDU_API_KEY or {PREFS_PATH} ▸ Vidu API key.")
-        return self.api_key.reveal()
+        return self.require("api_key")[0]
 
 
-@dataclass(frozen=True)
 class FlexStackSettings(VendorSettings):
-    access_token: Secret = field(default_factory=Secret)
-    username: str = ""
-    password: Secret = field(default_factory=Secret)
+    @property
+    def access_token(self) -> Secret:
+        return self.secret("access_token")
 
-    def secrets(self) -> tuple[str, ...]:
-        return _revealed(self.access_token, self.password)
+    @property
+    def username(self) -> str:
+        return self.value("username")
+
+    @property
+    def password(self) -> Secret:
+        return self.secret("password")
 
     @property
     def can_login(self) -> bool:
         return bool(self.username and self.password)
 
-    def require_credentials(self) -> None:
-        if not self.access_token and not self.can_login:
-            raise ConfigError(
-                "No FlexStack credentials are set. Set FLEXSTACK_ACCESS_TOKEN, or FLEXSTACK_USERNAME and "
-                f"FLEXSTACK_PASSWORD, or fill them in {PREFS_PATH} ▸ FlexStack."
-            )
+
+#: Vendors whose provider modules use typed accessors; any other vendor gets ``VendorSettings``.
+SETTINGS_CLASSES: dict[str, type[VendorSettings]] = {
+    "wavespeed": WaveSpeedSettings,
+    "kling": KlingSettings,
+    "vidu": ViduSettings,
+    "flexstack": FlexStackSettings,
+}
 
 
 @dataclass(frozen=True)
 class FoleySettings:
-    """Everything the providers need, resolved once per provider instance."""
+    """Everything the providers need, resolved once per provider instance.
 
-    wavespeed: WaveSpeedSettings
-    kling: KlingSettings
-    vidu: ViduSettings
-    flexstack: FlexStackSettings
+    ``vendor(id)`` gives any registered vendor's settings; ``wavespeed`` & co. are
+    the typed views the built-in provider modules use.
+    """
+
+    vendors: Mapping[str, VendorSettings]
     upload_host: str = "auto"
     tuning: HttpTuning = field(default_factory=HttpTuning)
 
+    def vendor(self, vendor_id: str) -> VendorSettings:
+        try:
+            return self.vendors[vendor_id]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown vendor '{vendor_id}'; known vendors: {', '.join(self.vendors)}."
+            ) from None
+
+    @property
+    def wavespeed(self) -> WaveSpeedSettings:
+        return cast(WaveSpeedSettings, self.vendor("wavespeed"))
+
+    @property
+    def kling(self) -> KlingSettings:
+        return cast(KlingSettings, self.vendor("kling"))
+
+    @property
+    def vidu(self) -> ViduSettings:
+        return cast(ViduSettings, self.vendor("vidu"))
+
+    @property
+    def flexstack(self) -> FlexStackSettings:
+        return cast(FlexStackSettings, self.vendor("flexstack"))
+
     def secrets(self) -> tuple[str, ...]:
-        return (
-            self.wavespeed.secrets() + self.kling.secrets() + self.vidu.secrets() + self.flexstack.secrets()
-        )
-
-
-def _revealed(*secrets: Secret) -> tuple[str, ...]:
-    return tuple(s.reveal() for s in secrets if s)
-
+        return tuple(value for vendor in self.vendors.values() for value in vendor.secrets())
 
 def _pick(prefs: Mapping[str, str], environ: Mapping[str, str], pref_key: str, env_key: str) -> str:
     value = str(prefs.get(pref_key, "") or "").strip()
@@ -220,84 +296,57 @@ def check_base_url(url: str, label: str, env_var: str) -> str:
     )
 
 
-def _region_url(
-    regions: Mapping[str, str], region: str, default_region: str, label: str, pref_key: str
-) -> tuple[str, str]:
-    region = (region or default_region).strip().lower()
-    if region not in regions:
+def upload_host_choices() -> tuple[str, ...]:
+    """``auto``, every registered vendor's upload host, then ``none``."""
+    return ("auto", *(spec.upload_host for spec in upload_host_specs()), "none")
+
+
+def _region_url(spec: VendorSpec, region: str) -> tuple[str, str]:
+    urls = {choice.id: choice.url for choice in spec.regions}
+    region = (region or spec.region_default).strip().lower()
+    if region not in urls:
         raise ConfigError(
-            f"Unknown {label} region '{region}'. Choose one of {', '.join(regions)} in {PREFS_PATH} "
-            f"({pref_key})."
+            f"Unknown {spec.label} region '{region}'. Choose one of {', '.join(urls)} in {PREFS_PATH} "
+            f"({spec.region_pref})."
         )
-    return region, regions[region]
+    return region, urls[region]
+
+
+def resolve_vendor(spec: VendorSpec, prefs: Mapping[str, str], environ: Mapping[str, str]) -> VendorSettings:
+    """One vendor's settings from its spec; ConfigError for an unusable URL or region."""
+    region, url = "", spec.default_url
+    if spec.regions:
+        region, url = _region_url(spec, str(prefs.get(spec.region_pref, "")))
+    if spec.url_env:
+        url = str(environ.get(spec.url_env, "") or url)
+    if url:
+        url = check_base_url(url, spec.label, spec.url_env or spec.id)
+    fields: dict[str, Secret | str] = {}
+    for credential in spec.credentials:
+        raw = _pick(prefs, environ, credential.pref, credential.env) or credential.default
+        fields[credential.name] = Secret(raw) if credential.secret else raw
+    settings_class = SETTINGS_CLASSES.get(spec.id, VendorSettings)
+    return settings_class(spec=spec, base_url=url, region=region, fields=fields)
 
 
 def resolve_settings(
     prefs: Mapping[str, str], environ: Mapping[str, str], tuning: HttpTuning | None = None
 ) -> FoleySettings:
     """Resolve all vendors' settings; raises ConfigError only for unusable URLs or choices."""
-    wavespeed_url = check_base_url(
-        str(environ.get("VSE_FOLEY_WAVESPEED_URL", "") or WAVESPEED_DEFAULT_URL),
-        "WaveSpeed",
-        "VSE_FOLEY_WAVESPEED_URL",
-    )
-    kling_region, kling_url = _region_url(
-        KLING_REGIONS, str(prefs.get("kling_region", "")), "singapore", "Kling", "kling_region"
-    )
-    kling_url = check_base_url(
-        str(environ.get("VSE_FOLEY_KLING_URL", "") or kling_url), "Kling", "VSE_FOLEY_KLING_URL"
-    )
-    vidu_region, vidu_url = _region_url(
-        VIDU_REGIONS, str(prefs.get("vidu_region", "")), "global", "Vidu", "vidu_region"
-    )
-    vidu_url = check_base_url(
-        str(environ.get("VSE_FOLEY_VIDU_URL", "") or vidu_url), "Vidu", "VSE_FOLEY_VIDU_URL"
-    )
-    flexstack_url = check_base_url(
-        str(environ.get("VSE_FOLEY_FLEXSTACK_URL", "") or FLEXSTACK_DEFAULT_URL),
-        "FlexStack",
-        "VSE_FOLEY_FLEXSTACK_URL",
-    )
+    vendors = {spec.id: resolve_vendor(spec, prefs, environ) for spec in VENDOR_SPECS}
     upload_host = (str(prefs.get("upload_host", "") or "auto")).strip().lower()
-    if upload_host not in UPLOAD_HOST_CHOICES:
+    choices = upload_host_choices()
+    if upload_host not in choices:
         raise ConfigError(
-            f"Unknown upload host '{upload_host}'. Choose one of {', '.join(UPLOAD_HOST_CHOICES)} in "
+            f"Unknown upload host '{upload_host}'. Choose one of {', '.join(choices)} in "
             f"{PREFS_PATH} (upload_host)."
         )
-    return FoleySettings(
-        wavespeed=WaveSpeedSettings(
-            vendor="wavespeed",
-            label="WaveSpeed",
-            base_url=wavespeed_url,
-            api_key=Secret(_pick(prefs, environ, "wavespeed_api_key", "WAVESPEED_API_KEY")),
-        ),
-        kling=KlingSettings(
-            vendor="kling",
-            label="Kling",
-            base_url=kling_url,
-            access_key=Secret(_pick(prefs, environ, "kling_access_key", "KLING_ACCESS_KEY")),
-            secret_key=Secret(_pick(prefs, environ, "kling_secret_key", "KLING_SECRET_KEY")),
-            region=kling_region,
-        ),
-        vidu=ViduSettings(
-            vendor="vidu",
-            label="Vidu",
-            base_url=vidu_url,
-            api_key=Secret(_pick(prefs, environ, "vidu_api_key", "VIDU_API_KEY")),
-            region=vidu_region,
-        ),
-        flexstack=FlexStackSettings(
-            vendor="flexstack",
-            label="FlexStack",
-            base_url=flexstack_url,
-            access_token=Secret(_pick(prefs, environ, "flexstack_access_token", "FLEXSTACK_ACCESS_TOKEN")),
-            username=_pick(prefs, environ, "flexstack_username", "FLEXSTACK_USERNAME"),
-            password=Secret(_pick(prefs, environ, "flexstack_password", "FLEXSTACK_PASSWORD")),
-        ),
-        upload_host=upload_host,
-        tuning=tuning or HttpTuning(),
-    )
+    return FoleySettings(vendors=vendors, upload_host=upload_host, tuning=tuning or HttpTuning())
 
+
+def provider_pref_names() -> tuple[str, ...]:
+    """Every preference the settings read: each vendor's credentials and region, and the upload host."""
+    return (*(name for spec in VENDOR_SPECS for name in spec.pref_names()), "upload_host")
 
 # -- per-account limits (issue 9) -----------------------------------------------------------------
 
@@ -306,8 +355,6 @@ ACCOUNT_LIMIT_FIELDS = ("tasks_at_once", "submits_per_minute")
 
 
 def account_limit_pref_names() -> tuple[str, ...]:
-    from .catalog import ACCOUNT_LIMITS
-
     return tuple(f"{account}_{name}" for account in ACCOUNT_LIMITS for name in ACCOUNT_LIMIT_FIELDS)
 
 
@@ -317,10 +364,6 @@ def account_limits(prefs: Mapping[str, object]) -> dict[str, AccountLimits]:
     ``<account>_tasks_at_once`` and ``<account>_submits_per_minute`` (e.g.
     ``wavespeed_tasks_at_once``); a missing, invalid or 0 value keeps the default.
     """
-    from dataclasses import replace
-
-    from .catalog import ACCOUNT_LIMITS
-
     def number(name: str) -> float:
         try:
             value = float(str(prefs.get(name, 0) or 0))
