@@ -82,7 +82,7 @@ class VendorClient(Provider):
 
     def __init__(self, settings: FoleySettings) -> None:
         self.settings = settings
-        self.vendor_settings: VendorSettings = getattr(settings, self.info.vendor)
+        self.vendor_settings: VendorSettings = settings.vendor(self.info.vendor)
         self.http = VendorHttp(self.vendor_settings.label, settings.tuning, settings.secrets())
 
     @property
