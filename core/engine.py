@@ -69,7 +69,7 @@ from ..providers.errors import (
     proves_no_task,
 )
 from ..providers.recovery import reason_of
-from . import filling, holding, naming, submit_recovery
+from . import filling, holding, naming, remote_cancel, submit_recovery
 from .accounts import AccountBook
 from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
@@ -773,6 +773,7 @@ class JobEngine(SchedulingMixin):
                 f"Cancelled, but {who} had already accepted the task and it cannot be recalled, so it may "
                 "be charged; its result will still be downloaded into the library (not inserted)."
             )
+            remote_cancel.start(self, job)  # a vendor that can drop a task not started (fal.ai) is asked
         elif job.submit_attempted:
             keep = True
             message = (
@@ -1091,6 +1092,7 @@ class JobEngine(SchedulingMixin):
         delay = first_delay
         while True:
             self._pause(min(delay, max(0.0, deadline - self._monotonic())))
+            remote_cancel.stop_if_recalled(self, job_id)
             self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
             try:
                 # a slow (trickling) answer must not outlive the loop's own deadline
@@ -1113,6 +1115,7 @@ class JobEngine(SchedulingMixin):
                     self._update(job_id, task_failed=True)
                     raise provider.failure_error(status)
                 self._note_progress(job_id, status.progress)
+                remote_cancel.note_queue_place(self, job_id, status.message)
             if self._monotonic() >= deadline:
                 minutes = math.ceil(schedule.deadline / 60)
                 raise TimeoutExceededError(

@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import audio
 from .accounts import AccountGauge, running_count
+from . import movie
+from .fal import FalApi
 from .flexstack import RESULT_SHAPES, FlexStackApi
 from .kling import KlingApi
 from .vidu import ViduApi
@@ -41,7 +43,7 @@ from .wire import (
     html_reply,
 )
 
-VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack")
+VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack", "fal")
 
 #: Path prefix of each vendor; FlexStack's production base already ends in /v1.
 PREFIXES: dict[str, str] = {
@@ -49,6 +51,7 @@ PREFIXES: dict[str, str] = {
     "kling": "/kling",
     "vidu": "/vidu",
     "flexstack": "/flexstack/v1",
+    "fal": "/fal",  # queue and storage (fal.py); production: queue.fal.run and rest.fal.ai
 }
 
 #: Fault name -> request kinds it hits unless ``on=`` says otherwise.
@@ -96,6 +99,7 @@ class EmulatorKeys:
     flexstack_username: str = "flex-user"
     flexstack_password: str = "flex-pass"
     flexstack_token: str = "flex-static-token"
+    fal: str = "fal-test-key-id:fal-test-secret"
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class VendorEmulator:
             "kling": KlingApi(self),
             "vidu": ViduApi(self),
             "flexstack": FlexStackApi(self),
+            "fal": FalApi(self),
         }
         self._server = _Server((host, port), self)
         self.host = host
@@ -281,6 +286,9 @@ class VendorEmulator:
             "VSE_FOLEY_KLING_URL": self.base_url("kling"),
             "VSE_FOLEY_VIDU_URL": self.base_url("vidu"),
             "VSE_FOLEY_FLEXSTACK_URL": self.base_url("flexstack"),
+            "FAL_KEY": self.keys.fal,
+            "VSE_FOLEY_FAL_URL": self.base_url("fal"),
+            "VSE_FOLEY_FAL_STORAGE_URL": self.base_url("fal"),
         }
 
     # -- test-facing state -------------------------------------------------------------------
@@ -396,6 +404,7 @@ class VendorEmulator:
         if failure is not None:
             task.fail_message = str(failure.params.get("message", "Audio generation failed."))
             task.fail_code = str(failure.params.get("err_code", "InternalServiceFailure"))
+            task.extra["error_in_status"] = bool(failure.params.get("in_status", False))  # fal: see fal.py
         short = self.take_fault(vendor, "short_audio", "submit")
         if short is not None:
             task.short_seconds = float(short.params.get("seconds", 1.0))
@@ -471,6 +480,16 @@ class VendorEmulator:
                 elif role == "video":
                     data = task.extra.get("clip_bytes") or b""
                     ext = "mp4"
+                elif role == "movie":  # a movie with the task's audio as its sound track (fal)
+                    data = movie.movie_with_sound(audio.synth_wav(
+                        task.result_seconds, sample_rate=task.sample_rate, voice=task.voice,
+                        gain_db=task.gain_db, silence=task.silence,
+                    ))
+                    ext = "mp4"
+                elif role.startswith("wav"):  # another sample of the same task (wav1, wav2...)
+                    data = audio.synth_wav(task.result_seconds, sample_rate=task.sample_rate,
+                                           voice=task.voice + int(role[3:]))
+                    ext = "wav"
                 else:
                     raise ValueError(role)
                 name = f"{task.vendor}-{uuid.uuid4().hex}.{ext}"

@@ -1,0 +1,94 @@
+"""Cancel at the vendor: a job cancelled after its task was accepted asks the vendor to drop it.
+
+Most vendors cannot recall a task, so a cancelled job keeps polling and fetches the paid
+result. fal.ai can cancel a request that is still in its queue (``Provider.cancel_remote``):
+then nothing is charged and the job stops polling. The request goes out on a short
+thread of its own, never on the main thread (Cancel is clicked there), and right away,
+not at the worker's next poll: every second counts before the vendor starts the task.
+
+Also here: a pending task's place in the vendor's queue ("3rd in fal.ai's queue",
+``TaskStatus.message``) becomes the job's note while it waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from .jobs import Job, JobState
+
+if TYPE_CHECKING:
+    from .engine import JobEngine
+
+log = logging.getLogger(__name__)
+
+
+def start(engine: JobEngine, job: Job) -> threading.Thread | None:
+    """Ask the vendor to cancel ``job``'s task on a thread of its own (called with the engine's lock held)."""
+    task = job.task
+    if task is None:
+        return None
+    thread = threading.Thread(
+        target=_recall, args=(engine, job.id, job.provider_id, task), name=f"foley-recall-{job.id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _recall(engine: JobEngine, job_id: str, provider_id: str, task: object) -> None:
+    try:
+        provider = engine._provider_factory(provider_id)
+    except Exception:  # an unknown provider cannot be asked; the job fetches its result as before
+        log.debug("No provider to recall job %s", job_id, exc_info=True)
+        return
+    try:
+        confirmed = provider.cancel_remote(task)  # type: ignore[arg-type]
+    except Exception:
+        log.warning("Asking %s to cancel job %s failed", provider_id, job_id, exc_info=True)
+        confirmed = False
+    finally:
+        provider.close()
+    if not confirmed:
+        return
+    label = provider.info.label
+    with engine._lock:
+        job = engine._jobs.get(job_id)
+        if job is None or job.state != JobState.CANCELLED or not job.keep_result:
+            return
+        engine._update(
+            job_id,
+            note=f"Cancelled at {label} before it started: nothing will be charged and no result is fetched.",
+            keep_result=False,
+        )
+        engine._changed.notify_all()
+
+
+def stop_if_recalled(engine: JobEngine, job_id: str) -> None:
+    """In the poll loop: a job whose task the vendor dropped polls no more."""
+    from .scheduling import _AbandonedError
+
+    with engine._lock:
+        job = engine._jobs[job_id]
+        recalled = job.state == JobState.CANCELLED and not job.keep_result
+    if recalled:
+        raise _AbandonedError
+
+
+def note_queue_place(engine: JobEngine, job_id: str, where: str) -> None:
+    """A waiting task's place in the vendor's queue becomes the job's note (not for a cancelled job)."""
+    if not where:
+        return
+    with engine._lock:
+        job = engine._jobs[job_id]
+        if job.state in (JobState.SUBMITTED, JobState.GENERATING) and job.note != where:
+            updated = job.copy()
+            updated.note = where
+            engine._jobs[job_id] = updated  # like progress: shown, not worth an fsync
+            engine._publish(updated, _changed_event())
+
+
+def _changed_event() -> object:
+    from .engine import JobChanged
+
+    return JobChanged
