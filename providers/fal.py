@@ -57,7 +57,8 @@ from .soundtrack import extract_soundtrack
 
 log = logging.getLogger(__name__)
 
-LABEL = "fal.ai"
+#: the name at the start of sentences (the brand is written "fal.ai" elsewhere)
+LABEL = "Fal.ai"
 _STATES = {"IN_QUEUE": TaskState.PENDING, "IN_PROGRESS": TaskState.RUNNING, "COMPLETED": TaskState.SUCCEEDED}
 _CREDIT_WORDS = ("balance", "credit", "exhausted", "billing", "payment")
 _MODERATION_WORDS = ("nsfw", "content policy", "moderation", "safety", "prohibited")
@@ -147,30 +148,30 @@ def fal_error(status: int, body: Any, redact: Any, action: str) -> FoleyError:  
         )
     if status in (401, 403):
         return AuthError(
-            f"fal.ai rejected the API key while {action}{detail}. Check FAL_KEY or {PREFS_PATH} ▸ fal.ai API "
+            f"Fal.ai rejected the API key while {action}{detail}. Check FAL_KEY or {PREFS_PATH} ▸ fal.ai API "
             "key.",
             vendor_code=status,
         )
     if status == 429:
         return VendorBusyError(
-            f"fal.ai is limiting requests for this key right now{detail}; nothing was queued. The job waits "
+            f"Fal.ai is limiting requests for this key right now{detail}; nothing was queued. The job waits "
             "for a free slot and sends it again.",
             vendor_code=status,
         )
     if any(word in lowered for word in _MODERATION_WORDS):
         return ModerationError(
-            f"fal.ai refused the content on policy grounds{detail}. Change the prompt or the clip.",
+            f"Fal.ai refused the content on policy grounds{detail}. Change the prompt or the clip.",
             vendor_code=status,
         )
     if status in (400, 422):
-        return InputError(f"fal.ai rejected the request{detail}. Fix that input and try again.", vendor_code=status)
+        return InputError(f"Fal.ai rejected the request{detail}. Fix that input and try again.", vendor_code=status)
     if status == 404:
         return InputError(
-            f"fal.ai does not know this model{detail}. Update VSE Foley or choose another provider.",
+            f"Fal.ai does not know this model{detail}. Update VSE Foley or choose another provider.",
             vendor_code=status,
         )
     return VendorUnavailableError(
-        f"fal.ai gave an unexpected answer (HTTP {status}) while {action}{detail}. Try again later.",
+        f"Fal.ai gave an unexpected answer (HTTP {status}) while {action}{detail}. Try again later.",
         vendor_code=status,
     )
 
@@ -198,6 +199,7 @@ class FalModel(VendorClient):
 
     def __init__(self, settings: FoleySettings) -> None:
         super().__init__(settings)
+        self.http.label = LABEL  # the shared HTTP sentences start with it ("Fal.ai did not answer ...")
         self.fal: VendorSettings = settings.vendor("fal")
         self.host = FalStorageUploadHost(self.fal, self.http)
 
@@ -244,7 +246,7 @@ class FalModel(VendorClient):
         body = json_body(response)
         request_id = first_str(body, "request_id")
         if response.status_code in (200, 201, 202) and request_id:
-            log.info("fal.ai %s request %s queued", self.model_id, request_id)
+            log.info("Fal.ai %s request %s queued", self.model_id, request_id)
             return VendorTask(request_id, {"model": self.model_id, **self._own_urls(body, request_id)})
         if answer_lost(response.status_code):
             raise uncertain_answer(LABEL, response.status_code)
@@ -252,9 +254,9 @@ class FalModel(VendorClient):
             raise unavailable_refusal(LABEL)
         if 200 <= response.status_code < 300:  # accepted, but no request id to follow
             raise SubmitUncertainError(
-                "fal.ai answered the request that starts the task without a request id, so it is not known "
+                "Fal.ai answered the request that starts the task without a request id, so it is not known "
                 "whether a paid task was queued. Check your fal.ai dashboard before generating again.",
-                what="fal.ai answered the request that starts the task without a request id",
+                what="Fal.ai answered the request that starts the task without a request id",
             )
         raise with_retry_after(fal_error(response.status_code, body, self.http.redact, "queueing the task"),
                                response)
@@ -295,7 +297,7 @@ class FalModel(VendorClient):
         raw = first_str(body, "status").upper()
         state = _STATES.get(raw)
         if state is None:
-            log.warning("fal.ai request %s has unknown status %r; treating it as running", task.task_id, raw)
+            log.warning("Fal.ai request %s has unknown status %r; treating it as running", task.task_id, raw)
             return TaskStatus(TaskState.RUNNING)
         if state is TaskState.PENDING:
             position = body.get("queue_position")
@@ -315,7 +317,7 @@ class FalModel(VendorClient):
     def _failed(self, reason: str, code: str = "") -> TaskStatus:
         return TaskStatus(
             TaskState.FAILED,
-            message=f"fal.ai reported the request failed: {reason or 'no reason given'}. Change the input or "
+            message=f"Fal.ai reported the request failed: {reason or 'no reason given'}. Change the input or "
             "try again.",
             vendor_code=code or None,
         )
@@ -339,7 +341,7 @@ class FalModel(VendorClient):
                 f"{self.info.label} finished but its answer names no result file. Generate again, or report it "
                 "to fal.ai."
             )
-        log.info("fal.ai request %s completed: %s", task.task_id, safe_url(url))
+        log.info("Fal.ai request %s completed: %s", task.task_id, safe_url(url))
         return TaskStatus(TaskState.SUCCEEDED, audio_urls=(url,), progress=1.0)
 
     def failure_error(self, status: TaskStatus) -> FoleyError:
@@ -357,11 +359,11 @@ class FalModel(VendorClient):
                 "PUT", self._task_url(task, "cancel_url", "/cancel"), headers={"Authorization": f"Key {self._key()}"}
             )
         except FoleyError as exc:
-            log.info("fal.ai cancel of %s could not be sent: %s", task.task_id, exc)
+            log.info("Fal.ai cancel of %s could not be sent: %s", task.task_id, exc)
             return False
         body = json_body(response)
         confirmed = response.status_code in (200, 202) and first_str(body, "status") == "CANCELLATION_REQUESTED"
-        log.info("fal.ai cancel of %s -> HTTP %d (%s)", task.task_id, response.status_code,
+        log.info("Fal.ai cancel of %s -> HTTP %d (%s)", task.task_id, response.status_code,
                  first_str(body, "status") or "no status")
         return confirmed
 

@@ -162,7 +162,7 @@ class FalStorageUploadHost:
             raise with_retry_after(_fal_upload_error(response.status_code, body, self.http), response)
         if not (allowed_address(upload_url) and allowed_address(file_url)):
             raise VendorUnavailableError(
-                "fal.ai storage answered with an upload address that is not https, so the clip was not sent. "
+                "Fal.ai storage answered with an upload address that is not https, so the clip was not sent. "
                 "Try again later; if it keeps happening, report it to fal.ai."
             )
         put = self.http.request(
@@ -182,18 +182,18 @@ def _fal_upload_error(status: int, body: Any, http: VendorHttp) -> FoleyError:
     detail = f" ({message})" if message else ""
     if status in (401, 403):
         return AuthError(
-            f"fal.ai rejected the API key while uploading the clip{detail}. Check FAL_KEY or {PREFS_PATH} ▸ "
+            f"Fal.ai rejected the API key while uploading the clip{detail}. Check FAL_KEY or {PREFS_PATH} ▸ "
             "fal.ai API key.",
             vendor_code=status,
         )
     if status == 429:  # an upload makes no task: the job waits for a free slot like a busy submit
-        return VendorBusyError(f"fal.ai storage is limiting uploads right now{detail}; nothing was created.",
+        return VendorBusyError(f"Fal.ai storage is limiting uploads right now{detail}; nothing was created.",
                                vendor_code=status)
     if status == 413:
-        return InputError(f"fal.ai storage says the clip is too large{detail}; use a shorter range.",
+        return InputError(f"Fal.ai storage says the clip is too large{detail}; use a shorter range.",
                           vendor_code=status)
     return VendorUnavailableError(
-        f"fal.ai storage did not accept the clip upload (HTTP {status}){detail}; try again later.",
+        f"Fal.ai storage did not accept the clip upload (HTTP {status}){detail}; try again later.",
         vendor_code=status,
     )
 

@@ -120,3 +120,13 @@ class EngineClock:
         self.slept.append(seconds)
         self.now += seconds
         time.sleep(min(seconds, self.real))
+
+
+#: fal.ai models that answer with the clip and its new sound track (issue 14). Without Blender's
+#: ``aud`` (these pure tests) the movie itself is the result; Blender tests check the WAV made from it.
+MOVIE_ANSWERS = frozenset({"fal.mmaudio-v2", "fal.thinksound"})
+
+
+def expected_format(provider_id: str) -> str:
+    """The emulator serves WAV audio, and a movie with a WAV-made sound track for ``MOVIE_ANSWERS``."""
+    return "mp4" if provider_id in MOVIE_ANSWERS else "wav"

@@ -90,7 +90,7 @@ def test_flexstack_credentials():
 
 
 def test_registry_is_complete_and_consistent():
-    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 9
+    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 13  # 9 + the four fal.ai models (issue 14)
     assert set(PROVIDER_IDS) == set(IMPLEMENTATIONS)
     assert [info.id for info in all_provider_infos()] == list(PROVIDER_IDS)
     for info in all_provider_infos():
