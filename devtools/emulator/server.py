@@ -314,6 +314,10 @@ class VendorEmulator:
             self._faults.append(entry)
         return entry
 
+    def vendor_api(self, vendor: str) -> VendorApi:
+        """One vendor's module (its own knobs and counts, e.g. ``vendor_api("fal").cancelled``)."""
+        return self._apis[vendor]
+
     @property
     def pending_faults(self) -> list[Fault]:
         with self._lock:
