@@ -30,7 +30,10 @@ def start(engine: JobEngine, job: Job) -> threading.Thread | None:
     if task is None:
         return None
     thread = threading.Thread(
-        target=_recall, args=(engine, job.id, job.provider_id, task), name=f"foley-recall-{job.id}", daemon=True
+        target=_recall,
+        args=(engine, job.id, job.provider_id, task),
+        name=f"foley-recall-{job.id}",
+        daemon=True,
     )
     thread.start()
     return thread

@@ -178,7 +178,8 @@ class TaskState(str, Enum):
 class TaskStatus:
     state: TaskState
     audio_urls: tuple[str, ...] = ()  # best first (WAV before MP3)
-    message: str = ""  # the vendor's reason when failed; where it is while pending/running ("3rd in the queue")
+    #: the vendor's reason when failed; where the task is while pending/running ("3rd in the queue")
+    message: str = ""
     progress: float | None = None  # 0..1 when the vendor says
     vendor_code: str | int | None = None  # the vendor's error code when failed
 

@@ -442,7 +442,8 @@ _built_in(FLEXSTACK, "flexstack", {"flexstack.audiogen": "FlexStackAudioGen"})
 # -- fal.ai (issue 14; schemas and sources in docs/vendors/fal.md) --------------------------------
 
 _FAL_STEPS = FieldSpec(
-    "num_inference_steps", "Steps", FieldKind.INT, "More steps: slower, finer.", default=25, minimum=4, maximum=50
+    "num_inference_steps", "Steps", FieldKind.INT, "More steps: slower, finer.", default=25, minimum=4,
+    maximum=50,
 )
 _FAL_GUIDANCE = FieldSpec(
     "guidance_scale", "Guidance", FieldKind.FLOAT, "How strictly to follow the prompt.", default=4.5,
@@ -460,8 +461,9 @@ _FAL_INFOS: tuple[ProviderInfo, ...] = (
         fields=(
             _prompt(required=True),
             _negative(),
-            FieldSpec("seed", "Seed", FieldKind.INT, "Same seed + same input gives the same sound; -1 picks one "
-                      "at random.", default=-1, minimum=-1, maximum=65535),
+            FieldSpec("seed", "Seed", FieldKind.INT,
+                      "Same seed + same input gives the same sound; -1 picks one at random.",
+                      default=-1, minimum=-1, maximum=65535),
             _FAL_STEPS,
             _FAL_GUIDANCE,
             FieldSpec("mask_away_clip", "Mask away clip", FieldKind.BOOL, "Ignore the CLIP picture features.",
@@ -473,7 +475,9 @@ _FAL_INFOS: tuple[ProviderInfo, ...] = (
         takes_seed=True,
         default_concurrency=2,
         min_short_side=384,  # its CLIP encoder reads 384 px frames (vendors.md, model facts)
-        price=PriceEstimate(per_second=0.001, source="fal.ai/models/fal-ai/mmaudio-v2/llms.txt, seen 2026-12-01"),
+        price=PriceEstimate(
+            per_second=0.001, source="fal.ai/models/fal-ai/mmaudio-v2/llms.txt, seen 2026-12-01"
+        ),
     ),
     ProviderInfo(
         id="fal.thinksound",

@@ -164,7 +164,9 @@ def fal_error(status: int, body: Any, redact: Any, action: str) -> FoleyError:  
             vendor_code=status,
         )
     if status in (400, 422):
-        return InputError(f"Fal.ai rejected the request{detail}. Fix that input and try again.", vendor_code=status)
+        return InputError(
+            f"Fal.ai rejected the request{detail}. Fix that input and try again.", vendor_code=status
+        )
     if status == 404:
         return InputError(
             f"Fal.ai does not know this model{detail}. Update VSE Foley or choose another provider.",
@@ -258,8 +260,9 @@ class FalModel(VendorClient):
                 "whether a paid task was queued. Check your fal.ai dashboard before generating again.",
                 what="Fal.ai answered the request that starts the task without a request id",
             )
-        raise with_retry_after(fal_error(response.status_code, body, self.http.redact, "queueing the task"),
-                               response)
+        raise with_retry_after(
+            fal_error(response.status_code, body, self.http.redact, "queueing the task"), response
+        )
 
     def _built_url(self, request_id: str, suffix: str) -> str:
         return f"{self.base_url}/{self.app_path}/requests/{path_segment(request_id)}{suffix}"
@@ -327,7 +330,9 @@ class FalModel(VendorClient):
         body = json_body(response)
         if response.status_code == 404:
             raise task_gone(LABEL, task.task_id)
-        if response.status_code in (400, 422) or (400 < response.status_code < 500 and response.status_code != 429):
+        if response.status_code in (400, 422) or (
+            400 < response.status_code < 500 and response.status_code != 429
+        ):
             return self._failed(_detail(body, self.http.redact), str(response.status_code))
         if response.status_code != 200 or not isinstance(body, Mapping):
             raise with_retry_after(
@@ -338,7 +343,8 @@ class FalModel(VendorClient):
             url = _file_url(body.get("audio")) or _file_url(body.get("video"))
         if not url:
             raise DownloadError(
-                f"{self.info.label} finished but its answer names no result file. Generate again, or report it "
+                f"{self.info.label} finished but its answer names no result file. Generate again, or report "
+                "it "
                 "to fal.ai."
             )
         log.info("Fal.ai request %s completed: %s", task.task_id, safe_url(url))
@@ -356,15 +362,23 @@ class FalModel(VendorClient):
         """``PUT cancel_url``: True only when fal confirms the request is cancelled before it started."""
         try:
             response = self.http.request(
-                "PUT", self._task_url(task, "cancel_url", "/cancel"), headers={"Authorization": f"Key {self._key()}"}
+                "PUT",
+                self._task_url(task, "cancel_url", "/cancel"),
+                headers={"Authorization": f"Key {self._key()}"},
             )
         except FoleyError as exc:
             log.info("Fal.ai cancel of %s could not be sent: %s", task.task_id, exc)
             return False
         body = json_body(response)
-        confirmed = response.status_code in (200, 202) and first_str(body, "status") == "CANCELLATION_REQUESTED"
-        log.info("Fal.ai cancel of %s -> HTTP %d (%s)", task.task_id, response.status_code,
-                 first_str(body, "status") or "no status")
+        confirmed = (
+            response.status_code in (200, 202) and first_str(body, "status") == "CANCELLATION_REQUESTED"
+        )
+        log.info(
+            "Fal.ai cancel of %s -> HTTP %d (%s)",
+            task.task_id,
+            response.status_code,
+            first_str(body, "status") or "no status",
+        )
         return confirmed
 
     def download(
@@ -384,7 +398,11 @@ class MMAudioV2OnFal(FalModel):
     input_model = MMAudioOnFalInput
     clip_seconds = (1.0, 30.0)
     result_field = "video"
-    field_labels: ClassVar[dict[str, str]] = {"prompt": "the prompt", "num_steps": "steps", "cfg_strength": "guidance"}
+    field_labels: ClassVar[dict[str, str]] = {
+        "prompt": "the prompt",
+        "num_steps": "steps",
+        "cfg_strength": "guidance",
+    }
 
     def fields(self, request: GenerationRequest) -> dict[str, Any]:
         options = request.options
@@ -444,5 +462,8 @@ class MireloSfxOnFal(FalModel):
     field_labels: ClassVar[dict[str, str]] = {"text_prompt": "the prompt"}
 
     def fields(self, request: GenerationRequest) -> dict[str, Any]:
-        return {"text_prompt": _text(request.prompt), "duration": _number(request.duration),
-                "seed": _seed(request.seed)}
+        return {
+            "text_prompt": _text(request.prompt),
+            "duration": _number(request.duration),
+            "seed": _seed(request.seed),
+        }

@@ -141,8 +141,8 @@ class FalStorageUploadHost:
         size = path.stat().st_size
         if size > self.max_bytes:
             raise InputError(
-                f"The clip is {size / 1e6:.0f} MB, more than the {self.max_bytes / 1e6:.0f} MB VSE Foley sends to "
-                "fal.ai storage. Use a shorter range or a lower render resolution."
+                f"The clip is {size / 1e6:.0f} MB, more than the {self.max_bytes / 1e6:.0f} MB VSE Foley "
+                "sends to fal.ai storage. Use a shorter range or a lower render resolution."
             )
         mime = "video/quicktime" if path.suffix.lower() == ".mov" else "video/mp4"
         lifecycle = json.dumps({"expiration_duration_seconds": self.expires_after_s})

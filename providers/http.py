@@ -188,9 +188,8 @@ def install_log_redaction() -> None:
     """Attach the filter to each logger of this package (a logger's filter sees only its own records)."""
     package = __name__.rpartition(".")[0]  # ...providers
     root = package.rpartition(".")[0]
-    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed", "fal",
-               "soundtrack",
-               "flexstack", "media")
+    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
+               "flexstack", "media", "fal", "soundtrack")
     names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
     for name in names:
         logger = logging.getLogger(name)

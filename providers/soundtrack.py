@@ -31,7 +31,7 @@ _WAVE_FORMAT_IEEE_FLOAT = 3
 def _decode(path: Path) -> tuple[Any, int] | None:
     """(float32 samples shaped (frames, channels), rate) through ``aud``; None where there is no ``aud``."""
     try:
-        import aud  # type: ignore[import-not-found]  # Blender's own module
+        import aud  # Blender's own module (fake-bpy-module has its stubs)
     except ImportError:
         return None
     sound = aud.Sound.file(str(path))
@@ -47,8 +47,15 @@ def _float_wav(samples: Any, rate: int) -> bytes:
     block = 4 * channels
     fmt = struct.pack("<HHIIHH", _WAVE_FORMAT_IEEE_FLOAT, channels, rate, rate * block, block, 32)
     body = (
-        b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, frames)
-        + b"data" + struct.pack("<I", len(raw)) + raw
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"fact"
+        + struct.pack("<II", 4, frames)
+        + b"data"
+        + struct.pack("<I", len(raw))
+        + raw
     )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
@@ -81,7 +88,9 @@ def extract_soundtrack(movie: AudioFile, label: str) -> AudioFile:
     except OSError as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
-        log.warning("%s: could not write the sound of %s (%s); keeping the movie", label, movie.path.name, exc)
+        log.warning(
+            "%s: could not write the sound of %s (%s); keeping the movie", label, movie.path.name, exc
+        )
         return movie
     duration = int(samples.shape[0]) / rate
     log.info("%s: sound track of %s saved as %s (%.2f s)", label, movie.path.name, final.name, duration)

@@ -300,7 +300,8 @@ FAL = VendorSpec(
         Credential("api_key", "fal_api_key", "FAL_KEY", "fal.ai API key"),
         Credential(
             "storage_url", "fal_storage_url", "VSE_FOLEY_FAL_STORAGE_URL", "fal.ai storage URL", secret=False,
-            optional=True, description="Leave empty for fal.ai's own (https://rest.fal.ai); for a proxy only.",
+            optional=True,
+            description="Leave empty for fal.ai's own (https://rest.fal.ai); for a proxy only.",
         ),
     ),
     url_env="VSE_FOLEY_FAL_URL",

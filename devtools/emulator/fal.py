@@ -145,12 +145,14 @@ class FalApi(VendorApi):
         return _detail(429, "Rate limit exceeded, please retry later")
 
     def no_credits(self) -> Reply:
-        return _detail(403, "User is locked. Reason: Exhausted balance. Top up your balance at "
-                            "fal.ai/dashboard/billing.")
+        return _detail(
+            403, "User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing."
+        )
 
     def moderation(self) -> Reply:
-        return _field_error("video_url", "The content could not be processed because it violates the content "
-                                         "policy")
+        return _field_error(
+            "video_url", "The content could not be processed because it violates the content policy"
+        )
 
     def not_found(self, ex: Exchange) -> Reply:
         return _detail(404, "Not Found")
@@ -161,7 +163,7 @@ class FalApi(VendorApi):
 
     # -- queue -------------------------------------------------------------------------------
 
-    def submit(self, ex: Exchange) -> Reply:
+    def submit(self, ex: Exchange) -> Reply:  # noqa: PLR0911 - one refusal per documented check
         self._auth(ex)
         model_id = ex.match["model"] if ex.match else ""
         model = MODELS.get(model_id)
@@ -190,7 +192,9 @@ class FalApi(VendorApi):
         if model.clip_range is not None and clip_seconds is not None:
             low, high = model.clip_range
             if not low <= clip_seconds <= high:
-                return _field_error("video_url", f"video duration must be between {low:g} and {high:g} seconds")
+                return _field_error(
+                    "video_url", f"video duration must be between {low:g} and {high:g} seconds"
+                )
         self.gate_submit()
         if model.duration_field and model.duration_field in body:
             seconds = float(body[model.duration_field])
@@ -204,14 +208,17 @@ class FalApi(VendorApi):
         task.extra["answer"] = model.answer
         task.extra["samples"] = int(body.get("num_samples", 2))
         base = f"{self.emu.base_url('fal')}/{'/'.join(model_id.split('/')[:2])}/requests/{request_id}"
-        return json_reply(200, {
-            "request_id": request_id,
-            "status": "IN_QUEUE",
-            "queue_position": queued_before,
-            "response_url": base,
-            "status_url": f"{base}/status",
-            "cancel_url": f"{base}/cancel",
-        })
+        return json_reply(
+            200,
+            {
+                "request_id": request_id,
+                "status": "IN_QUEUE",
+                "queue_position": queued_before,
+                "response_url": base,
+                "status_url": f"{base}/status",
+                "cancel_url": f"{base}/cancel",
+            },
+        )
 
     def _task(self, ex: Exchange) -> TaskRecord:
         self._auth(ex)
@@ -224,8 +231,16 @@ class FalApi(VendorApi):
     def status(self, ex: Exchange) -> Reply:
         task = self._task(ex)
         if task.extra.get("cancelled"):
-            return json_reply(200, {"status": "COMPLETED", "logs": [], "metrics": {},
-                                    "error": "Request was cancelled", "error_type": "request_cancelled"})
+            return json_reply(
+                200,
+                {
+                    "status": "COMPLETED",
+                    "logs": [],
+                    "metrics": {},
+                    "error": "Request was cancelled",
+                    "error_type": "request_cancelled",
+                },
+            )
         self.polled.set()
         waited = int(task.extra.get("queued_polls", 0))
         if task.phase == "queued" and waited < self.queued_polls:
@@ -234,14 +249,22 @@ class FalApi(VendorApi):
         else:
             phase = self.emu.advance(task)
         if phase == "queued":
-            position = sum(1 for t in self.emu.vendor_tasks("fal")
-                           if t.phase == "queued" and t.created_monotonic < task.created_monotonic)
-            return json_reply(202, {"status": "IN_QUEUE", "queue_position": position,
-                                    "response_url": self._url(task)})
+            position = sum(
+                1
+                for t in self.emu.vendor_tasks("fal")
+                if t.phase == "queued" and t.created_monotonic < task.created_monotonic
+            )
+            return json_reply(
+                202, {"status": "IN_QUEUE", "queue_position": position, "response_url": self._url(task)}
+            )
         if phase == "running":
             return json_reply(202, {"status": "IN_PROGRESS", "logs": [], "response_url": self._url(task)})
-        payload: dict[str, Any] = {"status": "COMPLETED", "logs": [], "metrics": {"inference_time": 0.5},
-                                   "response_url": self._url(task)}
+        payload: dict[str, Any] = {
+            "status": "COMPLETED",
+            "logs": [],
+            "metrics": {"inference_time": 0.5},
+            "response_url": self._url(task),
+        }
         if phase == "failed" and task.extra.get("error_in_status"):
             payload.update(error=task.fail_message, error_type="request_error")
         return json_reply(200, payload)
@@ -258,10 +281,17 @@ class FalApi(VendorApi):
         if answer == "movie":
             return json_reply(200, {"video": self._file(task, "movie", "video/mp4")})
         if answer == "kling":
-            return json_reply(200, {"video": self._file(task, "movie", "video/mp4"),
-                                    "audio": self._file(task, "wav", "audio/wav")})
-        samples = [self._file(task, "wav" if i == 0 else f"wav{i}", "audio/wav")
-                   for i in range(int(task.extra.get("samples", 2)))]
+            return json_reply(
+                200,
+                {
+                    "video": self._file(task, "movie", "video/mp4"),
+                    "audio": self._file(task, "wav", "audio/wav"),
+                },
+            )
+        samples = [
+            self._file(task, "wav" if i == 0 else f"wav{i}", "audio/wav")
+            for i in range(int(task.extra.get("samples", 2)))
+        ]
         return json_reply(200, {"audio": samples})
 
     def cancel(self, ex: Exchange) -> Reply:
@@ -309,13 +339,18 @@ class FalApi(VendorApi):
         if ex.query.get("storage_type") != "gcs":
             return _detail(400, "Unsupported storage type")
         token = uuid.uuid4().hex
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(body.get("file_name") or "upload.bin"))
+        safe = "".join(
+            c if c.isalnum() or c in "._-" else "_" for c in str(body.get("file_name") or "upload.bin")
+        )
         name = f"fal-upload-{token}-{safe[-60:]}"
         self._uploads[token] = name
-        return json_reply(200, {
-            "upload_url": f"{self.emu.base_url('fal')}/storage/put/{token}?X-Goog-Signature=emulated",
-            "file_url": f"{self.emu.root_url}/files/{name}",
-        })
+        return json_reply(
+            200,
+            {
+                "upload_url": f"{self.emu.base_url('fal')}/storage/put/{token}?X-Goog-Signature=emulated",
+                "file_url": f"{self.emu.root_url}/files/{name}",
+            },
+        )
 
     def put_upload(self, ex: Exchange) -> Reply:
         token = ex.match["token"] if ex.match else ""

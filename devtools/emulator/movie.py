@@ -35,9 +35,14 @@ def _tkhd(track_id: int, duration_ms: int, *, audio: bool) -> bytes:
     volume = 0x0100 if audio else 0
     width, height = (0, 0) if audio else (_WIDTH << 16, _HEIGHT << 16)
     return _full_box(
-        b"tkhd", 0, 3,
+        b"tkhd",
+        0,
+        3,
         struct.pack(">IIIII", 0, 0, track_id, 0, duration_ms),
-        bytes(8), struct.pack(">hhhH", 0, 0, volume, 0), _UNITY_MATRIX, struct.pack(">II", width, height),
+        bytes(8),
+        struct.pack(">hhhH", 0, 0, volume, 0),
+        _UNITY_MATRIX,
+        struct.pack(">II", width, height),
     )
 
 
@@ -67,15 +72,23 @@ def _mdia(handler: bytes, name: bytes, timescale: int, duration: int, header: by
 
 def _video_entry() -> bytes:
     return _box(
-        b"raw ", bytes(6), struct.pack(">H", 1), bytes(16),
-        struct.pack(">HHIIIH", _WIDTH, _HEIGHT, 0x480000, 0x480000, 0, 1), bytes(32), struct.pack(">hh", 24, -1),
+        b"raw ",
+        bytes(6),
+        struct.pack(">H", 1),
+        bytes(16),
+        struct.pack(">HHIIIH", _WIDTH, _HEIGHT, 0x480000, 0x480000, 0, 1),
+        bytes(32),
+        struct.pack(">hh", 24, -1),
     )
 
 
 def _sound_entry(channels: int, rate: int) -> bytes:
     return _box(
-        b"sowt", bytes(6), struct.pack(">H", 1),
-        struct.pack(">HHI", 0, 0, 0), struct.pack(">HHhHI", channels, 16, 0, 0, rate << 16),
+        b"sowt",
+        bytes(6),
+        struct.pack(">H", 1),
+        struct.pack(">HHI", 0, 0, 0),
+        struct.pack(">HHhHI", channels, 16, 0, 0, rate << 16),
     )
 
 
@@ -93,19 +106,38 @@ def movie_with_sound(wav_bytes: bytes) -> bytes:
     picture_at, sound_at = mdat_start, mdat_start + len(picture)
     mdat = _box(b"mdat", picture, pcm)
     video = _box(
-        b"trak", _tkhd(1, duration_ms, audio=False),
-        _mdia(b"vide", b"VideoHandler", _MOVIE_TIMESCALE, duration_ms,
-              _full_box(b"vmhd", 0, 1, bytes(8)),
-              _sample_table(_video_entry(), (1, duration_ms), len(picture), 1, picture_at)),
+        b"trak",
+        _tkhd(1, duration_ms, audio=False),
+        _mdia(
+            b"vide",
+            b"VideoHandler",
+            _MOVIE_TIMESCALE,
+            duration_ms,
+            _full_box(b"vmhd", 0, 1, bytes(8)),
+            _sample_table(_video_entry(), (1, duration_ms), len(picture), 1, picture_at),
+        ),
     )
     sound = _box(
-        b"trak", _tkhd(2, duration_ms, audio=True),
-        _mdia(b"soun", b"SoundHandler", rate, frames,
-              _full_box(b"smhd", 0, 0, bytes(4)),
-              _sample_table(_sound_entry(channels, rate), (frames, 1), 2 * channels, frames, sound_at)),
+        b"trak",
+        _tkhd(2, duration_ms, audio=True),
+        _mdia(
+            b"soun",
+            b"SoundHandler",
+            rate,
+            frames,
+            _full_box(b"smhd", 0, 0, bytes(4)),
+            _sample_table(_sound_entry(channels, rate), (frames, 1), 2 * channels, frames, sound_at),
+        ),
     )
     mvhd = _full_box(
-        b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, _MOVIE_TIMESCALE, duration_ms),
-        struct.pack(">IH", 0x10000, 0x0100), bytes(10), _UNITY_MATRIX, bytes(24), struct.pack(">I", 3),
+        b"mvhd",
+        0,
+        0,
+        struct.pack(">IIII", 0, 0, _MOVIE_TIMESCALE, duration_ms),
+        struct.pack(">IH", 0x10000, 0x0100),
+        bytes(10),
+        _UNITY_MATRIX,
+        bytes(24),
+        struct.pack(">I", 3),
     )
     return ftyp + mdat + _box(b"moov", mvhd, video, sound)

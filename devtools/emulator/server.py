@@ -22,9 +22,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import audio
+from . import audio, movie
 from .accounts import AccountGauge, running_count
-from . import movie
 from .fal import FalApi
 from .flexstack import RESULT_SHAPES, FlexStackApi
 from .kling import KlingApi

@@ -35,11 +35,19 @@ NO_RESEND = replace(FAST, submit_retries=0)
 
 #: each model's body as fal's schema names it, for the request ``request_for`` makes (5 s, a prompt)
 EXPECTED_BODY = {
-    "fal.mmaudio-v2": {"prompt": "footsteps on gravel", "duration": 5, "num_steps": 30, "cfg_strength": 6.0,
-                       "mask_away_clip": False},
+    "fal.mmaudio-v2": {
+        "prompt": "footsteps on gravel",
+        "duration": 5,
+        "num_steps": 30,
+        "cfg_strength": 6.0,
+        "mask_away_clip": False,
+    },
     "fal.thinksound": {"prompt": "footsteps on gravel", "num_inference_steps": 30, "cfg_scale": 6.0},
-    "fal.kling-video-to-audio": {"sound_effect_prompt": "footsteps on gravel", "background_music_prompt": "",
-                                 "asmr_mode": True},
+    "fal.kling-video-to-audio": {
+        "sound_effect_prompt": "footsteps on gravel",
+        "background_music_prompt": "",
+        "asmr_mode": True,
+    },
     "fal.mirelo-sfx": {"text_prompt": "footsteps on gravel", "duration": 5},
 }
 OPTIONS = {"num_inference_steps": 30, "guidance_scale": 6.0, "asmr_mode": True}
@@ -62,9 +70,12 @@ def test_every_model_sends_its_schema_and_lands_one_result(provider_id, provider
     audio = generate(provider(provider_id), request, tmp_path / "take")
     assert audio.path.exists() and audio.duration == pytest.approx(5.0, abs=0.05)
     (submit,) = _fal_requests(emu, "submit")
-    model = {"fal.mmaudio-v2": "fal-ai/mmaudio-v2", "fal.thinksound": "fal-ai/thinksound",
-             "fal.kling-video-to-audio": "fal-ai/kling-video/video-to-audio",
-             "fal.mirelo-sfx": "mirelo-ai/sfx-v1.5/video-to-audio"}[provider_id]
+    model = {
+        "fal.mmaudio-v2": "fal-ai/mmaudio-v2",
+        "fal.thinksound": "fal-ai/thinksound",
+        "fal.kling-video-to-audio": "fal-ai/kling-video/video-to-audio",
+        "fal.mirelo-sfx": "mirelo-ai/sfx-v1.5/video-to-audio",
+    }[provider_id]
     assert submit.path == f"/{model}" and submit.headers["Authorization"] == f"Key {emu.keys.fal}"
     body = dict(submit.json)
     assert body.pop("video_url").startswith(emu.root_url + "/files/fal-upload-")
@@ -75,8 +86,11 @@ def test_every_model_sends_its_schema_and_lands_one_result(provider_id, provider
 
 
 def test_kling_sends_empty_prompts_so_fal_does_not_fill_in_its_examples(provider, clip, emu, tmp_path):
-    generate(provider("fal.kling-video-to-audio"),
-             request_for("fal.kling-video-to-audio", clip(5.0), 5.0, prompt=""), tmp_path / "k")
+    generate(
+        provider("fal.kling-video-to-audio"),
+        request_for("fal.kling-video-to-audio", clip(5.0), 5.0, prompt=""),
+        tmp_path / "k",
+    )
     (submit,) = _fal_requests(emu, "submit")
     assert submit.json["sound_effect_prompt"] == "" and submit.json["background_music_prompt"] == ""
 
@@ -94,7 +108,7 @@ def test_the_sound_track_becomes_a_float_wav_beside_the_movie(tmp_path, monkeypa
     movie = tmp_path / "take.mp4"
     movie.write_bytes(b"\0\0\0\x18ftypisom")
     (tmp_path / "take.wav").write_bytes(b"someone else's file")  # never overwritten
-    samples = (np.linspace(-0.5, 0.5, 2000, dtype=np.float32).reshape(1000, 2))
+    samples = np.linspace(-0.5, 0.5, 2000, dtype=np.float32).reshape(1000, 2)
     monkeypatch.setattr(soundtrack, "_decode", lambda path: (samples, 48000))
     result = soundtrack.extract_soundtrack(AudioFile(movie, "mp4", 18, 1000 / 48000), "fal.ai")
     assert result.path == tmp_path / "take_2.wav" and result.format == "wav"
@@ -161,12 +175,18 @@ def test_a_429_on_submit_is_waited_out_and_queues_one_request(provider, clip, em
 def test_a_wrong_key_and_an_empty_balance_are_sentences(provider, clip, emu, tmp_path):
     environ = {**emu.environ(), "FAL_KEY": "not-the-key"}
     with pytest.raises(AuthError, match="FAL_KEY"):
-        generate(provider("fal.mmaudio-v2", environ=environ),
-                 request_for("fal.mmaudio-v2", clip(5.0), 5.0), tmp_path / "a")
+        generate(
+            provider("fal.mmaudio-v2", environ=environ),
+            request_for("fal.mmaudio-v2", clip(5.0), 5.0),
+            tmp_path / "a",
+        )
     emu.inject("fal", "no_credits")
     with pytest.raises(CreditsError, match="balance"):
-        generate(provider("fal.mmaudio-v2", tuning=NO_RESEND),
-                 request_for("fal.mmaudio-v2", clip(5.0), 5.0), tmp_path / "b")
+        generate(
+            provider("fal.mmaudio-v2", tuning=NO_RESEND),
+            request_for("fal.mmaudio-v2", clip(5.0), 5.0),
+            tmp_path / "b",
+        )
     assert emu.tasks_created("fal") == 0
 
 
@@ -177,7 +197,8 @@ def test_limits_are_checked_before_anything_is_sent(provider, clip, emu):
         provider("fal.mirelo-sfx").validate(request_for("fal.mirelo-sfx", clip(12.0), 12.0))
     with pytest.raises(InputError, match="at most 200"):
         provider("fal.kling-video-to-audio").validate(
-            request_for("fal.kling-video-to-audio", clip(5.0), 5.0, bgm_prompt="x" * 201))
+            request_for("fal.kling-video-to-audio", clip(5.0), 5.0, bgm_prompt="x" * 201)
+        )
     assert emu.requests == []
 
 
@@ -233,8 +254,9 @@ def test_cancel_of_a_job_still_in_fals_queue_cancels_it_there_and_fetches_nothin
     engine = _engine(tmp_path, emu)
     try:
         request = request_for("fal.mmaudio-v2", None, 5.0)
-        job = engine.enqueue(Job.create(request, FrameRange(1, 125), Fraction(25), blend_path="/p/e.blend",
-                                        scene_name="S"))
+        job = engine.enqueue(
+            Job.create(request, FrameRange(1, 125), Fraction(25), blend_path="/p/e.blend", scene_name="S")
+        )
         assert api.polled.wait(20)  # the task exists and was polled at least once
         engine.cancel(job.id)
         assert engine.wait([job.id], timeout=30)
