@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +185,6 @@ class JobLedger:
         entry = {"sha1": digest, "reason": reason, "line": line.strip().decode("utf-8", "replace")}
         with contextlib.suppress(OSError), open(self.rejected_path, "ab") as handle:
             handle.write(_dumps(entry))
-
-    def reload(self) -> None:
-        """Read the file again (e.g. after another process wrote to it)."""
-        with self._lock, self._shared_file():
-            self._load()
 
     def refresh(self) -> bool:
         """Reload only when another process changed the file since we last read or wrote it."""
@@ -344,11 +339,6 @@ class JobLedger:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def extend(self, jobs: Iterable[Job]) -> None:
-        for job in jobs:
-            self.append(job)
-
 
 def _salvage(line: bytes) -> dict[str, Any] | None:
     """A whole record at the end of a line whose start is torn (a killed writer's fragment)."""

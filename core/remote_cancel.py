@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .jobs import Job, JobState
 
 if TYPE_CHECKING:
-    from .engine import JobEngine
+    from .engine_parts import EngineParts as JobEngine
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,4 @@ def note_queue_place(engine: JobEngine, job_id: str, where: str) -> None:
             updated = job.copy()
             updated.note = where
             engine._jobs[job_id] = updated  # like progress: shown, not worth an fsync
-            engine._publish(updated, _changed_event())
-
-
-def _changed_event() -> object:
-    from .engine import JobChanged
-
-    return JobChanged
+            engine._publish(updated)

@@ -48,7 +48,6 @@ from .http import (
     path_segment,
     safe_url,
     task_gone,
-    unavailable_refusal,
     uncertain_answer,
     with_retry_after,
 )
@@ -237,23 +236,26 @@ class FalModel(VendorClient):
 
     # -- submit ------------------------------------------------------------------------------------
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         if not clip_url:
             raise InputError(f"{self.info.label} needs the clip's URL; upload the clip first.")
         key = self._key()
         payload = {"video_url": clip_url, **self._input(request).model_dump(exclude_none=True)}
         response = self.http.submit(
-            f"{self.base_url}/{self.model_id}", headers={"Authorization": f"Key {key}"}, json=payload
+            f"{self.base_url}/{self.model_id}",
+            headers={"Authorization": f"Key {key}"},
+            json=payload,
+            cancel=cancel,
         )
         body = json_body(response)
         request_id = first_str(body, "request_id")
         if response.status_code in (200, 201, 202) and request_id:
             log.info("Fal.ai %s request %s queued", self.model_id, request_id)
             return VendorTask(request_id, {"model": self.model_id, **self._own_urls(body, request_id)})
-        if answer_lost(response.status_code):
+        if answer_lost(response.status_code):  # any 5xx, a bare 503 too: fal documents no refusal code
             raise uncertain_answer(LABEL, response.status_code)
-        if response.status_code == 503:
-            raise unavailable_refusal(LABEL)
         if 200 <= response.status_code < 300:  # accepted, but no request id to follow
             raise SubmitUncertainError(
                 "Fal.ai answered the request that starts the task without a request id, so it is not known "

@@ -95,7 +95,7 @@ def submit_once(
     say = on_progress or _noop
     info = provider.info
     try:
-        return provider.submit(request, clip_url)
+        return provider.submit(request, clip_url, cancel)
     except FoleyError as exc:
         if proves_no_task(exc):
             raise
