@@ -5,10 +5,9 @@
     python -m vse_foley.cli providers
     python -m vse_foley.cli measure sounds/steps.wav --json
 
-Keys and base URLs come from the environment (WAVESPEED_API_KEY, KLING_ACCESS_KEY,
-KLING_SECRET_KEY, VIDU_API_KEY, FLEXSTACK_ACCESS_TOKEN or FLEXSTACK_USERNAME +
-FLEXSTACK_PASSWORD; VSE_FOLEY_WAVESPEED_URL, VSE_FOLEY_KLING_URL, VSE_FOLEY_VIDU_URL,
-VSE_FOLEY_FLEXSTACK_URL). Progress goes to stderr; the written file's path is the last
+Keys and base URLs come from the environment: each vendor's variables are listed by
+--help and by the 'providers' command (from the vendor descriptions in
+providers/vendor_spec.py). Progress goes to stderr; the written file's path is the last
 stdout line (with --json: one JSON object with the path, loudness, peaks and flags).
 """
 
@@ -28,6 +27,7 @@ from .providers import PROVIDER_IDS, all_provider_infos, create_provider, provid
 from .providers.base import FieldKind, GenerationRequest, ProviderInfo, TimedEvent
 from .providers.catalog import VENDOR_NEEDS
 from .providers.errors import CancelledError, FoleyError, InputError, SubmitUncertainError
+from .providers.vendor_spec import VENDOR_SPECS
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -91,20 +91,35 @@ def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
     return raw
 
 
+def environment_help() -> str:
+    """Every vendor's environment variables, from the registered vendor specs (for --help)."""
+    lines = ["Environment (an empty preference falls back to these; the CLI reads only these):"]
+    for spec in VENDOR_SPECS:
+        lines.append(f"  {spec.label}: {VENDOR_NEEDS[spec.id]}")
+        optional = [field.env for field in spec.credentials if field.optional]
+        if optional:
+            lines.append(f"    optional: {', '.join(optional)}")
+        if spec.url_env:
+            lines.append(f"    base URL: {spec.url_env}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vse_foley.cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vse_foley.cli", description=__doc__.split("\n\n")[0],
+                                     epilog=environment_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("providers", help="list provider ids and what each needs")
     gen = sub.add_parser(
         "generate",
         help="run one generation and print the written file's path",
-        epilog=_GENERATE_EPILOG,
+        epilog=f"{_GENERATE_EPILOG}\n{environment_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gen.add_argument(
         "--provider",
         required=True,
-        choices=PROVIDER_IDS,
+        choices=tuple(PROVIDER_IDS),
         metavar="ID",
         help="provider id (see the 'providers' command)",
     )

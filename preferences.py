@@ -6,36 +6,43 @@ Empty key fields fall back to the environment variables named in each tooltip.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import bpy
 
-from .providers.catalog import ACCOUNT_LIMITS as _LIMITS
+from .core.checks import ONLINE_ACCESS_PATH
+from .providers.settings import account_limit_pref_names, provider_pref_names, upload_host_choices
+from .providers.vendor_spec import VENDOR_SPECS, Credential, VendorSpec, upload_host_specs
 
-ONLINE_ACCESS_PATH = "Edit ▸ Preferences ▸ System ▸ Network ▸ Allow Online Access"
+__all__ = ["ONLINE_ACCESS_PATH", "FOLEY_AddonPreferences", "addon_preferences", "offline_sentence", "prepare"]
 
 
 def offline_sentence() -> str:
     return f"Online access is off, so nothing can be sent. Turn on {ONLINE_ACCESS_PATH}."
 
 
-# Preference names that the provider settings read (see providers/settings.py).
-PROVIDER_PREF_NAMES = (
-    "wavespeed_api_key", "kling_access_key", "kling_secret_key", "kling_region", "vidu_api_key",
-    "vidu_region", "flexstack_access_token", "flexstack_username", "flexstack_password", "upload_host",
-)
+@dataclass
+class _Hooks:
+    """What the Blender layer plugs in at registration (this module imports neither it nor the panels)."""
+
+    draw: Callable[[Any, Any, Any], None] | None = None
+    limits_changed: Callable[[], None] | None = None
+    fill_changed: Callable[[], None] | None = None
+
+
+_hooks = _Hooks()
 
 
 def _limits_changed(_prefs: Any, _context: Any) -> None:
-    from .blender import runtime
-
-    runtime.apply_account_limits()
+    if _hooks.limits_changed is not None:
+        _hooks.limits_changed()
 
 
 def _fill_changed(_prefs: Any, _context: Any) -> None:
-    from .blender import runtime
-
-    runtime.apply_fill_short()
+    if _hooks.fill_changed is not None:
+        _hooks.fill_changed()
 
 
 def fill_short_results(context: Any = None) -> bool:
@@ -44,54 +51,85 @@ def fill_short_results(context: Any = None) -> bool:
     return bool(getattr(prefs, "fill_short_results", True)) if prefs is not None else True
 
 
-def _tasks_at_once(account: str, documented: str) -> Any:
-    label = _LIMITS[account].label
+# -- the vendor preferences, derived from the vendor specs (providers/vendor_spec.py) -------------
+
+KEY_NOTE = "Stored in Blender's preferences only, never in .blend files."
+
+
+def _credential_property(credential: Credential) -> Any:
+    fallback = f"Empty: uses ${credential.env}"
+    if credential.secret:
+        description = " ".join(part for part in (credential.description, KEY_NOTE, fallback) if part)
+        return bpy.props.StringProperty(name=credential.label, subtype="PASSWORD", description=description)
+    description = " ".join(part for part in (credential.description, fallback) if part)
+    return bpy.props.StringProperty(name=credential.label, description=description)
+
+
+def _region_property(spec: VendorSpec) -> Any:
+    return bpy.props.EnumProperty(
+        name=f"{spec.label} region", default=spec.region_default,
+        items=[(region.id, region.label, region.host) for region in spec.regions])
+
+
+def _tasks_at_once(spec: VendorSpec) -> Any:
+    assert spec.limits is not None
+    label = spec.limits.label
     return bpy.props.IntProperty(
-        name=f"{label} tasks at once", default=_LIMITS[account].concurrency, min=1, max=64,
+        name=f"{label} tasks at once", default=spec.limits.concurrency, min=1, max=64,
         update=_limits_changed,
         description=f"Tasks running at once on one {label} account (key), shared by all its models. "
-                    f"{documented} Raise it on a higher tier")
+                    f"{spec.tasks_note} Raise it on a higher tier")
 
 
-def _submits_per_minute(account: str, documented: str) -> Any:
-    label = _LIMITS[account].label
+def _submits_per_minute(spec: VendorSpec) -> Any:
+    assert spec.limits is not None
+    label = spec.limits.label
     return bpy.props.IntProperty(
-        name=f"{label} submits a minute", default=int(_LIMITS[account].submits_per_minute), min=1, max=600,
+        name=f"{label} submits a minute", default=int(spec.limits.submits_per_minute), min=1, max=600,
         update=_limits_changed,
-        description=f"New tasks sent a minute to one {label} account. {documented}")
+        description=f"New tasks sent a minute to one {label} account. {spec.submits_note}")
 
 
-def _key(name: str, env: str) -> Any:
-    return bpy.props.StringProperty(
-        name=name, subtype="PASSWORD",
-        description=f"Stored in Blender's preferences only, never in .blend files. Empty: uses ${env}")
+def _upload_host_property() -> Any:
+    hosts = upload_host_specs()
+    direct = [f"{spec.label} direct" for spec in VENDOR_SPECS if spec.needs_upload]
+    automatic = "; else ".join(f"{spec.upload_label} when a {spec.label} key is set" for spec in hosts)
+    items = [("auto", "Automatic", automatic or "The first upload host whose key is set")]
+    items += [(spec.upload_host, spec.upload_label or spec.upload_host, f"Needs a {spec.label} key")
+              for spec in hosts]
+    items.append(("none", "None", "Never upload clips to a third party"))
+    assert [item[0] for item in items] == list(upload_host_choices())
+    return bpy.props.EnumProperty(
+        name="Clip upload host", default="auto",
+        description=f"Where clips go for vendors that need a URL ({', '.join(direct)})" if direct
+        else "Where clips go for vendors that need a URL",
+        items=items)
+
+
+def vendor_properties() -> dict[str, Any]:
+    """Every vendor preference, from the registered specs: keys (PASSWORD), regions, the upload
+    host, and each account's ``<account>_tasks_at_once`` / ``<account>_submits_per_minute``."""
+    properties: dict[str, Any] = {}
+    for spec in VENDOR_SPECS:
+        for credential in spec.credentials:
+            properties[credential.pref] = _credential_property(credential)
+        if spec.regions:
+            properties[spec.region_pref] = _region_property(spec)
+    properties["upload_host"] = _upload_host_property()
+    accounts: set[str] = set()
+    for spec in VENDOR_SPECS:
+        if spec.limits is None or spec.account_id in accounts:
+            continue
+        accounts.add(spec.account_id)
+        tasks, submits = spec.limit_prefs
+        properties[tasks] = _tasks_at_once(spec)
+        properties[submits] = _submits_per_minute(spec)
+    return properties
 
 
 class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    wavespeed_api_key: _key("WaveSpeed API key", "WAVESPEED_API_KEY")  # type: ignore[valid-type]
-    kling_access_key: _key("Kling access key", "KLING_ACCESS_KEY")  # type: ignore[valid-type]
-    kling_secret_key: _key("Kling secret key", "KLING_SECRET_KEY")  # type: ignore[valid-type]
-    kling_region: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Kling region", default="singapore",
-        items=[("singapore", "Global (Singapore)", "api-singapore.klingai.com"),
-               ("beijing", "Mainland China (Beijing)", "api-beijing.klingai.com"),
-               ("legacy", "Legacy", "api.klingai.com")])
-    vidu_api_key: _key("Vidu API key", "VIDU_API_KEY")  # type: ignore[valid-type]
-    vidu_region: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Vidu region", default="global",
-        items=[("global", "Global (vidu.com)", "api.vidu.com"), ("china", "China (vidu.cn)", "api.vidu.cn")])
-    flexstack_access_token: _key("FlexStack access token", "FLEXSTACK_ACCESS_TOKEN")  # type: ignore[valid-type]
-    flexstack_username: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="FlexStack username", description="Empty: uses $FLEXSTACK_USERNAME")
-    flexstack_password: _key("FlexStack password", "FLEXSTACK_PASSWORD")  # type: ignore[valid-type]
-    upload_host: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Clip upload host", default="auto",
-        description="Where clips go for vendors that need a URL (Kling direct)",
-        items=[("auto", "Automatic", "WaveSpeed's media upload when a WaveSpeed key is set"),
-               ("wavespeed", "WaveSpeed media upload", "Needs a WaveSpeed key"),
-               ("none", "None", "Never upload clips to a third party")])
     clip_short_side: bpy.props.IntProperty(  # type: ignore[valid-type]
         name="Clip size", description="Short side in pixels of the clips sent to video providers",
         default=360, min=128, max=1080, subtype="PIXEL")
@@ -99,20 +137,6 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
         name="Jobs at once per model",
         description="An extra cap per model; 0: none. The account limits below always apply",
         default=0, min=0, max=16)
-    # Per vendor ACCOUNT (issue 9); defaults are the documented default tiers (providers/catalog.py).
-    wavespeed_tasks_at_once: _tasks_at_once("wavespeed", "Default tier: 3.")  # type: ignore[valid-type]
-    wavespeed_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
-        "wavespeed", "Default tier: 5 video tasks a minute.")
-    kling_tasks_at_once: _tasks_at_once("kling", "Kling documents no number.")  # type: ignore[valid-type]
-    kling_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
-        "kling", "Kling documents no number: this is our bound.")
-    vidu_tasks_at_once: _tasks_at_once("vidu", "Vidu: 5 per organisation.")  # type: ignore[valid-type]
-    vidu_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
-        "vidu", "Vidu documents no number: this is our bound.")
-    flexstack_tasks_at_once: _tasks_at_once(  # type: ignore[valid-type]
-        "flexstack", "FlexStack documents no number.")
-    flexstack_submits_per_minute: _submits_per_minute(  # type: ignore[valid-type]
-        "flexstack", "FlexStack documents no number: this is our bound.")
     output_folder: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Audio folder", description="Folder next to the .blend for generated audio", default="foley")
     confirm_cost_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
@@ -143,9 +167,31 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
         default=-23.0, min=-60.0, max=0.0, precision=1)
 
     def draw(self, context: bpy.types.Context) -> None:
-        from .panels.preferences_ui import draw_preferences
+        if _hooks.draw is not None:
+            _hooks.draw(self, context, self.layout)
 
-        draw_preferences(self, context, self.layout)
+
+#: The preference names ``prepare`` added last time (removed again when a vendor goes away).
+_vendor_names: set[str] = set()
+
+
+def prepare(*, draw: Callable[[Any, Any, Any], None] | None = None,
+            limits_changed: Callable[[], None] | None = None,
+            fill_changed: Callable[[], None] | None = None) -> None:
+    """Before ``FOLEY_AddonPreferences`` is registered: add the vendor preferences of every
+    registered spec to it and plug in the drawing and the update callbacks.
+
+    Blender reads the properties from ``__annotations__`` when the class is registered, so a
+    vendor registered later appears at the next registration.
+    """
+    _hooks.draw, _hooks.limits_changed, _hooks.fill_changed = draw, limits_changed, fill_changed
+    annotations = FOLEY_AddonPreferences.__annotations__
+    for name in _vendor_names:
+        annotations.pop(name, None)
+    properties = vendor_properties()
+    annotations.update(properties)
+    _vendor_names.clear()
+    _vendor_names.update(properties)
 
 
 def provider_prefs(context: Any = None) -> dict[str, str]:
@@ -153,13 +199,11 @@ def provider_prefs(context: Any = None) -> dict[str, str]:
     prefs = addon_preferences(context)
     if prefs is None:
         return {}
-    return {name: str(getattr(prefs, name)) for name in PROVIDER_PREF_NAMES}
+    return {name: str(getattr(prefs, name)) for name in provider_pref_names()}
 
 
 def account_limit_prefs(context: Any = None) -> dict[str, int]:
     """The per-account limit preferences (main thread only); settings.account_limits reads them."""
-    from .providers.settings import account_limit_pref_names
-
     prefs = addon_preferences(context)
     if prefs is None:
         return {}

@@ -14,10 +14,11 @@ import bpy
 
 from .providers import PROVIDER_IDS, all_provider_infos
 from .providers.base import FieldKind, FieldSpec
+from .providers.catalog import SEED_MAX
 
 # Properties whose meaning is shared by every provider, drawn specially by the panel.
 COMMON_FIELDS = ("prompt", "bgm_prompt", "negative_prompt", "seed", "duration")
-SEED_MAX = 2147483647
+
 
 
 def _provider_items() -> list[tuple[str, str, str]]:
@@ -87,7 +88,7 @@ def _annotations() -> dict[str, Any]:
         "prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
             name="Prompt", description="What should be heard"),
         "bgm_prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
-            name="Music prompt", description="Background music (Kling)"),
+            name="Music prompt", description="Background music (the providers that take a music prompt)"),
         "negative_prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
             name="Negative prompt", description="Sounds to avoid"),
         "seed": bpy.props.IntProperty(  # type: ignore[func-returns-value]

@@ -22,6 +22,7 @@ import bpy
 
 from .. import preferences
 from ..providers import create_provider, provider_info
+from ..providers.catalog import implementation_modules
 from ..providers.errors import FoleyError
 from .render_settings import DEFAULT_SHORT_SIDE
 
@@ -179,7 +180,7 @@ def prune_work_files(ledger: JobLedger, older_than_s: float = 3 * 24 * 3600, kee
 # Everything registration leaves for later, in the order a first Generate needs it.
 HEAVY_MODULES = (
     "core.engine", "blender.generation", "blender.takes", "panels.sidebar_draw",
-    "providers.settings", "providers.wavespeed", "providers.kling", "providers.vidu", "providers.flexstack",
+    "providers.settings", *(f"providers.{name}" for name in implementation_modules()),
     "providers.connection", "core.conform",
 )
 

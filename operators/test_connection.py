@@ -1,18 +1,32 @@
-"""foley.test_connection: one cheap authenticated call to a vendor, off the main thread."""
+"""foley.test_connection: one cheap authenticated call to a vendor, off the main thread.
+
+The vendor choices come from the registered vendor specs (``providers/vendor_spec.py``).
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import bpy
 
 from .. import preferences
 from ..blender import runtime
 from ..compat import OperatorResult
+from ..providers.connection import testable_vendors
 from ..providers.errors import FoleyError
 
-VENDORS = [("wavespeed", "WaveSpeed", ""), ("kling", "Kling", ""), ("vidu", "Vidu", ""),
-           ("flexstack", "FlexStack", "")]
+#: The last enum items handed to Blender: it keeps pointers to these strings, so Python must too
+#: (bpy.props.EnumProperty: "a reference to the strings returned by the callback" must be kept).
+_items: list[tuple[str, str, str]] = []
+
+
+def vendor_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str, str]]:
+    """(id, label, "") for every vendor Test Connection can check, in registry order."""
+    items = [(spec.id, spec.label, "") for spec in testable_vendors()]
+    if items != _items:
+        _items[:] = items
+    return _items
 
 
 def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:
@@ -34,7 +48,7 @@ class FOLEY_OT_test_connection(bpy.types.Operator):
     bl_label = "Test Connection"
     bl_options = {"INTERNAL"}  # noqa: RUF012 - Blender reads this class attribute
 
-    vendor: bpy.props.EnumProperty(name="Vendor", items=VENDORS)  # type: ignore[valid-type]
+    vendor: bpy.props.EnumProperty(name="Vendor", items=vendor_items)  # type: ignore[valid-type]
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:

@@ -12,9 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..blender.selection import ChosenRange
-from ..core.chunks import chunk_limits, plan_chunk_seconds
+from ..core import checks
+from ..core.checks import characters_left, limit_text
 from ..providers import provider_info
 from ..providers.base import FieldKind, FieldSpec, ProviderInfo
+
+__all__ = ["characters_left", "draw_provider_fields", "field_problems", "limit_text", "range_notes",
+           "range_problems", "requested_seconds"]
 from ..providers.errors import ConfigError
 from .wrapping import DEFAULT_WIDTH, draw_wrapped
 
@@ -26,33 +30,7 @@ _SOURCE_HINTS = {
 }
 
 
-# -- limits as text -----------------------------------------------------------------------
-
-def _number(value: float, kind: FieldKind) -> str:
-    return str(int(value)) if kind is FieldKind.INT else f"{value:g}"
-
-
-def limit_text(spec: FieldSpec) -> str:
-    """The allowed range of a number field ("4–50", "≥ 1", "≤ 10"); "" when unbounded."""
-    low = spec.minimum
-    if spec.name == "seed" and low is not None and low < 0:
-        low = 0  # -1 is the Random toggle, not a seed the user types
-    high = spec.maximum
-    if low is not None and high is not None:
-        return f"{_number(low, spec.kind)}–{_number(high, spec.kind)}"
-    if low is not None:
-        return f"≥ {_number(low, spec.kind)}"
-    if high is not None:
-        return f"≤ {_number(high, spec.kind)}"
-    return ""
-
-
-def characters_left(spec: FieldSpec, value: str) -> int | None:
-    """Characters still allowed (negative when over); None when the vendor sets no limit."""
-    if spec.max_length is None:
-        return None
-    return spec.max_length - len(value)
-
+# -- the checks (pure, in core/checks.py), fed from ``scene.foley`` -------------------------
 
 def characters_text(left: int, max_length: int) -> str:
     if left >= 0:
@@ -60,119 +38,39 @@ def characters_text(left: int, max_length: int) -> str:
     return f"{-left} characters over the {max_length} limit"
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-# -- live checks --------------------------------------------------------------------------
-
-def _field_value(settings: Any, name: str) -> Any:
-    return getattr(settings, name, None) if settings is not None else None
+def field_values(info: ProviderInfo, settings: Any) -> dict[str, Any] | None:
+    """The provider's field values from ``settings`` (``scene.foley``); None without settings."""
+    if settings is None:
+        return None
+    names = {spec.name for spec in info.fields} | {"duration"}
+    return {name: getattr(settings, name, None) for name in names}
 
 
 def field_problems(info: ProviderInfo, settings: Any) -> list[str]:
-    """Values the provider would refuse: text over its limit, numbers out of its range, a missing prompt."""
-    problems: list[str] = []
-    if settings is None:
-        return problems
-    for spec in info.fields:
-        value = _field_value(settings, spec.name)
-        if value is None:
-            continue
-        if spec.kind is FieldKind.TEXT:
-            text = str(value)
-            left = characters_left(spec, text)
-            if left is not None and left < 0:
-                problems.append(f"{spec.label} is {len(text)} characters; {info.label} allows "
-                                f"{spec.max_length}. Shorten it by {-left}.")
-            if spec.required and not text.strip():
-                problems.append(f"{info.label} needs a {spec.label.lower()}: describe what should be heard.")
-        elif spec.kind in (FieldKind.INT, FieldKind.FLOAT):
-            problem = _number_problem(info, spec, float(value))
-            if problem:
-                problems.append(problem)
-    return problems
-
-
-def _number_problem(info: ProviderInfo, spec: FieldSpec, value: float) -> str:
-    if spec.name == "seed" and value < 0:
-        return ""  # random
-    if spec.name == "duration" and value == 0:
-        return ""  # 0: the range length, checked with the range
-    too_low = spec.minimum is not None and value < spec.minimum
-    too_high = spec.maximum is not None and value > spec.maximum
-    if not (too_low or too_high):
-        return ""
-    unit = " s" if spec.name == "duration" else ""
-    return (f"{spec.label} is {_number(value, spec.kind)}{unit}; {info.label} allows "
-            f"{limit_text(spec)}{unit}.")
+    """Values the provider would refuse (``checks.field_problems`` on ``settings``' values)."""
+    return checks.field_problems(info, field_values(info, settings))
 
 
 def requested_seconds(info: ProviderInfo, chosen: ChosenRange, settings: Any) -> float:
-    """Seconds the vendor is asked for: the Duration field when the provider has one and it is set
-    (the same rule as ``blender.request_builder.build_request``), else the range length."""
-    duration = _field_value(settings, "duration") if info.field("duration") is not None else None
-    if duration:
-        return float(duration)
-    return chosen.seconds
+    """Seconds the vendor is asked for (``checks.requested_seconds``)."""
+    return checks.requested_seconds(info, chosen.seconds, field_values(info, settings))
 
 
 def range_problems(info: ProviderInfo, chosen: ChosenRange | None, settings: Any = None) -> list[str]:
-    """Why Generate would fail for this range (and these settings): shown live, before the click.
-
-    A range longer than the provider's maximum is NOT a problem (the engine
-    splits it into chunks); see ``range_notes``.
-    """
-    problems: list[str] = []
-    if chosen is not None:
-        seconds = requested_seconds(info, chosen, settings)
-        if seconds < info.min_seconds:
-            problems.append(
-                f"The range is {seconds:.2f} s; {info.label} needs at least {_seconds(info.min_seconds)}. "
-                "Select longer strips or set a longer preview range.")
-        elif seconds > info.max_seconds or seconds > chunk_limits(info)[1]:
-            low, high = chunk_limits(info)
-            try:
-                plan_chunk_seconds(seconds, low, high)
-            except ValueError as error:
-                problems.append(str(error))
-        if info.input == "timeline":
-            count = _event_count(settings, chosen)
-            if count == 0:
-                problems.append("There are no sound events in the range: add text strips (their text is "
-                                "what is heard, their span is when) or markers.")
-    problems += field_problems(info, settings)
-    return problems
+    """Why Generate would fail for this range and these settings (``checks.range_problems``)."""
+    count = event_count_in(settings, chosen) if chosen is not None and info.input == "timeline" else None
+    return checks.range_problems(info, chosen.seconds if chosen is not None else None,
+                                 field_values(info, settings), count)
 
 
 def range_notes(info: ProviderInfo, chosen: ChosenRange | None, settings: Any = None) -> list[str]:
-    """Things worth knowing that do not stop Generate (chunking, no picture, events found)."""
-    notes: list[str] = []
-    if chosen is None:
-        return notes
-    seconds = requested_seconds(info, chosen, settings)
-    low, high = chunk_limits(info)
-    if seconds > high and seconds >= info.min_seconds:
-        try:
-            chunks = plan_chunk_seconds(seconds, low, high)
-        except ValueError:
-            chunks = []
-        if len(chunks) > 1:
-            limit = (f"best length ({_seconds(high)})" if high < info.max_seconds
-                     else f"maximum ({_seconds(high)})")
-            average = sum(chunks) / len(chunks)
-            notes.append(f"Longer than {info.label}'s {limit}: made as {len(chunks)} overlapping chunks of "
-                         f"about {average:.1f} s each, joined into one strip.")
-    if info.input == "text":
-        notes.append("Made from the prompt alone (no picture), placed at the range start.")
-    elif info.input == "timeline":
-        count = _event_count(settings, chosen)
-        if count:
-            notes.append(f"{count} sound event{'s' if count != 1 else ''} from text strips and markers.")
-    return notes
+    """Things worth knowing that do not stop Generate (``checks.range_notes``)."""
+    count = event_count_in(settings, chosen) if chosen is not None and info.input == "timeline" else None
+    return checks.range_notes(info, chosen.seconds if chosen is not None else None,
+                              field_values(info, settings), count)
 
 
-def _event_count(settings: Any, chosen: ChosenRange) -> int | None:
+def event_count_in(settings: Any, chosen: ChosenRange) -> int | None:
     """Text strips and markers in the range (None when the scene is not reachable)."""
     scene = getattr(settings, "id_data", None)  # a PropertyGroup's owner: the scene
     if scene is None or not hasattr(scene, "timeline_markers"):
@@ -246,7 +144,7 @@ def _draw_number(layout: Any, settings: Any, spec: FieldSpec, info: ProviderInfo
     limits = limit_text(spec)
     unit = " s" if spec.name == "duration" else ""
     label = f"{spec.label} ({limits}{unit})" if limits else spec.label
-    out_of_range = bool(_number_problem(info, spec, float(getattr(settings, spec.name))))
+    out_of_range = bool(checks.number_problem(info, spec, float(getattr(settings, spec.name))))
     row = layout.row()
     row.alert = out_of_range
     row.prop(settings, spec.name, text=label)

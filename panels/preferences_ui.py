@@ -11,31 +11,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..blender import keymaps
+from ..core.checks import env_is_set
 from ..providers import all_provider_infos
-from ..providers.catalog import VENDOR_NEEDS
-from .readiness import (
-    ONLINE_ACCESS_PATH,
-    VENDOR_CREDENTIALS,
-    VENDOR_LABELS,
-    VENDOR_URL_ENV,
-    credential_problem,
-    env_is_set,
-    online_access,
-    upload_problem,
-)
+from ..providers.catalog import ACCOUNT_LIMITS, VENDOR_NEEDS
+from ..providers.settings import provider_pref_names
+from ..providers.vendor_spec import VENDOR_SPECS, VendorSpec
+from .readiness import ONLINE_ACCESS_PATH, credential_problem, online_access, upload_problem
 from .wrapping import draw_wrapped
 
 #: Preferences are wide: wrap later than in the sidebar.
 PREFS_WIDTH = 90
 
-#: vendor → the preference holding its region choice.
-VENDOR_REGION_PREF = {"kling": "kling_region", "vidu": "vidu_region"}
-
 
 def _pref_values(prefs: Any) -> dict[str, str]:
-    from ..preferences import PROVIDER_PREF_NAMES
-
-    return {name: str(getattr(prefs, name, "") or "") for name in PROVIDER_PREF_NAMES}
+    return {name: str(getattr(prefs, name, "") or "") for name in provider_pref_names()}
 
 
 def env_note(pref_value: str, env: str) -> str:
@@ -54,44 +43,49 @@ def draw_preferences(prefs: Any, context: Any, layout: Any) -> None:
     if not online_access():
         draw_wrapped(column, f"Online access is off: nothing is sent and Test Connection is unavailable. "
                              f"Turn on {ONLINE_ACCESS_PATH}.", icon="INTERNET", width=PREFS_WIDTH, alert=True)
-    for vendor in VENDOR_CREDENTIALS:
-        draw_vendor_box(column, prefs, vendor, values)
+    for spec in VENDOR_SPECS:
+        draw_vendor_box(column, prefs, spec, values)
     draw_jobs_box(column, prefs)
     draw_keymap_box(column, context)
 
 
-def draw_vendor_box(layout: Any, prefs: Any, vendor: str, values: dict[str, str]) -> None:
+def draw_vendor_box(layout: Any, prefs: Any, spec: VendorSpec, values: dict[str, str]) -> None:
     """Key fields with their environment fallback, region, readiness and Test Connection."""
+    vendor = spec.id
     box = layout.box()
     problem = credential_problem(vendor, values)
     header = box.row()
-    header.label(text=VENDOR_LABELS.get(vendor, vendor), icon="CHECKMARK" if not problem else "ERROR")
-    test = header.row()
-    test.enabled = online_access() and not problem  # an unauthenticated test call proves nothing
-    test.operator("foley.test_connection", text="Test Connection", icon="URL").vendor = vendor
+    header.label(text=spec.label, icon="CHECKMARK" if not problem else "ERROR")
+    if spec.probe_provider or spec.probe:
+        test = header.row()
+        test.enabled = online_access() and not problem  # an unauthenticated test call proves nothing
+        test.operator("foley.test_connection", text="Test Connection", icon="URL").vendor = vendor
 
     users = [info.label for info in all_provider_infos() if info.vendor == vendor]
-    draw_wrapped(box, f"Used by: {', '.join(users)}", width=PREFS_WIDTH)
+    if users:
+        draw_wrapped(box, f"Used by: {', '.join(users)}", width=PREFS_WIDTH)
     draw_wrapped(box, f"Needs: {VENDOR_NEEDS.get(vendor, 'a key')}", width=PREFS_WIDTH)
+    if spec.credentials_hint:
+        draw_wrapped(box, spec.credentials_hint, width=PREFS_WIDTH)
 
-    for field in VENDOR_CREDENTIALS[vendor]:
+    for field in spec.credentials:
         column = box.column(align=True)
         column.prop(prefs, field.pref)
         note = column.row()
         note.alignment = "RIGHT"
         note.label(text=env_note(values.get(field.pref, ""), field.env))
 
-    region = VENDOR_REGION_PREF.get(vendor)
-    if region:
-        box.prop(prefs, region)
-    url_env = VENDOR_URL_ENV.get(vendor, "")
+    if spec.regions:
+        box.prop(prefs, spec.region_pref)
+    url_env = spec.url_env
     if url_env and env_is_set(url_env):
         host = urlsplit(os.environ.get(url_env, "")).hostname or "?"
         # the host only: a URL could carry user:password
-        box.label(text=f"${url_env} points this vendor at {host} (the region is ignored)", icon="INFO")
+        ignored = " (the region is ignored)" if spec.regions else ""
+        box.label(text=f"${url_env} points this vendor at {host}{ignored}", icon="INFO")
 
-    if vendor == "kling":
-        upload = upload_problem(values)
+    if spec.needs_upload:
+        upload = upload_problem(vendor, values)
         if upload and not problem:
             draw_wrapped(box, upload, icon="ERROR", width=PREFS_WIDTH, alert=True)
     if problem:
@@ -120,8 +114,6 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
 
 def draw_account_limits(layout: Any, prefs: Any) -> None:
     """Limits per vendor account (one key), shared by every model on it; defaults: default tiers."""
-    from ..providers.catalog import ACCOUNT_LIMITS
-
     draw_wrapped(layout, "Limits per vendor account (one key), shared by all its models. Raise them "
                          "if your tier allows more; a job over a limit waits for a free slot.",
                  width=PREFS_WIDTH)

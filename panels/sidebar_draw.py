@@ -10,28 +10,23 @@ a job changes, not by polling.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from .. import compat, preferences
 from ..blender import runtime
 from ..blender.selection import ChosenRange, choose_range
 from ..blender.strip_metadata import METADATA_KEY, foley_strip
+from ..core import checks
+from ..core.checks import Blocker
 from ..core.cost import CostEstimate, estimate_cost
 from ..core.jobs import Job, JobState
 from ..core.request_plan import DEFAULT_ASK_ABOVE_REQUESTS, RequestPlan, needs_question, plan_requests
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
-from .fields import draw_provider_fields, range_problems, requested_seconds
+from .fields import draw_provider_fields, event_count_in, field_values, requested_seconds
 from .jobs_list import draw_job, provider_label
-from .readiness import (
-    ONLINE_ACCESS_PATH,
-    online_access,
-    preference_values,
-    provider_problem,
-    ready_providers,
-)
+from .readiness import ONLINE_ACCESS_PATH, online_access, preference_values, ready_providers
 from .wrapping import chars_for, draw_wrapped
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
@@ -40,14 +35,6 @@ MAX_RESULTS_SHOWN = 10
 
 
 # -- what the panels read -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Blocker:
-    """One reason Generate cannot run. ``kind``: offline, scene, key, input or requests."""
-
-    kind: str
-    text: str
-
 
 def foley_settings(context: Any) -> tuple[Any, Any]:
     """(sequencer scene, its ``scene.foley``); either may be None."""
@@ -66,27 +53,34 @@ def chosen_range(context: Any, scene: Any) -> ChosenRange | None:
 
 
 def generate_blockers(context: Any, scene: Any, settings: Any, chosen: ChosenRange | None) -> list[Blocker]:
-    """Every reason Generate is unavailable, most fundamental first (empty: it can run)."""
-    blockers: list[Blocker] = []
-    if not online_access():
-        blockers.append(Blocker("offline", f"Online access is off. Turn on {ONLINE_ACCESS_PATH}."))
+    """Every reason Generate is unavailable, most fundamental first (empty: it can run).
+
+    Gathers this Blender's values for the pure ``checks.generate_blockers``.
+    """
+    scene_problem = ""
     if scene is None or settings is None:
-        problem = compat.sequencer_scene_problem(context) or "Open a scene in the Video Sequencer first."
-        blockers.append(Blocker("scene", problem))
-        return blockers
-    try:
-        info = provider_info(settings.provider)
-    except ConfigError as error:
-        blockers.append(Blocker("input", str(error)))
-        return blockers
-    missing = provider_problem(info.id, preference_values(context))
-    if missing:
-        blockers.append(Blocker("key", missing))
-    blockers += [Blocker("input", problem) for problem in range_problems(info, chosen, settings)]
-    plan = request_plan(info, chosen, settings)
-    if plan is not None and plan.too_long():
-        blockers.append(Blocker("requests", plan.too_long()))
-    return blockers
+        scene_problem = (compat.sequencer_scene_problem(context)
+                         or "Open a scene in the Video Sequencer first.")
+    provider_id = str(getattr(settings, "provider", "")) if settings is not None else ""
+    values: dict[str, Any] | None = None
+    event_count: int | None = None
+    requests_problem = ""
+    if not scene_problem:
+        try:
+            info = provider_info(provider_id)
+        except ConfigError:
+            info = None  # checks.generate_blockers says why
+        if info is not None:
+            values = field_values(info, settings)
+            if chosen is not None and info.input == "timeline":
+                event_count = event_count_in(settings, chosen)
+            plan = request_plan(info, chosen, settings)
+            requests_problem = plan.too_long() if plan is not None else ""
+    return checks.generate_blockers(
+        online=online_access(), scene_problem=scene_problem, provider_id=provider_id,
+        prefs=preference_values(context) if not scene_problem else {}, values=values,
+        range_seconds=chosen.seconds if chosen is not None else None, event_count=event_count,
+        requests_problem=requests_problem)
 
 
 def session_jobs() -> list[Job]:

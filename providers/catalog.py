@@ -419,6 +419,11 @@ def unregister_vendor(vendor_id: str) -> None:
     remove_spec(vendor_id)
 
 
+def implementation_modules() -> tuple[str, ...]:
+    """The provider modules of this package ("wavespeed", ...), once each, in registry order."""
+    return tuple(dict.fromkeys(module for module, _ in IMPLEMENTATIONS.values() if "." not in module))
+
+
 def _built_in(spec: VendorSpec, module: str, classes: Mapping[str, str]) -> None:
     register_vendor(
         spec,
