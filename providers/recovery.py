@@ -29,6 +29,7 @@ WHERE_TO_CHECK: dict[str, str] = {
     "wavespeed": "the prediction history of your WaveSpeed dashboard (wavespeed.ai)",
     "vidu": "the task and credit history of your Vidu platform account (platform.vidu.com)",
     "flexstack": "the task history of your FlexStack account",
+    "fal": "the request history of your fal.ai dashboard (fal.ai/dashboard/requests)",
 }
 
 

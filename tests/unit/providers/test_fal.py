@@ -266,3 +266,20 @@ def test_cancel_of_a_job_still_in_fals_queue_cancels_it_there_and_fetches_nothin
         assert len(api.cancelled) == 1 and emu.download_count() == 0
     finally:
         engine.shutdown()
+
+
+def test_a_lost_submit_ends_the_job_may_have_been_charged_naming_the_fal_dashboard(tmp_path, emu):
+    emu.inject("fal", "lose_submit_answer", status=504)
+    engine = _engine(tmp_path, emu)
+    try:
+        request = request_for("fal.kling-video-to-audio", None, 5.0)
+        job = engine.enqueue(
+            Job.create(request, FrameRange(1, 125), Fraction(25), blend_path="/p/e.blend", scene_name="S")
+        )
+        assert engine.wait([job.id], timeout=30)
+        final = engine.get(job.id)
+        assert final is not None and final.state == JobState.FAILED
+        assert "may have been charged" in final.error and "fal.ai/dashboard/requests" in final.error
+        assert emu.tasks_created("fal") == 1 and len(_fal_requests(emu, "submit")) == 1
+    finally:
+        engine.shutdown()
