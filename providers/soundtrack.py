@@ -25,7 +25,7 @@ from .download import place_file
 
 log = logging.getLogger(__name__)
 
-_WAVE_FORMAT_IEEE_FLOAT = 3
+_WAVE_FORMAT_PCM = 1
 
 
 def _decode(path: Path) -> tuple[Any, int] | None:
@@ -40,23 +40,19 @@ def _decode(path: Path) -> tuple[Any, int] | None:
     return sound.data(), rate
 
 
-def _float_wav(samples: Any, rate: int) -> bytes:
-    """A 32-bit float WAV (format 3 + fact chunk) of ``samples``: lossless for a decoded AAC track."""
+def _pcm24_wav(samples: Any, rate: int) -> bytes:
+    """A 24-bit PCM WAV of float ``samples``: every WAV reader takes it, and 24 bits keep a decoded
+    AAC track's detail (an overshoot past full scale is clipped, as any integer format must)."""
+    import numpy as np  # only where aud is, so numpy is too (Blender ships both)
+
     frames, channels = int(samples.shape[0]), int(samples.shape[1])
-    raw = samples.astype("<f4").tobytes()
-    block = 4 * channels
-    fmt = struct.pack("<HHIIHH", _WAVE_FORMAT_IEEE_FLOAT, channels, rate, rate * block, block, 32)
-    body = (
-        b"WAVE"
-        + b"fmt "
-        + struct.pack("<I", len(fmt))
-        + fmt
-        + b"fact"
-        + struct.pack("<II", 4, frames)
-        + b"data"
-        + struct.pack("<I", len(raw))
-        + raw
-    )
+    values = np.round(np.clip(samples, -1.0, 1.0) * float((1 << 23) - 1)).astype("<i4")
+    raw = values.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    block = 3 * channels
+    fmt = struct.pack("<HHIIHH", _WAVE_FORMAT_PCM, channels, rate, rate * block, block, 24)
+    pad = b"\0" if len(raw) & 1 else b""
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(raw)) + raw
+    body += pad
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -78,7 +74,7 @@ def extract_soundtrack(movie: AudioFile, label: str) -> AudioFile:
     if getattr(samples, "ndim", 0) != 2 or samples.shape[0] == 0 or rate <= 0:
         log.warning("%s: %s has no sound track; keeping the movie", label, movie.path.name)
         return movie
-    data = _float_wav(samples, rate)
+    data = _pcm24_wav(samples, rate)
     handle, temp_name = tempfile.mkstemp(prefix=f".{movie.path.stem}.", suffix=".part", dir=movie.path.parent)
     temp = Path(temp_name)
     try:

@@ -39,8 +39,8 @@ def test_a_fal_movie_answer_lands_as_its_sound_track(extension: Any, online: Non
     assert sound.suffix == ".wav" and sound.is_file()
     movie = sound.with_suffix(".mp4")
     assert movie.is_file() and movie.read_bytes()[4:8] == b"ftyp"  # the paid movie is kept
-    pcm = importlib.import_module(MODULE + ".core.conform").read_wav(sound)  # a 32-bit float WAV
-    assert pcm.sample_format == "float32" and pcm.samples.shape[1] == 2
+    pcm = importlib.import_module(MODULE + ".core.conform").read_wav(sound)  # a 24-bit PCM WAV
+    assert pcm.sample_format == "pcm24" and pcm.samples.shape[1] == 2
     assert abs(pcm.duration - (end - start) / 25.0) < 0.05
     assert float(abs(pcm.samples).max()) > 0.1  # the emulator's tones, not silence
     assert strip["vse_foley"]["provider"] == "fal.mmaudio-v2"

@@ -643,7 +643,7 @@ def test_preferences_show_keys_env_fallback_and_tests(ui: SimpleNamespace, no_cr
     assert "Empty: uses $KLING_ACCESS_KEY (not set in this environment)" in text
     assert "Uses this field ($WAVESPEED_API_KEY is not set and ignored)" in text
     tests = {call.values["vendor"] for call in recorder.operators("foley.test_connection")}
-    assert tests == {"wavespeed", "kling", "vidu", "flexstack"}
+    assert tests == {"wavespeed", "kling", "vidu", "flexstack", "fal"}  # issue 14: Test Connection covers fal
     drawn = {call.args[1] for call in recorder.props()}
     assert {"kling_region", "vidu_region", "upload_host", "clip_short_side", "concurrency", "output_folder",
             "confirm_cost_above"} <= drawn

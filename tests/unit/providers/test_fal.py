@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from providers_testkit import FAST, generate, make_mp4, request_for
+from providers_testkit import FAST, expected_format, generate, make_mp4, request_for
 
 from vse_foley.core.conform import read_wav
 from vse_foley.core.engine import JobEngine, PollSchedule
@@ -97,14 +97,17 @@ def test_kling_sends_empty_prompts_so_fal_does_not_fill_in_its_examples(provider
 
 @pytest.mark.parametrize("provider_id", ["fal.mmaudio-v2", "fal.thinksound"])
 def test_a_movie_answer_is_kept_as_the_paid_file(provider_id, provider, clip, emu, tmp_path):
-    # Without Blender's aud (a pure test) the movie itself is the result; its length is the sound's.
+    # With aud (bpy imported) the sound track becomes a WAV beside the movie; without it the movie is
+    # the result. The movie is kept either way: it is what was paid for.
     audio = generate(provider(provider_id), request_for(provider_id, clip(4.0), 4.0), tmp_path / "m")
-    assert audio.format == "mp4" and audio.path.suffix == ".mp4"
+    assert audio.format == expected_format(provider_id)
     assert audio.duration == pytest.approx(4.0, abs=0.05)
-    assert audio.path.read_bytes()[4:8] == b"ftyp"
+    movie = tmp_path / "m.mp4"
+    assert movie.read_bytes()[4:8] == b"ftyp"
+    assert audio.path == (movie if audio.format == "mp4" else tmp_path / "m.wav")
 
 
-def test_the_sound_track_becomes_a_float_wav_beside_the_movie(tmp_path, monkeypatch):
+def test_the_sound_track_becomes_a_24_bit_wav_beside_the_movie(tmp_path, monkeypatch):
     movie = tmp_path / "take.mp4"
     movie.write_bytes(b"\0\0\0\x18ftypisom")
     (tmp_path / "take.wav").write_bytes(b"someone else's file")  # never overwritten
@@ -115,7 +118,7 @@ def test_the_sound_track_becomes_a_float_wav_beside_the_movie(tmp_path, monkeypa
     assert (tmp_path / "take.wav").read_bytes() == b"someone else's file" and movie.exists()
     pcm = read_wav(result.path)
     assert pcm.sample_rate == 48000 and pcm.samples.shape == (1000, 2)
-    assert np.allclose(pcm.samples, samples, atol=1e-7)
+    assert pcm.sample_format == "pcm24" and np.allclose(pcm.samples, samples, atol=2e-7)
     assert result.duration == pytest.approx(1000 / 48000)
 
 
