@@ -45,7 +45,7 @@ def _pcm24_wav(samples: Any, rate: int) -> bytes:
     AAC track's detail (an overshoot past full scale is clipped, as any integer format must)."""
     import numpy as np  # only where aud is, so numpy is too (Blender ships both)
 
-    frames, channels = int(samples.shape[0]), int(samples.shape[1])
+    channels = int(samples.shape[1])
     values = np.round(np.clip(samples, -1.0, 1.0) * float((1 << 23) - 1)).astype("<i4")
     raw = values.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
     block = 3 * channels
