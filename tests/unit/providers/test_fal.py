@@ -286,3 +286,17 @@ def test_a_lost_submit_ends_the_job_may_have_been_charged_naming_the_fal_dashboa
         assert emu.tasks_created("fal") == 1 and len(_fal_requests(emu, "submit")) == 1
     finally:
         engine.shutdown()
+
+
+def test_direct_kling_with_only_kling_and_fal_keys_uploads_to_fal_storage(provider, clip, emu, tmp_path):
+    environ = {k: v for k, v in emu.environ().items() if k != "WAVESPEED_API_KEY"}
+    audio = generate(
+        provider("kling.video-to-audio", environ=environ),
+        request_for("kling.video-to-audio", clip(5.0), 5.0),
+        tmp_path / "k",
+    )
+    assert audio.path.exists() and emu.tasks_created("kling") == 1
+    (kling_submit,) = [r for r in emu.requests if r.vendor == "kling" and r.kind == "submit"]
+    assert kling_submit.json["video_url"].startswith(emu.root_url + "/files/fal-upload-")
+    assert [r.path for r in _fal_requests(emu, "upload")][0] == "/storage/upload/initiate"
+    assert not [r for r in emu.requests if r.vendor == "wavespeed"]
