@@ -298,5 +298,5 @@ def test_direct_kling_with_only_kling_and_fal_keys_uploads_to_fal_storage(provid
     assert audio.path.exists() and emu.tasks_created("kling") == 1
     (kling_submit,) = [r for r in emu.requests if r.vendor == "kling" and r.kind == "submit"]
     assert kling_submit.json["video_url"].startswith(emu.root_url + "/files/fal-upload-")
-    assert [r.path for r in _fal_requests(emu, "upload")][0] == "/storage/upload/initiate"
+    assert _fal_requests(emu, "upload")[0].path == "/storage/upload/initiate"
     assert not [r for r in emu.requests if r.vendor == "wavespeed"]
