@@ -278,13 +278,14 @@ class JobStepsMixin(EngineParts):
                 self._accounts.poll_succeeded(account or provider.info.account_id)
                 self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
             if status is not None:
+                waiting = status.state in (TaskState.PENDING, TaskState.RUNNING)
+                remote_cancel.note_queue_place(self, job_id, status.message if waiting else "")
                 if status.state == TaskState.SUCCEEDED:
                     return status
                 if status.state == TaskState.FAILED:
                     self._update(job_id, task_failed=True)
                     raise provider.failure_error(status)
                 self._note_progress(job_id, status.progress)
-                remote_cancel.note_queue_place(self, job_id, status.message)
             if self._monotonic() >= deadline:
                 minutes = math.ceil(schedule.deadline / 60)
                 raise TimeoutExceededError(

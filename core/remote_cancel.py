@@ -78,14 +78,28 @@ def stop_if_recalled(engine: JobEngine, job_id: str) -> None:
         raise _AbandonedError
 
 
+#: ``Job.extra`` key of the queue note shown, so it is cleared (and only it) once the task is done
+QUEUE_NOTE = "queue_note"
+
+
 def note_queue_place(engine: JobEngine, job_id: str, where: str) -> None:
-    """A waiting task's place in the vendor's queue becomes the job's note (not for a cancelled job)."""
-    if not where:
-        return
+    """A waiting task's place in the vendor's queue becomes the job's note; "" clears a note shown so.
+
+    Not for a cancelled job (its note says what happens to the paid result).
+    """
     with engine._lock:
         job = engine._jobs[job_id]
-        if job.state in (JobState.SUBMITTED, JobState.GENERATING) and job.note != where:
-            updated = job.copy()
-            updated.note = where
-            engine._jobs[job_id] = updated  # like progress: shown, not worth an fsync
-            engine._publish(updated)
+        shown = str(job.extra.get(QUEUE_NOTE, ""))
+        if job.state not in (JobState.SUBMITTED, JobState.GENERATING) or where == shown:
+            return
+        updated = job.copy()
+        extra = dict(job.extra)
+        if where:
+            updated.note, extra[QUEUE_NOTE] = where, where
+        else:
+            if job.note == shown:
+                updated.note = ""
+            extra.pop(QUEUE_NOTE, None)
+        updated.extra = extra
+        engine._jobs[job_id] = updated  # like progress: shown, not worth an fsync
+        engine._publish(updated)

@@ -300,3 +300,31 @@ def test_direct_kling_with_only_kling_and_fal_keys_uploads_to_fal_storage(provid
     assert kling_submit.json["video_url"].startswith(emu.root_url + "/files/fal-upload-")
     assert _fal_requests(emu, "upload")[0].path == "/storage/upload/initiate"
     assert not [r for r in emu.requests if r.vendor == "wavespeed"]
+
+
+def test_a_waiting_job_shows_its_place_in_fals_queue(tmp_path, emu):
+    emu.vendor_api("fal").queued_polls = 2
+    engine = _engine(tmp_path, emu)
+    try:
+        request = request_for("fal.mirelo-sfx", None, 5.0)
+        job = engine.enqueue(
+            Job.create(request, FrameRange(1, 125), Fraction(25), blend_path="/p/e.blend", scene_name="S")
+        )
+        assert engine.wait([job.id], timeout=30)
+        notes = [event.job.note for event in engine.drain(budget_s=1.0) if event.job.id == job.id]
+        assert "1st in fal.ai's queue" in notes
+        final = engine.get(job.id)
+        assert final.state == JobState.READY and final.note == ""  # the queue note is gone once done
+    finally:
+        engine.shutdown()
+
+
+def test_the_upload_host_preference_can_choose_fal_storage_over_wavespeeds(provider, clip, emu, tmp_path):
+    generate(
+        provider("kling.video-to-audio", prefs={"upload_host": "fal"}),
+        request_for("kling.video-to-audio", clip(5.0), 5.0),
+        tmp_path / "k",
+    )
+    (kling_submit,) = [r for r in emu.requests if r.vendor == "kling" and r.kind == "submit"]
+    assert kling_submit.json["video_url"].startswith(emu.root_url + "/files/fal-upload-")
+    assert not [r for r in emu.requests if r.vendor == "wavespeed"]
