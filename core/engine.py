@@ -39,7 +39,7 @@ from typing import Any
 
 from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.catalog import ACCOUNT_LIMITS
-from ..providers.polling import PollSchedule
+from ..providers.polling import PollSchedule, default_schedule
 from . import filling, remote_cancel
 from .accounts import AccountBook
 from .chunk_parents import ChunkParentsMixin, assemble_wav_chunks
@@ -121,7 +121,7 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
         self._render_clip = render_clip
         self._output_dir_for = output_dir_for
         self._provider_info = provider_info
-        self._poll = poll_schedule or PollSchedule()
+        self._poll = poll_schedule or default_schedule()
         self._clock = clock
         self._monotonic = monotonic
         self._stop = threading.Event()
@@ -192,15 +192,16 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
             return job.copy()
 
     def drain(self, budget_s: float = 0.004, max_events: int | None = None) -> list[EngineEvent]:
-        """Events since the last call, returning within about ``budget_s`` seconds."""
-        deadline = time.perf_counter() + budget_s
+        """Events since the last call, returning within about ``budget_s`` seconds (on the engine's
+        ``monotonic`` clock, injected like every other clock here)."""
+        deadline = self._monotonic() + budget_s
         events: list[EngineEvent] = []
         while max_events is None or len(events) < max_events:
             try:
                 events.append(self._events.get_nowait())
             except queue.Empty:
                 break
-            if time.perf_counter() >= deadline:
+            if self._monotonic() >= deadline:
                 break
         return events
 

@@ -30,7 +30,6 @@ from ..providers.base import (
     TaskStatus,
     VendorTask,
 )
-from ..providers.deadline import request_deadline
 from ..providers.errors import (
     CancelledError,
     ConfigError,
@@ -42,6 +41,7 @@ from ..providers.errors import (
     VendorBusyError,
     proves_no_task,
 )
+from ..providers.polling import PollWatch, poll_until_done
 from ..providers.recovery import reason_of
 from . import filling, naming, remote_cancel, submit_recovery
 from .chunks import chunk_limits
@@ -255,44 +255,39 @@ class JobStepsMixin(EngineParts):
     def _poll_until_done(
         self, job_id: str, provider: Provider, task: VendorTask, first_delay: float, account: str = ""
     ) -> TaskStatus:
+        """The shared poll loop (providers/polling.py), paced by the vendor account, on the engine's clock."""
         schedule = self._poll
-        deadline = self._monotonic() + schedule.deadline
-        delays = schedule.delays()
-        delay = first_delay
-        while True:
-            self._pause(min(delay, max(0.0, deadline - self._monotonic())))
+        account = account or provider.info.account_id
+
+        def before_poll() -> None:
             remote_cancel.stop_if_recalled(self, job_id)  # the vendor dropped it: nothing to fetch
-            self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
-            try:
-                # a slow (trickling) answer must not outlive the loop's own deadline
-                with request_deadline(max(0.0, deadline - self._monotonic())):
-                    status: TaskStatus | None = provider.poll(task)
-            except FoleyError as exc:
-                if not exc.retryable:
-                    raise
-                log.info("Poll of job %s failed, will retry: %s", job_id, exc)
-                status = None
-                if isinstance(exc, RateLimitError):  # slow down every poll of the account
-                    self._note_throttled(job_id, provider.info, account, exc)
-            else:
-                self._accounts.poll_succeeded(account or provider.info.account_id)
-                self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
-            if status is not None:
-                waiting = status.state in (TaskState.PENDING, TaskState.RUNNING)
-                remote_cancel.note_queue_place(self, job_id, status.message if waiting else "")
-                if status.state == TaskState.SUCCEEDED:
-                    return status
-                if status.state == TaskState.FAILED:
-                    self._update(job_id, task_failed=True)
-                    raise provider.failure_error(status)
+            self._pause(self._accounts.reserve_poll(account))
+
+        def on_answer(status: TaskStatus) -> None:
+            self._accounts.poll_succeeded(account)
+            self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
+            waiting = status.state in (TaskState.PENDING, TaskState.RUNNING)
+            remote_cancel.note_queue_place(self, job_id, status.message if waiting else "")
+            if status.state is TaskState.FAILED:
+                self._update(job_id, task_failed=True)
+            elif status.state is not TaskState.SUCCEEDED:
                 self._note_progress(job_id, status.progress)
-            if self._monotonic() >= deadline:
-                minutes = math.ceil(schedule.deadline / 60)
-                raise TimeoutExceededError(
-                    f"{provider.info.label} did not finish within {minutes} minutes; "
-                    "the task may still finish."
-                )
-            delay = next(delays)
+
+        def on_error(exc: FoleyError) -> None:
+            if isinstance(exc, RateLimitError):  # slow down every poll of the account
+                self._note_throttled(job_id, provider.info, account, exc)
+
+        def timed_out() -> FoleyError:
+            minutes = math.ceil(schedule.deadline / 60)
+            return TimeoutExceededError(
+                f"{provider.info.label} did not finish within {minutes} minutes; the task may still finish."
+            )
+
+        return poll_until_done(
+            provider, task, first_delay=first_delay, deadline_s=schedule.deadline, delays=schedule.delays(),
+            pause=self._pause, timed_out=timed_out, monotonic=self._monotonic,
+            watch=PollWatch(before_poll=before_poll, on_answer=on_answer, on_error=on_error),
+        )
 
     def _note_progress(self, job_id: str, progress: float | None) -> None:
         with self._lock:

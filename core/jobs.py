@@ -231,10 +231,23 @@ class Job:
     def audio_path(self) -> str:
         return self.files.get("audio", "")
 
+    # -- where a job is, as three nested predicates (issue 12 item 7) -------------------------
+    # in_progress  ⊂  not settled  ⊂  unfinished:
+    #   in_progress  its own state still has worker steps ahead (queued ... downloading);
+    #   not settled  in_progress, or cancelled after submit with the paid result still to fetch
+    #                (a worker still acts on it; ``JobEngine.wait`` waits for it);
+    #   unfinished   not settled, or ready and waiting for the main thread to insert it (the
+    #                process that owns it must keep it: resume and take-over look at these).
+
+    @property
+    def in_progress(self) -> bool:
+        """Its state still has worker steps ahead (queued, rendering ... downloading)."""
+        return self.state not in SETTLED_STATES
+
     @property
     def settled(self) -> bool:
-        """True when no worker needs to act on it (a kept paid result may still be fetched)."""
-        return self.state in SETTLED_STATES and not self.awaiting_paid_result
+        """True when no worker needs to act on it (not in progress, no kept paid result to fetch)."""
+        return not self.in_progress and not self.awaiting_paid_result
 
     @property
     def retry_sends_again(self) -> bool:

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..providers.file_names import first_free
+
 MAX_SLUG = 40
 MAX_PROVIDER_SHORT = 24
 
@@ -55,12 +57,7 @@ def unique_stem(directory: Path, stem: str) -> Path:
             return True
         return any(directory.glob(f"{_glob_escape(candidate)}.*"))
 
-    if not taken(stem):
-        return directory / stem
-    counter = 2
-    while taken(f"{stem}-{counter}"):
-        counter += 1
-    return directory / f"{stem}-{counter}"
+    return directory / first_free(stem, taken)
 
 
 def _glob_escape(text: str) -> str:

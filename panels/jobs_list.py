@@ -67,8 +67,8 @@ def provider_label(provider_id: str) -> str:
 
 
 def is_active(job: Job) -> bool:
-    """Work is still going on (a ready job waits only for the main thread)."""
-    return job.state not in FINISHED_STATES and job.state is not S.READY
+    """Work is still going on (a ready job waits only for the main thread): ``Job.in_progress``."""
+    return job.in_progress
 
 
 def progress_factor(job: Job) -> float:

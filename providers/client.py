@@ -186,6 +186,12 @@ class VendorClient(Provider):
         return download_audio(self.http, status.audio_urls[0], Path(dest_stem), cancel=cancel)
 
 
+def json_number(value: float, places: int) -> float | int:
+    """``value`` rounded to ``places`` decimals, as an int when whole (some vendor schemas say integer)."""
+    rounded = round(value, places)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 def first_str(data: Any, *keys: str) -> str:
     """The first non-empty string among ``data[key]`` for ``keys`` (tolerant of odd shapes)."""
     if isinstance(data, Mapping):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .base import AudioFile
 from .errors import CancelledError, DownloadError, NetworkError
+from .file_names import first_free
 from .http import AnswerTooLargeError, SlowAnswerError, VendorHttp, allowed_address, safe_url, stream_body
 from .media import audio_duration, check_decodable, looks_like_text_page, sniff_audio
 
@@ -41,12 +42,9 @@ def check_result_url(url: str, label: str) -> None:
 
 
 def _final_path(dest_stem: Path, ext: str) -> Path:
-    candidate = dest_stem.with_name(f"{dest_stem.name}.{ext}")
-    number = 2
-    while candidate.exists():
-        candidate = dest_stem.with_name(f"{dest_stem.name}_{number}.{ext}")
-        number += 1
-    return candidate
+    """``dest_stem.ext``, or ``dest_stem-2.ext``... (the one naming scheme: providers/file_names.py)."""
+    name = first_free(dest_stem.name, lambda stem: dest_stem.with_name(f"{stem}.{ext}").exists())
+    return dest_stem.with_name(f"{name}.{ext}")
 
 
 def place_file(temp: Path, dest_stem: Path, ext: str) -> Path:

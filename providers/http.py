@@ -1,4 +1,4 @@
-"""One HTTP session per provider: timeouts, safe retries, redaction and the poll schedule.
+"""One HTTP session per provider: timeouts, safe retries and redaction (the poll schedule: polling.py).
 
 Retry rules (the reason this module exists):
 
@@ -30,13 +30,13 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import os
 import re
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 
@@ -46,6 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 from . import deadline
 from .errors import (
     CancelledError,
+    ConfigError,
     FoleyError,
     NetworkError,
     ServiceUnavailableError,
@@ -53,7 +54,7 @@ from .errors import (
     TaskGoneError,
     VendorBusyError,
 )
-from .settings import HttpTuning, is_loopback_host
+from .settings import HttpTuning, check_base_url
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
@@ -94,13 +95,13 @@ def path_segment(value: object) -> str:
 
 
 def allowed_address(url: str) -> bool:
-    """Only https, or plain http to this computer (the test emulators)."""
+    """Only https, or plain http to this computer (the test emulators): the rule of
+    ``settings.check_base_url``, kept in that one place, for redirects and result addresses too."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
+        check_base_url(url, "", "")
+    except (ConfigError, ValueError):
         return False
-    return bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)))
+    return True
 
 
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
@@ -191,9 +192,13 @@ def install_log_redaction() -> None:
     """Attach the filter to each logger of this package (a logger's filter sees only its own records)."""
     package = __name__.rpartition(".")[0]  # ...providers
     root = package.rpartition(".")[0]
-    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
-               "flexstack", "media", "fal", "soundtrack")
-    names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
+    # every module of providers/ and core/ (a list by hand missed the ones added later)
+    names: list[str] = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for prefix, folder in ((package, here), (f"{root}.core", os.path.join(os.path.dirname(here), "core"))):
+        names += [f"{prefix}.{entry[:-3]}" for entry in os.listdir(folder)
+                  if entry.endswith(".py") and entry != "__init__.py"]
+    names += [f"{root}.cli", package]
     for name in names:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingLogFilter) for f in logger.filters):
@@ -214,21 +219,6 @@ class _QueryStringFilter(logging.Filter):
 
 logging.getLogger("urllib3.connectionpool").addFilter(_QueryStringFilter())
 install_log_redaction()
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Waits between status requests: 1 s growing ×1.5 to 10 s (≈10 requests in the first minute)."""
-
-    first: float = 1.0
-    factor: float = 1.5
-    maximum: float = 10.0
-
-    def intervals(self) -> Iterator[float]:
-        interval = self.first
-        while True:
-            yield interval
-            interval = min(self.maximum, interval * self.factor)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str
+from .client import VendorClient, VendorInput, build_input, first_str, json_number
 from .errors import (
     AuthError,
     CreditsError,
@@ -40,6 +40,9 @@ from .http import (
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
 
 log = logging.getLogger(__name__)
+
+#: seconds sent to Vidu are frame-exact (23.976 fps frames are not whole milliseconds)
+SECONDS_PLACES = 6
 
 _STATES = {
     "created": TaskState.PENDING,
@@ -261,11 +264,6 @@ class ViduAudio(VendorClient):
         return TaskFailedError(status.message, vendor_code=status.vendor_code)
 
 
-def _number(seconds: float) -> float | int:
-    rounded = round(seconds, 6)  # frame-exact (23.976 fps frames are not whole milliseconds)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
 class ViduTextToAudio(ViduAudio):
     info = INFOS["vidu.text2audio"]
     endpoint = "/ent/v2/text2audio"
@@ -273,7 +271,7 @@ class ViduTextToAudio(ViduAudio):
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
         values = {
             "prompt": request.prompt.strip(),
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, SECONDS_PLACES),
             "seed": _seed(request.seed),
         }
         return build_input(TextToAudioInput, self.info.label, values, {"prompt": "the prompt"}).model_dump(
@@ -291,9 +289,13 @@ class ViduTimingToAudio(ViduAudio):
                 f"{self.info.label} needs at least one timed sound event; add one and try again."
             )
         values = {
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, SECONDS_PLACES),
             "timing_prompts": [
-                {"from": _number(event.start), "to": _number(event.end), "prompt": event.prompt.strip()}
+                {
+                    "from": json_number(event.start, SECONDS_PLACES),
+                    "to": json_number(event.end, SECONDS_PLACES),
+                    "prompt": event.prompt.strip(),
+                }
                 for event in request.events
             ],
             "seed": _seed(request.seed),

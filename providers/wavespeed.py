@@ -21,7 +21,7 @@ from pydantic import Field
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str
+from .client import VendorClient, VendorInput, build_input, first_str, json_number
 from .errors import (
     AuthError,
     CreditsError,
@@ -100,12 +100,6 @@ class MireloSfxInput(VendorInput):
 
 def _text(value: str) -> str | None:
     return value.strip() or None
-
-
-def _number(seconds: float) -> float | int:
-    """Whole seconds as an int (some model schemas say integer), else two decimals."""
-    rounded = round(seconds, 2)
-    return int(rounded) if rounded.is_integer() else rounded
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -399,7 +393,7 @@ class MMAudioV2(WaveSpeedModel):
             "prompt": request.prompt.strip(),
             "negative_prompt": _text(request.negative_prompt),
             "num_inference_steps": options.get("num_inference_steps"),
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, 2),
             "guidance_scale": options.get("guidance_scale"),
             "mask_away_clip": options.get("mask_away_clip"),
         }
@@ -445,5 +439,5 @@ class MireloSfx(WaveSpeedModel):
             "prompt": _text(request.prompt),
             "negative_prompt": _text(request.negative_prompt),
             "preserve_speech": request.options.get("preserve_speech"),
-            "duration": _number(request.duration),
+            "duration": json_number(request.duration, 2),
         }

@@ -31,8 +31,21 @@ def installed_extension(extension_zip: Path) -> Iterator[str]:
     disable()
 
 
+@pytest.fixture(scope="session")
+def fast_polls(installed_extension: str) -> Iterator[None]:
+    """A test-only poll schedule (issue 12 item 8): the engine's default polls after 1 s, so every
+    pipeline test would wait a real second per job; the emulator answers at once."""
+    import importlib
+
+    polling = importlib.import_module(f"{installed_extension}.providers.polling")
+    saved = polling.DEFAULT_POLL_SCHEDULE
+    polling.DEFAULT_POLL_SCHEDULE = polling.PollSchedule(initial=0.01, factor=1.5, maximum=0.05)
+    yield
+    polling.DEFAULT_POLL_SCHEDULE = saved
+
+
 @pytest.fixture()
-def extension(installed_extension: str) -> Iterator[object]:
+def extension(installed_extension: str, fast_polls: None) -> Iterator[object]:
     """The enabled extension's package, on an empty new file."""
     import importlib
 

@@ -155,3 +155,22 @@ def test_retry_sends_again_only_for_a_lost_submit_that_cannot_be_looked_up(field
     assert job.retry_sends_again is pays_again
     job.state = S.CANCELLED
     assert not job.retry_sends_again  # only a failed job is retried
+
+
+def test_the_three_where_predicates_nest():
+    # in_progress ⊂ not settled ⊂ unfinished, for every state and kept-result case (issue 12 item 7)
+    from dataclasses import replace as _replace
+
+    request = GenerationRequest("fake.text", 4.0)
+    base = Job.create(request, FrameRange(1, 100), Fraction(25), blend_path="/p/e.blend")
+    seen = set()
+    for state in JobState:
+        for keep in (False, True):
+            for audio in ({}, {"audio": "/a.wav"}):
+                job = _replace(base, state=state, keep_result=keep, files=audio)
+                assert not job.in_progress or not job.settled
+                assert job.settled or job.unfinished
+                seen.add((job.in_progress, job.settled, job.unfinished))
+    assert (False, False, True) in seen  # cancelled after submit, its paid result still to fetch
+    assert (False, True, True) in seen  # ready, waiting to be inserted
+    assert (True, False, True) in seen and (False, True, False) in seen

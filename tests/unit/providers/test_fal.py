@@ -114,7 +114,7 @@ def test_the_sound_track_becomes_a_24_bit_wav_beside_the_movie(tmp_path, monkeyp
     samples = np.linspace(-0.5, 0.5, 2000, dtype=np.float32).reshape(1000, 2)
     monkeypatch.setattr(soundtrack, "_decode", lambda path: (samples, 48000))
     result = soundtrack.extract_soundtrack(AudioFile(movie, "mp4", 18, 1000 / 48000), "fal.ai")
-    assert result.path == tmp_path / "take_2.wav" and result.format == "wav"
+    assert result.path == tmp_path / "take-2.wav" and result.format == "wav"
     assert (tmp_path / "take.wav").read_bytes() == b"someone else's file" and movie.exists()
     pcm = read_wav(result.path)
     assert pcm.sample_rate == 48000 and pcm.samples.shape == (1000, 2)

@@ -178,10 +178,10 @@ def test_download_sniffs_the_real_format_and_never_overwrites(files_server, http
     files["/result.wav"] = (200, b"ID3\x04\0\0\0\0\0\0" + _mp3_frames(50), {"Content-Type": "audio/wav"})
     (tmp_path / "take.mp3").write_bytes(b"keep me")
     audio = download_audio(http, f"{base}/result.wav?sig=1", tmp_path / "take")
-    assert audio.format == "mp3" and audio.path == tmp_path / "take_2.mp3"
+    assert audio.format == "mp3" and audio.path == tmp_path / "take-2.mp3"  # one naming scheme (issue 12)
     assert (tmp_path / "take.mp3").read_bytes() == b"keep me"
     again = download_audio(http, f"{base}/result.wav", tmp_path / "take")
-    assert again.path == tmp_path / "take_3.mp3"
+    assert again.path == tmp_path / "take-3.mp3"
     assert not list(tmp_path.glob(".*part"))
 
 
