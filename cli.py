@@ -1,8 +1,8 @@
 """Command line for the bpy-free core: one generation, or the list of providers.
 
-    python -m vse_foley.cli generate --provider wavespeed.think-sound --video clip.mp4 \\
+    python -m vse_foley.cli generate --provider ID --video clip.mp4 \\
         --prompt "footsteps on gravel" --out sounds/steps.wav
-    python -m vse_foley.cli providers
+    python -m vse_foley.cli providers          # the ids, and what each needs
     python -m vse_foley.cli measure sounds/steps.wav --json
 
 Keys and base URLs come from the environment: each vendor's variables are listed by
@@ -46,8 +46,9 @@ rate) with its flags.
 
 Exit status: 0 written; 1 failed (the reason is on stderr); 2 wrong arguments;
 3 the task may have been charged: the answer to the request that starts it was
-lost and it was never sent again (direct Kling looks it up by its external_task_id
-for about five minutes first; the sentence names that id and where to check);
+lost and it was never sent again (a provider that sends its own task id looks the
+task up by it for about five minutes first; the sentence names that id and where
+to check);
 130 interrupted.
 """
 
@@ -70,7 +71,7 @@ def _parse_option(text: str) -> tuple[str, str]:
 def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
     spec = info.field(key)
     if spec is None:
-        if key in ("video_id", "external_task_id"):  # Kling extras that are no UI fields
+        if key in info.extra_options:  # options a provider takes that are no UI fields
             return raw
         known = ", ".join(s.name for s in info.fields) or "none"
         raise InputError(f"{info.id} has no option '{key}'. Its options are: {known}.")
@@ -89,6 +90,13 @@ def _convert_option(info: ProviderInfo, key: str, raw: str) -> Any:
     if spec.kind is FieldKind.CHOICE and raw not in (value for value, _ in spec.choices):
         raise InputError(f"Option {key} must be one of {', '.join(v for v, _ in spec.choices)}, not {raw!r}.")
     return raw
+
+
+def _takers(field: str = "", *, timeline: bool = False) -> str:
+    """The providers taking ``field`` (or timed events), for the help: the catalog says which."""
+    ids = [info.id for info in all_provider_infos()
+           if (timeline and info.input == "timeline") or (field and info.field(field) is not None)]
+    return ", ".join(ids) or "no provider"
 
 
 def environment_help() -> str:
@@ -124,16 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="provider id (see the 'providers' command)",
     )
     gen.add_argument("--video", type=Path, help="MP4/MOV clip (video providers)")
-    gen.add_argument("--prompt", default="", help="main prompt (Kling: sound_effect_prompt)")
-    gen.add_argument("--bgm-prompt", default="", help="music prompt (Kling bgm_prompt)")
-    gen.add_argument("--negative-prompt", default="", help="sounds to avoid (MMAudio, Mirelo)")
+    gen.add_argument("--prompt", default="", help="main prompt (each provider's own prompt field)")
+    gen.add_argument("--bgm-prompt", default="", help=f"music prompt ({_takers('bgm_prompt')})")
+    gen.add_argument("--negative-prompt", default="", help=f"sounds to avoid ({_takers('negative_prompt')})")
     gen.add_argument(
         "--event",
         action="append",
         type=_parse_event,
         default=[],
         metavar="FROM:TO:PROMPT",
-        help="timed sound event in seconds (vidu.timing2audio); repeatable",
+        help=f"timed sound event in seconds ({_takers(timeline=True)}); repeatable",
     )
     gen.add_argument(
         "--duration",
@@ -141,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds; defaults to the clip's length for video providers, else the provider default",
     )
     gen.add_argument("--seed", type=int, default=-1, help="-1 = random (default)")
-    gen.add_argument("--asmr", action="store_true", help="Kling ASMR mode")
+    gen.add_argument("--asmr", action="store_true", help=f"ASMR mode ({_takers('asmr_mode')})")
     gen.add_argument(
         "--option",
         action="append",

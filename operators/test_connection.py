@@ -13,7 +13,7 @@ import bpy
 from .. import preferences
 from ..blender import runtime
 from ..compat import OperatorResult
-from ..providers.connection import testable_vendors
+from ..providers.connection import vendors_to_probe
 from ..providers.errors import FoleyError
 
 #: The last enum items handed to Blender: it keeps pointers to these strings, so Python must too
@@ -23,7 +23,7 @@ _items: list[tuple[str, str, str]] = []
 
 def vendor_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str, str]]:
     """(id, label, "") for every vendor Test Connection can check, in registry order."""
-    items = [(spec.id, spec.label, "") for spec in testable_vendors()]
+    items = [(spec.id, spec.label, "") for spec in vendors_to_probe()]
     if items != _items:
         _items[:] = items
     return _items

@@ -68,10 +68,12 @@ def create_provider(
     from .settings import resolve_settings
 
     settings = resolve_settings(prefs or {}, environ, tuning)
-    module_name, class_name = IMPLEMENTATIONS[provider_id]
+    implementation = IMPLEMENTATIONS[provider_id]
+    if not isinstance(implementation, tuple):
+        return implementation(settings)  # a factory registered with the vendor
+    module_name, class_name = implementation
     try:
-        # a bare name is one of ours; a dotted one (a test's own vendor) is imported as it is
-        module = importlib.import_module(module_name if "." in module_name else f".{module_name}", __name__)
+        module = importlib.import_module(f".{module_name}", __name__)
     except ImportError as error:
         # Extensions share one site-packages: another one may ship an incompatible pydantic.
         raise ConfigError(

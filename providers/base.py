@@ -95,6 +95,8 @@ class ProviderInfo:
     #: the vendor account whose limits this provider shares (one key = one account);
     #: empty: the provider counts on its own (see ``account_id``)
     account: str = ""
+    #: options a script may pass that are no UI fields (``cli --option``), e.g. a vendor's own ids
+    extra_options: tuple[str, ...] = ()
 
     @property
     def account_id(self) -> str:

@@ -10,10 +10,10 @@ preference decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
-from .base import AccountLimits, FieldKind, FieldSpec, PriceEstimate, ProviderInfo
+from .base import AccountLimits, FieldKind, FieldSpec, PriceEstimate, Provider, ProviderInfo
 from .vendor_spec import (
     FAL,
     FLEXSTACK,
@@ -207,6 +207,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
         vendor="kling",
         account="kling",
         description="Kling's own API (access + secret key); the clip is uploaded to a host first; 3–20 s.",
+        extra_options=("video_id", "external_task_id"),
         input="video",
         fields=_kling_fields(),
         min_seconds=3.0,
@@ -318,8 +319,12 @@ _INFOS: tuple[ProviderInfo, ...] = (
 #: provider id -> its capabilities, in UI order (filled by ``register_vendor``).
 INFOS: dict[str, ProviderInfo] = {}
 
-#: provider id -> (module, class); modules are imported only when a provider is created.
-IMPLEMENTATIONS: dict[str, tuple[str, str]] = {}
+#: How a provider is made: (module, class) in this package, imported only when a provider is
+#: created, or a factory taking the resolved ``FoleySettings`` (a vendor registered by a test).
+Implementation = tuple[str, str] | Callable[[Any], Provider]
+
+#: provider id -> its implementation.
+IMPLEMENTATIONS: dict[str, Implementation] = {}
 
 
 class _ProviderIds(Sequence[str]):
@@ -381,13 +386,13 @@ VENDOR_NEEDS: Mapping[str, str] = _VendorNeeds()
 def register_vendor(
     spec: VendorSpec,
     infos: Sequence[ProviderInfo] = (),
-    implementations: Mapping[str, tuple[str, str]] | None = None,
+    implementations: Mapping[str, Implementation] | None = None,
 ) -> None:
-    """Add a vendor: its description, its providers' capabilities and where their classes live.
+    """Add a vendor: its description, its providers' capabilities and how each provider is made.
 
-    ``implementations`` maps each provider id to ``(module, class)``; a module name
-    without a dot is relative to ``vse_foley.providers``, one with a dot is imported
-    as is (a test's own module). The preferences, readiness, Test Connection and
+    ``implementations`` maps each provider id to ``(module, class)`` (a module of this
+    package, imported on first use) or to a factory called with the resolved
+    ``FoleySettings`` (e.g. a test's own provider class). The preferences, readiness, Test Connection and
     the CLI read the registry, so nothing else needs an edit; a registered add-on
     picks new preferences up at its next registration. The built-ins below are
     registered the same way.
@@ -421,7 +426,7 @@ def unregister_vendor(vendor_id: str) -> None:
 
 def implementation_modules() -> tuple[str, ...]:
     """The provider modules of this package ("wavespeed", ...), once each, in registry order."""
-    return tuple(dict.fromkeys(module for module, _ in IMPLEMENTATIONS.values() if "." not in module))
+    return tuple(dict.fromkeys(made[0] for made in IMPLEMENTATIONS.values() if isinstance(made, tuple)))
 
 
 def _built_in(spec: VendorSpec, module: str, classes: Mapping[str, str]) -> None:

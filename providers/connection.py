@@ -44,7 +44,7 @@ class _ProbeProviders(Mapping[str, str]):
 PROBE_PROVIDER: Mapping[str, str] = _ProbeProviders()
 
 
-def testable_vendors() -> tuple[VendorSpec, ...]:
+def vendors_to_probe() -> tuple[VendorSpec, ...]:
     """The vendors Test Connection can check, in registry order."""
     return tuple(spec for spec in VENDOR_SPECS if spec.probe_provider or spec.probe)
 
@@ -54,7 +54,7 @@ def check_connection(vendor: str, prefs: Mapping[str, str] | None = None,
     """A sentence saying the vendor accepted the key; raises FoleyError otherwise."""
     spec = VENDOR_SPECS.get(vendor)
     if spec is None or not (spec.probe_provider or spec.probe):
-        known = ", ".join(s.id for s in testable_vendors())
+        known = ", ".join(s.id for s in vendors_to_probe())
         raise ConfigError(f"Unknown vendor '{vendor}'; choose one of {known}.")
     if spec.probe:
         settings = resolve_settings(prefs or {}, environ)
