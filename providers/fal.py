@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from .base import AudioFile, GenerationRequest, TaskState, TaskStatus, VendorTask
-from .catalog import INFOS
+from .catalog import INFOS, SEED_MAX
 from .client import VendorClient, VendorInput, build_input, first_str
 from .download import download_audio
 from .errors import (
@@ -80,7 +80,7 @@ class MMAudioOnFalInput(VendorInput):
 
 class ThinkSoundOnFalInput(VendorInput):
     prompt: str | None = None
-    seed: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)  # fal: an integer; ours: a 32-bit one
     num_inference_steps: int = Field(24, ge=2, le=100)
     cfg_scale: float = Field(5.0, ge=1.0, le=20.0)
 
@@ -95,7 +95,7 @@ class KlingOnFalInput(VendorInput):
 class MireloOnFalInput(VendorInput):
     text_prompt: str | None = None
     duration: float = Field(ge=1.0, le=10.0)
-    seed: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=1, le=SEED_MAX)
 
 
 def _text(value: str) -> str | None:

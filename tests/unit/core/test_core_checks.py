@@ -77,11 +77,13 @@ def test_direct_kling_needs_an_upload_host() -> None:
     assert none.startswith("Direct Kling needs the clip at a public URL, but the clip upload host is 'None'.")
     assert none.endswith("or use the provider Kling video-to-audio (WaveSpeed).")
     no_key = checks.provider_problem("kling.video-to-audio", {}, KLING_KEYS)
+    # issue 14: fal.ai's storage is a second upload host, so the sentence names both keys
     assert no_key == (
-        "Direct Kling uploads the clip through WaveSpeed, and no WaveSpeed API key is set. Set "
-        "WAVESPEED_API_KEY or the WaveSpeed API key in the add-on preferences."
+        "Direct Kling uploads the clip through WaveSpeed or fal.ai, and none is set up. Set "
+        "WAVESPEED_API_KEY; or FAL_KEY (or fill them in the add-on preferences)."
     )
     assert checks.provider_problem("kling.video-to-audio", {}, {**KLING_KEYS, "WAVESPEED_API_KEY": "w"}) == ""
+    assert checks.provider_problem("kling.video-to-audio", {}, {**KLING_KEYS, "FAL_KEY": "f"}) == ""
     # the key problem comes first; vendors that need no upload host never get the upload sentence
     assert "KLING_ACCESS_KEY" in checks.provider_problem(
         "kling.video-to-audio", {"upload_host": "none"}, NO_ENV

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from vse_foley.providers import all_provider_infos
 from vse_foley.providers.base import FieldKind, FieldSpec, ProviderInfo
 from vse_foley.providers.catalog import INFOS, SEED_MAX
+from vse_foley.providers.fal import KlingOnFalInput, MireloOnFalInput, MMAudioOnFalInput, ThinkSoundOnFalInput
 from vse_foley.providers.flexstack import AudioGenConfigs, AudioGenInput
 from vse_foley.providers.kling import KlingVideoToAudioInput
 from vse_foley.providers.vidu import TextToAudioInput, TimingPrompt, TimingToAudioInput
@@ -44,10 +45,19 @@ MODELS: dict[str, tuple[type[BaseModel], dict[str, tuple[type[BaseModel], str]]]
     "vidu.text2audio": (TextToAudioInput, {}),
     "flexstack.audiogen": (AudioGenInput, {name: (AudioGenConfigs, name)
                                            for name in ("model", "duration", "top_k", "top_p")}),
+    # fal.ai (issue 14): fal's own field names
+    "fal.mmaudio-v2": (MMAudioOnFalInput, {"num_inference_steps": (MMAudioOnFalInput, "num_steps"),
+                                           "guidance_scale": (MMAudioOnFalInput, "cfg_strength")}),
+    "fal.thinksound": (ThinkSoundOnFalInput, {"guidance_scale": (ThinkSoundOnFalInput, "cfg_scale")}),
+    "fal.kling-video-to-audio": (KlingOnFalInput, {
+        "prompt": (KlingOnFalInput, "sound_effect_prompt"),
+        "bgm_prompt": (KlingOnFalInput, "background_music_prompt"),
+    }),
+    "fal.mirelo-sfx": (MireloOnFalInput, {"prompt": (MireloOnFalInput, "text_prompt")}),
 }
 
 #: A seed of -1 means "random": a vendor that takes no -1 gets no seed (None), so its model's
-#: minimum may be 0 where the FieldSpec's is -1.
+#: minimum may be 0 (or 1: Mirelo on fal.ai) where the FieldSpec's is -1.
 RANDOM_SEED = -1
 
 
@@ -83,8 +93,8 @@ def test_the_field_spec_and_the_model_agree(provider_id: str, spec: FieldSpec) -
         low, high = _constraint(field, "ge"), _constraint(field, "le")
         assert high == spec.maximum, f"{where}: model le={high}, catalog maximum={spec.maximum}"
         if spec.name == "seed" and spec.minimum == RANDOM_SEED:
-            assert low in (RANDOM_SEED, 0), f"{where}: model ge={low}"
-            assert spec.maximum == SEED_MAX
+            assert low in (RANDOM_SEED, 0, 1), f"{where}: model ge={low}"
+            assert spec.maximum in (SEED_MAX, 65535)  # 65535: MMAudio on fal.ai
         else:
             assert low == spec.minimum, f"{where}: model ge={low}, catalog minimum={spec.minimum}"
     elif spec.kind is FieldKind.TEXT:
@@ -106,7 +116,7 @@ def _duration_field(info: ProviderInfo) -> FieldInfo | None:
 
 #: Models without a duration: the provider checks the range against min/max seconds itself.
 NO_DURATION = {"wavespeed.think-sound", "wavespeed.hunyuan-video-foley", "wavespeed.kling-video-to-audio",
-               "kling.video-to-audio"}
+               "kling.video-to-audio", "fal.thinksound", "fal.kling-video-to-audio"}
 
 
 def test_the_models_without_a_duration_are_the_known_ones() -> None:
