@@ -269,6 +269,7 @@ class JobStepsMixin(EngineParts):
             waiting = status.state in (TaskState.PENDING, TaskState.RUNNING)
             remote_cancel.note_queue_place(self, job_id, status.message if waiting else "")
             if status.state is TaskState.FAILED:
+                remote_cancel.stop_if_recalled(self, job_id)  # "failed" because Cancel dropped it there
                 self._update(job_id, task_failed=True)
             elif status.state is not TaskState.SUCCEEDED:
                 self._note_progress(job_id, status.progress)

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: a recall in flight, by job id: the job's poll waits for its answer (a poll in between would see
+#: the request cancelled at the vendor and take it for a failure)
+_RECALLS: dict[str, threading.Event] = {}
+_RECALLS_LOCK = threading.Lock()
+#: the longest a poll waits for the vendor's answer to the recall (its HTTP call is bounded anyway)
+RECALL_WAIT_S = 180.0
+
 
 def start(engine: JobEngine, job: Job) -> threading.Thread | None:
     """Ask the vendor to cancel ``job``'s task on a thread of its own (called with the engine's lock held)."""
@@ -68,9 +75,15 @@ def _recall(engine: JobEngine, job_id: str, provider_id: str, task: object) -> N
 
 
 def stop_if_recalled(engine: JobEngine, job_id: str) -> None:
-    """In the poll loop: a job whose task the vendor dropped polls no more."""
+    """In the poll loop: wait for a recall in flight; a job whose task the vendor dropped polls no more."""
     from .scheduling import _AbandonedError
 
+    with _RECALLS_LOCK:
+        recall = _RECALLS.get(job_id)
+    if recall is not None:
+        recall.wait(RECALL_WAIT_S)
+        with _RECALLS_LOCK:
+            _RECALLS.pop(job_id, None)
     with engine._lock:
         job = engine._jobs[job_id]
         recalled = job.state == JobState.CANCELLED and not job.keep_result

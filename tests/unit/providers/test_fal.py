@@ -251,9 +251,14 @@ def _engine(tmp_path: Path, emu) -> JobEngine:
     )
 
 
-def test_cancel_of_a_job_still_in_fals_queue_cancels_it_there_and_fetches_nothing(tmp_path, emu):
+@pytest.mark.parametrize("cancel_answer_delay", [0.0, 0.3])
+def test_cancel_of_a_job_still_in_fals_queue_cancels_it_there_and_fetches_nothing(
+    cancel_answer_delay, tmp_path, emu
+):
     api = emu.vendor_api("fal")
     api.queued_polls = 10**6  # the request waits in fal's queue until it is cancelled
+    if cancel_answer_delay:  # fal answers the cancel late: polls meanwhile wait for that answer
+        emu.inject("fal", "slow", on="other", delay=cancel_answer_delay)
     engine = _engine(tmp_path, emu)
     try:
         request = request_for("fal.mmaudio-v2", None, 5.0)
@@ -267,6 +272,7 @@ def test_cancel_of_a_job_still_in_fals_queue_cancels_it_there_and_fetches_nothin
         assert final is not None and final.state == JobState.CANCELLED
         assert "nothing will be charged" in final.note and not final.keep_result
         assert len(api.cancelled) == 1 and emu.download_count() == 0
+        assert not emu.pending_faults  # the slow answer was the cancel's
     finally:
         engine.shutdown()
 
