@@ -96,7 +96,8 @@ def _no_host_sentence(spec: VendorSpec, hosts: list[VendorSpec]) -> str:
         host, credential = hosts[0], hosts[0].credential(sets[0][0])
         return (f"Direct {spec.label} uploads the clip through {host.label}, and no {credential.label} "
                 f"is set. Set {credential.env} or the {credential.label} in the add-on preferences.")
-    names = " or ".join(host.label for host in hosts)
+    labels = [host.label for host in hosts]
+    names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
     needs = "; or ".join(host.needs_text() for host in hosts)
     return (f"Direct {spec.label} uploads the clip through {names}, and none is set up. Set {needs} "
             "(or fill them in the add-on preferences).")

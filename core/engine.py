@@ -40,7 +40,7 @@ from typing import Any
 from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.catalog import ACCOUNT_LIMITS
 from ..providers.polling import PollSchedule, default_schedule
-from . import filling
+from . import filling, remote_cancel
 from .accounts import AccountBook
 from .chunk_parents import ChunkParentsMixin, assemble_wav_chunks
 from .chunk_repair import DAMAGED_CHUNK_KEY
@@ -567,6 +567,7 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
                 f"Cancelled, but {who} had already accepted the task and it cannot be recalled, so it may "
                 "be charged; its result will still be downloaded into the library (not inserted)."
             )
+            remote_cancel.start(self, job)  # a vendor that can drop a task not started (fal.ai) is asked
         elif job.submit_attempted:
             keep = True
             message = (

@@ -44,7 +44,7 @@ from ..providers.errors import (
 )
 from ..providers.polling import PollWatch, poll_until_done
 from ..providers.recovery import reason_of
-from . import filling, naming, submit_recovery
+from . import filling, naming, remote_cancel, submit_recovery
 from .chunks import chunk_limits
 from .disk import folder_problem, oserror_sentence
 from .engine_parts import EngineParts
@@ -264,12 +264,16 @@ class JobStepsMixin(EngineParts):
         account = account or provider.info.account_id
 
         def before_poll() -> None:
+            remote_cancel.stop_if_recalled(self, job_id)  # the vendor dropped it: nothing to fetch
             self._pause(self._accounts.reserve_poll(account))
 
         def on_answer(status: TaskStatus) -> None:
             self._accounts.poll_succeeded(account)
             self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
+            waiting = status.state in (TaskState.PENDING, TaskState.RUNNING)
+            remote_cancel.note_queue_place(self, job_id, status.message if waiting else "")
             if status.state is TaskState.FAILED:
+                remote_cancel.stop_if_recalled(self, job_id)  # "failed" because Cancel dropped it there
                 self._update(job_id, task_failed=True)
             elif status.state is not TaskState.SUCCEEDED:
                 self._note_progress(job_id, status.progress)

@@ -198,7 +198,8 @@ class TaskState(str, Enum):
 class TaskStatus:
     state: TaskState
     audio_urls: tuple[str, ...] = ()  # best first (WAV before MP3)
-    message: str = ""  # the vendor's reason when failed
+    #: the vendor's reason when failed; where the task is while pending/running ("3rd in the queue")
+    message: str = ""
     progress: float | None = None  # 0..1 when the vendor says
     vendor_code: str | int | None = None  # the vendor's error code when failed
 
@@ -274,6 +275,15 @@ class Provider(ABC):
 
         Called once per run by the poll loops on the worker; must never raise.
         """
+
+    def cancel_remote(self, task: VendorTask) -> bool:
+        """Ask the vendor to drop an accepted task the user cancelled (called on a worker thread).
+
+        True only when the vendor confirmed that nothing will be charged (fal.ai: a queued
+        request cancelled before it started); False when it cannot recall tasks (the default)
+        or did not confirm - the result is then still fetched, as for any paid task.
+        """
+        return False
 
     def failure_error(self, status: TaskStatus) -> FoleyError:
         """The exception for a FAILED status (providers map moderation, credits...)."""

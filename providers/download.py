@@ -48,6 +48,11 @@ def _final_path(dest_stem: Path, ext: str) -> Path:
     return dest_stem.with_name(f"{name}.{ext}")
 
 
+def place_file(temp: Path, dest_stem: Path, ext: str) -> Path:
+    """Rename ``temp`` to ``dest_stem.ext`` or the first free ``_2``, ``_3``... name; never overwrites."""
+    return _place(temp, dest_stem, ext)
+
+
 def _place(temp: Path, dest_stem: Path, ext: str) -> Path:
     """Rename ``temp`` to a free name, atomically refusing to replace an existing file."""
     for _ in range(100):

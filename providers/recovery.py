@@ -30,6 +30,7 @@ WHERE_TO_CHECK: dict[str, str] = {
     "vidu": "the task and credit history of your Vidu platform account (platform.vidu.com)",
     "flexstack": "the task history of your FlexStack account",
     "elevenlabs": "the usage and history pages of your ElevenLabs account (elevenlabs.io)",
+    "fal": "the request history of your fal.ai dashboard (fal.ai/dashboard/requests)",
 }
 
 

@@ -392,5 +392,32 @@ ELEVENLABS = VendorSpec(
     credentials_hint="Create a key at elevenlabs.io ▸ Developers ▸ API keys, with access to Sound Effects.",
 )
 
+
+# fal.ai (issue 14, docs/vendors/fal.md): queue + storage with one key.
+FAL = VendorSpec(
+    id="fal",
+    label="fal.ai",
+    credentials=(
+        Credential("api_key", "fal_api_key", "FAL_KEY", "fal.ai API key"),
+        Credential(
+            "storage_url", "fal_storage_url", "VSE_FOLEY_FAL_STORAGE_URL", "fal.ai storage URL", secret=False,
+            optional=True,
+            description="Leave empty for fal.ai's own (https://rest.fal.ai); for a proxy only.",
+        ),
+    ),
+    url_env="VSE_FOLEY_FAL_URL",
+    default_url="https://queue.fal.run",
+    # fal counts IN_PROGRESS requests per account and queues the rest (never refuses); a new
+    # account runs 2 at once and the number grows with credit bought (fal's concurrency page
+    # and FAQ). 2 keeps a new account's queue short, so Cancel of a job not started is free.
+    limits=AccountLimits("fal.ai", concurrency=2, submits_per_minute=UNDOCUMENTED_SUBMITS_PER_MINUTE),
+    tasks_note="fal.ai: 2 for a new account, more as credit is bought.",
+    submits_note="fal.ai documents no rate: this is our bound.",
+    probe_provider="fal.mmaudio-v2",
+    upload_host="fal",
+    upload_label="fal.ai storage",
+    credentials_hint="Create a key at fal.ai/dashboard/keys.",
+)
+
 #: The built-in vendors in the order the preferences show them.
-BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, ELEVENLABS, S3, COMFYUI)
+BUILTIN_SPECS: tuple[VendorSpec, ...] = (WAVESPEED, KLING, VIDU, FLEXSTACK, ELEVENLABS, FAL, S3, COMFYUI)

@@ -22,8 +22,10 @@ from .wire import Reply, json_reply
 
 #: Tasks at once per account (vendors.md): WaveSpeed default tier 3, Vidu 5 per organisation.
 #: Kling and FlexStack document no number: not enforced unless a test sets one.
-DEFAULT_ACCOUNT_LIMITS: dict[str, int | None] = {"wavespeed": 3, "vidu": 5, "kling": None, "flexstack": None,
-                                                   "elevenlabs": None}
+DEFAULT_ACCOUNT_LIMITS: dict[str, int | None] = {
+    "wavespeed": 3, "vidu": 5, "kling": None, "flexstack": None, "elevenlabs": None,
+    "fal": None,  # fal queues what is over the account's limit; it never refuses for it
+}
 
 
 def busy_reply(vendor: str, retry_after: float | None = None) -> Reply:
@@ -40,6 +42,8 @@ def busy_reply(vendor: str, retry_after: float | None = None) -> Reply:
         reply = wavespeed._envelope(
             429, 429, "Too many concurrent tasks for this API key, please retry later"
         )
+    elif vendor == "fal":
+        reply = json_reply(429, {"detail": "Too many requests"})
     else:
         reply = json_reply(429, {"data": None, "errors": ["Too many requests"], "error_description": "busy"})
     if retry_after is not None:

@@ -22,9 +22,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import audio
+from . import audio, movie
 from .accounts import AccountGauge, running_count
 from .elevenlabs import ElevenLabsApi
+from .fal import FalApi
 from .flexstack import RESULT_SHAPES, FlexStackApi
 from .kling import KlingApi
 from .vidu import ViduApi
@@ -42,7 +43,7 @@ from .wire import (
     html_reply,
 )
 
-VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack", "elevenlabs")
+VENDORS: tuple[str, ...] = ("wavespeed", "kling", "vidu", "flexstack", "elevenlabs", "fal")
 
 #: Path prefix of each vendor; FlexStack's production base already ends in /v1.
 PREFIXES: dict[str, str] = {
@@ -51,6 +52,7 @@ PREFIXES: dict[str, str] = {
     "vidu": "/vidu",
     "flexstack": "/flexstack/v1",
     "elevenlabs": "/elevenlabs",
+    "fal": "/fal",  # queue and storage (fal.py); production: queue.fal.run and rest.fal.ai
 }
 
 #: Fault name -> request kinds it hits unless ``on=`` says otherwise.
@@ -99,6 +101,7 @@ class EmulatorKeys:
     flexstack_password: str = "flex-pass"
     flexstack_token: str = "flex-static-token"
     elevenlabs: str = "xi-test-key"
+    fal: str = "fal-test-key-id:fal-test-secret"
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ class VendorEmulator:
             "vidu": ViduApi(self),
             "flexstack": FlexStackApi(self),
             "elevenlabs": ElevenLabsApi(self),
+            "fal": FalApi(self),
         }
         self._server = _Server((host, port), self)
         self.host = host
@@ -287,6 +291,9 @@ class VendorEmulator:
             "VSE_FOLEY_FLEXSTACK_URL": self.base_url("flexstack"),
             "ELEVENLABS_API_KEY": self.keys.elevenlabs,
             "VSE_FOLEY_ELEVENLABS_URL": self.base_url("elevenlabs"),
+            "FAL_KEY": self.keys.fal,
+            "VSE_FOLEY_FAL_URL": self.base_url("fal"),
+            "VSE_FOLEY_FAL_STORAGE_URL": self.base_url("fal"),
         }
 
     # -- test-facing state -------------------------------------------------------------------
@@ -311,6 +318,10 @@ class VendorEmulator:
         with self._lock:
             self._faults.append(entry)
         return entry
+
+    def vendor_api(self, vendor: str) -> VendorApi:
+        """One vendor's module (its own knobs and counts, e.g. ``vendor_api("fal").cancelled``)."""
+        return self._apis[vendor]
 
     @property
     def pending_faults(self) -> list[Fault]:
@@ -402,6 +413,7 @@ class VendorEmulator:
         if failure is not None:
             task.fail_message = str(failure.params.get("message", "Audio generation failed."))
             task.fail_code = str(failure.params.get("err_code", "InternalServiceFailure"))
+            task.extra["error_in_status"] = bool(failure.params.get("in_status", False))  # fal: see fal.py
         short = self.take_fault(vendor, "short_audio", "submit")
         if short is not None:
             task.short_seconds = float(short.params.get("seconds", 1.0))
@@ -477,6 +489,16 @@ class VendorEmulator:
                 elif role == "video":
                     data = task.extra.get("clip_bytes") or b""
                     ext = "mp4"
+                elif role == "movie":  # a movie with the task's audio as its sound track (fal)
+                    data = movie.movie_with_sound(audio.synth_wav(
+                        task.result_seconds, sample_rate=task.sample_rate, voice=task.voice,
+                        gain_db=task.gain_db, silence=task.silence,
+                    ))
+                    ext = "mp4"
+                elif role.startswith("wav"):  # another sample of the same task (wav1, wav2...)
+                    data = audio.synth_wav(task.result_seconds, sample_rate=task.sample_rate,
+                                           voice=task.voice + int(role[3:]))
+                    ext = "wav"
                 else:
                     raise ValueError(role)
                 name = f"{task.vendor}-{uuid.uuid4().hex}.{ext}"

@@ -77,13 +77,14 @@ def test_direct_kling_needs_an_upload_host() -> None:
     assert none.startswith("Direct Kling needs the clip at a public URL, but the clip upload host is 'None'.")
     assert none.endswith("or use the provider Kling video-to-audio (WaveSpeed).")
     no_key = checks.provider_problem("kling.video-to-audio", {}, KLING_KEYS)
-    # issue 14: the sentence names both ways to an upload host, your bucket or a WaveSpeed key
+    # issue 14: the sentence names every way to an upload host: a WaveSpeed key, your bucket, a fal.ai key
     assert no_key == (
-        "Direct Kling uploads the clip through WaveSpeed or S3, and none is set up. Set WAVESPEED_API_KEY; "
-        "or VSE_FOLEY_S3_ENDPOINT + VSE_FOLEY_S3_BUCKET + AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or fill "
-        "them in the add-on preferences)."
+        "Direct Kling uploads the clip through WaveSpeed, S3 or fal.ai, and none is set up. Set "
+        "WAVESPEED_API_KEY; or VSE_FOLEY_S3_ENDPOINT + VSE_FOLEY_S3_BUCKET + AWS_ACCESS_KEY_ID + "
+        "AWS_SECRET_ACCESS_KEY; or FAL_KEY (or fill them in the add-on preferences)."
     )
     assert checks.provider_problem("kling.video-to-audio", {}, {**KLING_KEYS, "WAVESPEED_API_KEY": "w"}) == ""
+    assert checks.provider_problem("kling.video-to-audio", {}, {**KLING_KEYS, "FAL_KEY": "f"}) == ""
     # the key problem comes first; vendors that need no upload host never get the upload sentence
     assert "KLING_ACCESS_KEY" in checks.provider_problem(
         "kling.video-to-audio", {"upload_host": "none"}, NO_ENV

@@ -135,3 +135,22 @@ def _emulated_provider_ids() -> tuple[str, ...]:
 SELF_HOSTED_VENDORS = frozenset({"comfyui"})
 #: Every provider the shared VendorEmulator speaks.
 EMULATED_PROVIDER_IDS = _emulated_provider_ids()
+
+
+#: fal.ai models that answer with the clip and its new sound track (issue 14). With Blender's ``aud``
+#: (importable once ``bpy`` is: ``make test-blender``) the sound track lands as a WAV beside the movie;
+#: without it (the pure run) the movie itself is the result.
+MOVIE_ANSWERS = frozenset({"fal.mmaudio-v2", "fal.thinksound"})
+
+
+def aud_available() -> bool:
+    try:
+        import aud  # noqa: F401 - Blender's audaspace; only there when bpy was imported
+    except ImportError:
+        return False
+    return True
+
+
+def expected_format(provider_id: str) -> str:
+    """The emulator serves WAV audio, and a movie with a WAV-made sound track for ``MOVIE_ANSWERS``."""
+    return "mp4" if provider_id in MOVIE_ANSWERS and not aud_available() else "wav"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from providers_testkit import EMULATED_PROVIDER_IDS, FAST, generate, request_for
+from providers_testkit import EMULATED_PROVIDER_IDS, FAST, expected_format, generate, request_for
 
 from vse_foley.providers import provider_info
 from vse_foley.providers.errors import (
@@ -60,7 +60,7 @@ def test_server_errors_while_polling_are_retried(provider_id, status, provider, 
     vendor = provider_info(provider_id).vendor
     emu.inject(vendor, "http_500", count=2, on="poll", status=status)
     audio = _run(provider_id, provider, clip, tmp_path)
-    assert audio.format == "wav"
+    assert audio.format == expected_format(provider_id)
     assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1
 
 

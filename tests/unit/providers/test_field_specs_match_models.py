@@ -21,6 +21,7 @@ from vse_foley.providers.base import FieldKind, FieldSpec, ProviderInfo
 from vse_foley.providers.catalog import INFOS, SEED_MAX
 from vse_foley.providers.comfyui import HunyuanFoleyOnComfyInput, MMAudioOnComfyInput, WorkflowInput
 from vse_foley.providers.elevenlabs import OUTPUT_FORMATS, SoundEffectInput
+from vse_foley.providers.fal import KlingOnFalInput, MireloOnFalInput, MMAudioOnFalInput, ThinkSoundOnFalInput
 from vse_foley.providers.flexstack import AudioGenConfigs, AudioGenInput
 from vse_foley.providers.kling import KlingVideoToAudioInput
 from vse_foley.providers.vidu import TextToAudioInput, TimingPrompt, TimingToAudioInput
@@ -58,10 +59,19 @@ MODELS: dict[str, tuple[type[BaseModel], dict[str, tuple[type[BaseModel], str]]]
     "comfyui.mmaudio": (MMAudioOnComfyInput, {}),
     "comfyui.hunyuan-foley": (HunyuanFoleyOnComfyInput, {}),
     "comfyui.workflow": (WorkflowInput, {}),
+    # fal.ai (issue 14): fal's own field names
+    "fal.mmaudio-v2": (MMAudioOnFalInput, {"num_inference_steps": (MMAudioOnFalInput, "num_steps"),
+                                           "guidance_scale": (MMAudioOnFalInput, "cfg_strength")}),
+    "fal.thinksound": (ThinkSoundOnFalInput, {"guidance_scale": (ThinkSoundOnFalInput, "cfg_scale")}),
+    "fal.kling-video-to-audio": (KlingOnFalInput, {
+        "prompt": (KlingOnFalInput, "sound_effect_prompt"),
+        "bgm_prompt": (KlingOnFalInput, "background_music_prompt"),
+    }),
+    "fal.mirelo-sfx": (MireloOnFalInput, {"prompt": (MireloOnFalInput, "text_prompt")}),
 }
 
 #: A seed of -1 means "random": a vendor that takes no -1 gets no seed (None), so its model's
-#: minimum may be 0 where the FieldSpec's is -1.
+#: minimum may be 0 (or 1: Mirelo on fal.ai) where the FieldSpec's is -1.
 RANDOM_SEED = -1
 
 
@@ -109,8 +119,8 @@ def test_the_field_spec_and_the_model_agree(provider_id: str, spec: FieldSpec) -
         low, high = _constraint(field, "ge"), _constraint(field, "le")
         assert high == spec.maximum, f"{where}: model le={high}, catalog maximum={spec.maximum}"
         if spec.name == "seed" and spec.minimum == RANDOM_SEED:
-            assert low in (RANDOM_SEED, 0), f"{where}: model ge={low}"
-            assert spec.maximum == SEED_MAX
+            assert low in (RANDOM_SEED, 0, 1), f"{where}: model ge={low}"
+            assert spec.maximum in (SEED_MAX, 65535)  # 65535: MMAudio on fal.ai
         else:
             assert low == spec.minimum, f"{where}: model ge={low}, catalog minimum={spec.minimum}"
     elif spec.kind is FieldKind.TEXT:
@@ -132,7 +142,8 @@ def _duration_field(info: ProviderInfo) -> FieldInfo | None:
 
 #: Models without a duration: the provider checks the range against min/max seconds itself.
 NO_DURATION = {"wavespeed.think-sound", "wavespeed.hunyuan-video-foley", "wavespeed.kling-video-to-audio",
-               "kling.video-to-audio", "wavespeed.sonilo-video-to-sfx", "wavespeed.mirelo-sfx-1.6"}
+               "kling.video-to-audio", "wavespeed.sonilo-video-to-sfx", "wavespeed.mirelo-sfx-1.6",
+               "fal.thinksound", "fal.kling-video-to-audio"}
 
 
 def test_the_models_without_a_duration_are_the_known_ones() -> None:

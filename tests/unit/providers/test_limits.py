@@ -144,7 +144,8 @@ def test_missing_key_names_the_variable_and_the_preference(
 
 
 def test_direct_kling_without_upload_host_fails_before_spending(provider, clip, emu, tmp_path: Path):
-    environ = {k: v for k, v in emu.environ().items() if k != "WAVESPEED_API_KEY"}
+    # no key that gives an upload host: neither WaveSpeed's nor fal.ai's (issue 14)
+    environ = {k: v for k, v in emu.environ().items() if k not in ("WAVESPEED_API_KEY", "FAL_KEY")}
     with pytest.raises(ConfigError) as caught:
         generate(
             provider("kling.video-to-audio", environ=environ),

@@ -90,8 +90,8 @@ def test_flexstack_credentials():
 
 
 def test_registry_is_complete_and_consistent():
-    # 9 first-landing providers, 3 ComfyUI (issue 16), 4 ElevenLabs/WaveSpeed (issue 14)
-    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 16
+    # 9 first-landing providers, 3 ComfyUI (issue 16), 4 ElevenLabs/WaveSpeed and 4 fal.ai (issue 14)
+    assert len(PROVIDER_IDS) == len(set(PROVIDER_IDS)) == 20
     assert set(PROVIDER_IDS) == set(IMPLEMENTATIONS)
     assert [info.id for info in all_provider_infos()] == list(PROVIDER_IDS)
     for info in all_provider_infos():
