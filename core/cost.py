@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from ..providers.base import ProviderInfo
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, plan_chunk_seconds
 
-
 #: the price source of a self-hosted provider (``catalog``): nothing is billed
 ON_YOUR_SERVER = "on your server"
 
@@ -156,7 +155,8 @@ def _estimate(
         text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)} + price unknown for " \
             f"{names}"
         return CostEstimate(None, known, currency, calls, tuple(per_provider), text, prices_seen=seen)
-    if known == 0 and all(info.price is not None and info.price.source == ON_YOUR_SERVER for info in providers):
+    self_hosted = all(info.price is not None and info.price.source == ON_YOUR_SERVER for info in providers)
+    if known == 0 and self_hosted:
         text = f"free: {calls} run{plural} {ON_YOUR_SERVER}"  # a self-hosted server (ComfyUI) bills nothing
         return CostEstimate(0.0, 0.0, currency, calls, tuple(per_provider), text)
     text = f"≈ {_money(known, currency)} for {calls} call{plural}{_seen(seen)}"

@@ -643,7 +643,8 @@ def test_preferences_show_keys_env_fallback_and_tests(ui: SimpleNamespace, no_cr
     assert "Empty: uses $KLING_ACCESS_KEY (not set in this environment)" in text
     assert "Uses this field ($WAVESPEED_API_KEY is not set and ignored)" in text
     tests = {call.values["vendor"] for call in recorder.operators("foley.test_connection")}
-    assert tests == {"wavespeed", "kling", "vidu", "flexstack", "elevenlabs", "fal", "s3", "comfyui"}  # issue 14, 16
+    # issue 14 (ElevenLabs, fal.ai, the S3 upload host) and issue 16 (ComfyUI) are testable too
+    assert tests == {"wavespeed", "kling", "vidu", "flexstack", "elevenlabs", "fal", "s3", "comfyui"}
     drawn = {call.args[1] for call in recorder.props()}
     assert {"kling_region", "vidu_region", "upload_host", "clip_short_side", "concurrency", "output_folder",
             "confirm_cost_above", "s3_endpoint", "s3_bucket", "s3_secret_access_key"} <= drawn
