@@ -681,7 +681,7 @@ _FAL_INFOS: tuple[ProviderInfo, ...] = (
         default_concurrency=2,
         min_short_side=384,  # its CLIP encoder reads 384 px frames (vendors.md, model facts)
         price=PriceEstimate(
-            per_second=0.001, source="fal.ai/models/fal-ai/mmaudio-v2/llms.txt, seen 2026-12-01"
+            per_second=0.001, source="fal.ai/models/fal-ai/mmaudio-v2/llms.txt", seen="2026-12"
         ),
     ),
     ProviderInfo(
