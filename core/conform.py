@@ -1,8 +1,9 @@
 """Audio conform without Blender: read/write PCM WAV, join chunks, fit to the range.
 
-WAV is parsed by hand (a few dozen lines) because Python 3.11's ``wave`` module,
-the one Blender 4.2–5.0 ships, reads neither float WAV nor WAVE_FORMAT_EXTENSIBLE,
-which vendors do send. Samples are float64 in [-1, 1], shaped (frames, channels).
+WAV is parsed by hand (``providers/riff.py`` walks the chunks) because Python 3.11's
+``wave`` module, the one Blender 4.2–5.0 ships, reads neither float WAV nor
+WAVE_FORMAT_EXTENSIBLE, which vendors do send. Samples are float64 in [-1, 1],
+shaped (frames, channels).
 
 Crossfades are equal-power (gains cos θ and sin θ, θ from 0 to π/2), since
 cos² + sin² = 1: the summed POWER is constant when the two sides are
@@ -31,14 +32,14 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..providers import riff
 from .timeline import seconds_to_samples
 
 SampleFormat = Literal["pcm16", "pcm24", "pcm32", "float32"]
 FloatArray = npt.NDArray[np.float64]
 
-_PCM = 1
-_FLOAT = 3
-_EXTENSIBLE = 0xFFFE
+_PCM = riff.FORMAT_PCM
+_FLOAT = riff.FORMAT_FLOAT
 
 #: flagged as "much shorter than asked" below this fraction of the range
 MUCH_SHORTER_RATIO = 0.9
@@ -72,32 +73,26 @@ class PcmAudio:
 
 def read_wav(path: Path | str) -> PcmAudio:
     """Read 8/16/24/32-bit integer PCM or 32/64-bit float WAV (plain or EXTENSIBLE)."""
-    data = Path(path).read_bytes()
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioFormatError(f"{Path(path).name} is not a WAV file; convert it to WAV first.")
-    fmt: tuple[int, int, int, int] | None = None
-    payload: bytes | None = None
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        body = data[pos + 8 : pos + 8 + size]
-        if chunk_id == b"fmt ":
-            if len(body) < 16:  # cut short (a truncated download): a sentence, not a struct error
-                raise AudioFormatError(
-                    f"{Path(path).name} has a format chunk cut short ({len(body)} of 16 bytes); the file is "
-                    "damaged or incomplete."
-                )
-            tag, channels, rate = struct.unpack_from("<HHI", body, 0)
-            bits = struct.unpack_from("<H", body, 14)[0]
-            if tag == _EXTENSIBLE and len(body) >= 26:
-                tag = struct.unpack_from("<H", body, 24)[0]  # first two bytes of the sub-format GUID
-            fmt = (tag, channels, rate, bits)
-        elif chunk_id == b"data":
-            payload = body  # a truncated file keeps what it has
-        pos += 8 + size + (size & 1)
+    name = Path(path).name
+    with Path(path).open("rb") as stream:
+        if not riff.is_riff_wave(stream.read(riff.RIFF_HEADER_SIZE)):
+            raise AudioFormatError(f"{name} is not a WAV file; convert it to WAV first.")
+        fmt: riff.WavFormat | None = None
+        payload: bytes | None = None
+        for chunk in riff.walk_chunks(stream):
+            if chunk.kind == b"fmt ":
+                body = riff.read_body(stream, chunk)
+                fmt = riff.parse_format(body)
+                if fmt is None:  # cut short (a truncated download): a sentence, not a struct error
+                    raise AudioFormatError(
+                        f"{name} has a format chunk cut short ({len(body)} of 16 bytes); the file is "
+                        "damaged or incomplete."
+                    )
+            elif chunk.kind == b"data":
+                payload = riff.read_body(stream, chunk)  # a truncated file keeps what it has
     if fmt is None or payload is None:
-        raise AudioFormatError(f"{Path(path).name} has no audio data; the download may be incomplete.")
-    tag, channels, rate, bits = fmt
+        raise AudioFormatError(f"{name} has no audio data; the download may be incomplete.")
+    tag, channels, rate, bits = fmt.tag, fmt.channels, fmt.sample_rate, fmt.bits
     if channels < 1 or rate < 1:
         raise AudioFormatError(f"{Path(path).name} declares {channels} channels at {rate} Hz.")
     width = max(1, bits // 8)

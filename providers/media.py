@@ -6,14 +6,18 @@ bytes of a download say what it really is, whatever the URL or Content-Type clai
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from . import riff
+
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"udta"}
 _QUICKTIME_TOP = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+_WAV_MAX_CHUNKS = 64  # a WAV file has a handful of chunks; more is not a sound file
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ def _mp3_header(data: bytes, offset: int = 0) -> tuple[int, int, int, int] | Non
 
 def sniff_audio(head: bytes) -> str | None:  # noqa: PLR0911 - one exit per format
     """The audio format from the first bytes: wav, mp3, flac, ogg, m4a/mp4; None if not audio."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+    if riff.is_riff_wave(head):
         return "wav"
     if head[:4] == b"fLaC":
         return "flac"
@@ -198,30 +202,17 @@ def looks_like_text_page(head: bytes) -> str | None:
 
 
 def _wav_duration(stream: BinaryIO) -> float | None:
-    # Own RIFF walk: the stdlib ``wave`` module rejects float and WAVE_FORMAT_EXTENSIBLE files.
-    stream.seek(12)
+    # Own RIFF walk (riff.py): the stdlib ``wave`` module rejects float and WAVE_FORMAT_EXTENSIBLE files.
     byte_rate = 0
-    while True:
-        header = stream.read(8)
-        if len(header) < 8:
-            return None
-        kind, size = struct.unpack("<4sI", header)
-        if kind == b"fmt ":
-            fmt = stream.read(size)
-            if len(fmt) < 16:
+    for chunk in riff.walk_chunks(stream):
+        if chunk.kind == b"fmt ":
+            fmt = riff.parse_format(riff.read_body(stream, chunk))
+            if fmt is None:
                 return None
-            byte_rate = struct.unpack("<I", fmt[8:12])[0]
-            if size % 2:
-                stream.seek(1, 1)
-        elif kind == b"data":
-            if not byte_rate:
-                return None
-            here = stream.tell()
-            end = stream.seek(0, 2)
-            available = min(size, end - here) if size not in (0, 0xFFFFFFFF) else end - here
-            return available / byte_rate
-        else:
-            stream.seek(size + (size % 2), 1)
+            byte_rate = fmt.byte_rate
+        elif chunk.kind == b"data":
+            return chunk.audio_length / byte_rate if byte_rate else None
+    return None
 
 
 def _flac_duration(stream: BinaryIO) -> float | None:
@@ -309,35 +300,28 @@ def audio_duration(path: str | Path, fmt: str) -> float | None:  # noqa: PLR0911
 
 def _wav_problem(path: Path) -> str:  # noqa: PLR0911 - one sentence per defect
     with path.open("rb") as stream:
-        stream.seek(12)
-        rate = channels = block = 0
-        for _ in range(64):  # bounded: a WAV file has a handful of chunks
-            header = stream.read(8)
-            if len(header) < 8:
-                return "it has no audio data chunk" if rate else "it has no format chunk"
-            kind, size = struct.unpack("<4sI", header)
-            if kind == b"fmt ":
-                fmt = stream.read(size)
-                if len(fmt) < 16:
-                    return f"its format chunk is cut short ({len(fmt)} of 16 bytes)"
-                _tag, channels, rate, _byte_rate, block = struct.unpack("<HHIIH", fmt[:14])
-                if not rate:
+        fmt: riff.WavFormat | None = None
+        walked = 0
+        for chunk in itertools.islice(riff.walk_chunks(stream), _WAV_MAX_CHUNKS):
+            walked += 1
+            if chunk.kind == b"fmt ":
+                body = riff.read_body(stream, chunk)
+                fmt = riff.parse_format(body)
+                if fmt is None:
+                    return f"its format chunk is cut short ({len(body)} of 16 bytes)"
+                if not fmt.sample_rate:
                     return "its sample rate is 0"
-                if not channels or not block:
+                if not fmt.channels or not fmt.block_align:
                     return "it declares no channels"
-                if size % 2:
-                    stream.seek(1, 1)
-            elif kind == b"data":
-                if not rate:
+            elif chunk.kind == b"data":
+                if fmt is None:
                     return "its audio data comes before any format chunk"
-                here = stream.tell()
-                available = stream.seek(0, 2) - here
-                if size not in (0, 0xFFFFFFFF):
-                    available = min(available, size)
-                return "" if available >= block else "it holds no audio samples (a header only)"
-            else:
-                stream.seek(size + (size % 2), 1)
-    return "it has too many chunks to be a sound file"
+                if chunk.audio_length < fmt.block_align:
+                    return "it holds no audio samples (a header only)"
+                return ""
+    if walked == _WAV_MAX_CHUNKS:
+        return "it has too many chunks to be a sound file"
+    return "it has no audio data chunk" if fmt is not None else "it has no format chunk"
 
 
 def _mp3_problem(path: Path) -> str:

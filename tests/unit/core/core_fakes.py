@@ -95,6 +95,7 @@ class FakeVendor:
         self.audio_seconds: float | None = None  # None: the requested duration
         self.short_submits: dict[int, float] = {}  # 1-based submit number → seconds its result lasts
         self.hooks: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.changes = Changes()  # bumped after each submit, and by the harness's ledger
 
     def hook(self, name: str, **context: Any) -> None:
         fn = self.hooks.get(name)
@@ -135,6 +136,12 @@ class FakeProvider(Provider):
     def submit(
         self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
     ) -> VendorTask:
+        try:
+            return self._submit(request)
+        finally:
+            self.vendor.changes.bump()  # a test may wait for the submit count
+
+    def _submit(self, request: GenerationRequest) -> VendorTask:
         self.vendor.hook("submit", request=request)
         with self.vendor.lock:
             self.vendor.submits += 1
@@ -222,8 +229,9 @@ class FakeRenderer:
         if self.on_render is not None:
             self.on_render(job)
         if self.gate is not None:
-            while not (self.gate.is_set() or abort.is_set()):
-                time.sleep(0.001)
+            for _ in range(10_000):  # bounded (10 s): held until released, or the engine aborts it
+                if self.gate.wait(0.001) or abort.is_set():
+                    break
         if abort.is_set():
             raise CancelledError("Rendering stopped.")
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -246,6 +254,54 @@ class FakeClock:
         with self.lock:
             self.now += seconds
         time.sleep(0.0002)  # let other threads run; never a real poll interval
+
+
+class Changes:
+    """A count of changes that the fakes bump: a test waits for a condition without polling.
+
+    ``wait_for`` reads the count, then checks the condition, then sleeps until the count
+    moves on, so a change between the check and the sleep is never missed.
+    """
+
+    def __init__(self) -> None:
+        self._moved = threading.Condition()
+        self._count = 0
+
+    def bump(self) -> None:
+        with self._moved:
+            self._count += 1
+            self._moved.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        end = time.monotonic() + timeout
+        while True:  # bounded: each turn sees a new change or ends at the deadline
+            with self._moved:
+                seen = self._count
+            if predicate():
+                return
+            with self._moved:
+                moved_on = self._moved.wait_for(lambda seen=seen: self._count != seen, end - time.monotonic())
+                if not moved_on:
+                    raise AssertionError("condition not reached in time")
+
+
+class ObservedLedger(JobLedger):
+    """A JobLedger that bumps ``changes`` after every append, written or refused.
+
+    The engine appends under its lock and updates its job table before releasing it, so
+    a waiter woken here that reads the engine (``get``, ``jobs``: both take that lock)
+    sees the new state.
+    """
+
+    def __init__(self, path: Path, changes: Changes) -> None:
+        super().__init__(path)
+        self.changes = changes
+
+    def append(self, job: Job) -> None:
+        try:
+            super().append(job)
+        finally:
+            self.changes.bump()
 
 
 class Harness:
@@ -272,7 +328,8 @@ class Harness:
         vendor.clock = self.clock.time
         self.renderer = FakeRenderer(tmp / "clips")
         self.ledger_path = ledger_path or tmp / "ledger.jsonl"
-        self.ledger = JobLedger(self.ledger_path)
+        self.changes = vendor.changes
+        self.ledger = ObservedLedger(self.ledger_path, self.changes)
         self.out = tmp / "library"
         self.events: list[Any] = []
         self.inserted: list[str] = []
@@ -302,6 +359,10 @@ class Harness:
     def wait(self, job_ids: list[str] | None = None, timeout: float = 5.0) -> bool:
         return self.engine.wait(job_ids, timeout=timeout, pump=self.pump, interval=0.002)
 
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Block until ``predicate()`` holds, checked again after each job change or submit."""
+        self.changes.wait_for(predicate, timeout)
+
     def records(self, job_id: str | None = None) -> list[dict[str, Any]]:
         lines = self.ledger_path.read_bytes().splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
@@ -317,11 +378,3 @@ class Harness:
     def close(self) -> None:
         self.engine.shutdown(timeout=2.0)
         self.ledger.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.001)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms, wait_until
+from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms
 
 from vse_foley.core.conform import read_wav
 from vse_foley.core.engine import (
@@ -255,7 +255,7 @@ def test_cancel_while_uploading(harness: Harness):
 
     def upload(context):
         reached.set()
-        wait_until(lambda: context["cancel"].is_set())
+        assert context["cancel"].wait(5)
 
     harness.vendor.hooks["upload"] = upload
     job = harness.engine.enqueue(new_job("fake.video"))
@@ -290,7 +290,7 @@ def test_cancel_after_submit_still_downloads_the_result(harness: Harness, when: 
         harness.vendor.hooks["download"] = gate_hook(gate, reached)
     job = harness.engine.enqueue(new_job())
     assert reached.wait(5)
-    wait_until(lambda: state_of(harness, job.id) == S(when))
+    harness.wait_for(lambda: state_of(harness, job.id) == S(when))
     message = harness.engine.cancel(job.id)
     assert "cannot be recalled" in message and "may be charged" in message
     assert "still be downloaded into the library" in message
@@ -435,6 +435,12 @@ def test_mark_inserted_needs_a_ready_job(harness: Harness):
 # -- restart: resume from the ledger, never resubmit -----------------------------------------------
 
 
+def copy_then_set(source: Path, target: Path, copied: threading.Event) -> None:
+    """A crash snapshot of the ledger, announced only once the copy is complete."""
+    shutil.copy(source, target)
+    copied.set()
+
+
 def restart(h: Harness, tmp_path: Path, ledger_copy: Path, **kwargs) -> Harness:
     """A new engine on a crash snapshot of the ledger, talking to the same vendor."""
     h.close()
@@ -445,9 +451,10 @@ def test_restart_after_submit_polls_and_never_resubmits(tmp_path: Path, vendor: 
     vendor.polls_until_done = 10_000
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS)
-    vendor.hooks["poll"] = lambda _c: crash.exists() or shutil.copy(h.ledger_path, crash)
+    copied = threading.Event()
+    vendor.hooks["poll"] = lambda _c: copied.is_set() or copy_then_set(h.ledger_path, crash, copied)
     job = h.engine.enqueue(new_job("fake.video"))
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h2 = restart(h, tmp_path, crash)
     try:
         vendor.finish_all()
@@ -463,9 +470,10 @@ def test_restart_after_submit_polls_and_never_resubmits(tmp_path: Path, vendor: 
 def test_restart_mid_submit_without_lookup_fails_with_a_sentence(tmp_path: Path, vendor: FakeVendor):
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS)
-    vendor.hooks["submit"] = lambda _c: shutil.copy(h.ledger_path, crash)
+    copied = threading.Event()
+    vendor.hooks["submit"] = lambda _c: copy_then_set(h.ledger_path, crash, copied)
     job = h.engine.enqueue(new_job())
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h.wait()
     h2 = restart(h, tmp_path, crash)
     try:
@@ -484,9 +492,10 @@ def test_restart_mid_submit_without_lookup_fails_with_a_sentence(tmp_path: Path,
 def test_restart_mid_submit_looks_the_task_up_by_its_key(tmp_path: Path, vendor: FakeVendor):
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS, recovery=True)
-    vendor.hooks["submit"] = lambda _c: shutil.copy(h.ledger_path, crash)
+    copied = threading.Event()
+    vendor.hooks["submit"] = lambda _c: copy_then_set(h.ledger_path, crash, copied)
     job = h.engine.enqueue(new_job())
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h.wait()
     h2 = restart(h, tmp_path, crash, recovery=True)
     try:
@@ -536,9 +545,10 @@ def test_restart_mid_submit_not_found_is_may_have_been_charged_and_never_resent(
 def test_restart_before_submit_queues_the_job_again(tmp_path: Path, vendor: FakeVendor):
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS)
-    h.renderer.on_render = lambda _job: shutil.copy(h.ledger_path, crash)
+    copied = threading.Event()
+    h.renderer.on_render = lambda _job: copy_then_set(h.ledger_path, crash, copied)
     job = h.engine.enqueue(new_job("fake.video"))
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h.wait()
     h2 = restart(h, tmp_path, crash)
     try:
@@ -571,7 +581,7 @@ def test_shutdown_stops_polling_and_a_cancelled_paid_result_is_fetched_after_res
     vendor.polls_until_done = 10_000
     h = Harness(tmp_path, vendor, INFOS)
     job = h.engine.enqueue(new_job())
-    wait_until(lambda: state_of(h, job.id) == S.GENERATING)
+    h.wait_for(lambda: state_of(h, job.id) == S.GENERATING)
     h.engine.cancel(job.id)
     start = time.monotonic()
     h.engine.shutdown(timeout=2)

@@ -6,7 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms, wait_until
+from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms
 
 from vse_foley.core.conform import read_wav
 from vse_foley.core.engine import PaidResultKept
@@ -165,18 +165,19 @@ def test_a_restart_during_the_follow_up_resumes_it_without_resending(tmp_path: P
     vendor.polls_until_done = 10_000
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS)
-    first_task_done = threading.Event()
+    first_task_done, copied = threading.Event(), threading.Event()
 
     def on_poll(context):
         if context["task"].task_id == "task-1" and not first_task_done.is_set():
             first_task_done.set()
             vendor.tasks["task-1"]["polls"] = 10_001  # the first task finishes now
-        elif context["task"].task_id == "task-2" and not crash.exists():
+        elif context["task"].task_id == "task-2" and not copied.is_set():
             shutil.copy(h.ledger_path, crash)  # the tail was sent: its task id is on disk
+            copied.set()
 
     vendor.hooks["poll"] = on_poll
     job = h.engine.enqueue(new_job())
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h.close()
     h2 = Harness(tmp_path / "after", vendor, INFOS, ledger_path=crash)
     try:
@@ -204,12 +205,14 @@ def test_a_kill_before_the_parent_was_saved_starts_the_fill_over_once(tmp_path: 
         lines = h.ledger_path.read_bytes().splitlines(keepends=True)
         last_parent = max(i for i, line in enumerate(lines) if f'"id":"{job_id}"'.encode() in line)
         crash.write_bytes(b"".join(lines[:last_parent]))
+        written.set()
         raise RuntimeError("stop here: nothing of the tail is sent in this session")
 
+    written = threading.Event()
     vendor.hooks["upload"] = lambda c: c["request"].duration < 4 and snapshot_without_parent(c)
     job = h.engine.enqueue(new_job())
     job_id = job.id
-    wait_until(crash.exists)
+    assert written.wait(5)
     h.close()
     vendor.hooks.clear()
     h2 = Harness(tmp_path / "after", vendor, INFOS, ledger_path=crash)

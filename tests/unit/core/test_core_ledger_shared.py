@@ -157,7 +157,7 @@ def test_a_second_engine_on_the_ledger_leaves_live_jobs_alone_and_takes_them_ove
         job = window_a.engine.enqueue(new_job())
         assert window_a.engine.owns(job.id)
         # wait until A has the vendor task on disk
-        assert _wait_for(lambda: (window_a.engine.get(job.id) or job).task is not None)
+        window_a.wait_for(lambda: (window_a.engine.get(job.id) or job).task is not None)
         assert window_b.engine.resume_from_ledger() == []  # A lives: B does not touch it
         assert window_b.engine.get(job.id) is None and not window_b.engine.owns(job.id)
         with pytest.raises(ValueError, match="Another Blender window"):
@@ -175,16 +175,6 @@ def test_a_second_engine_on_the_ledger_leaves_live_jobs_alone_and_takes_them_ove
     finally:
         window_a.close()
         window_b.close()
-
-
-def _wait_for(predicate, limit: int = 5000) -> bool:
-    import time
-
-    for _ in range(limit):  # bounded
-        if predicate():
-            return True
-        time.sleep(0.001)
-    return False
 
 
 # -- a bad record is skipped -----------------------------------------------------------------------

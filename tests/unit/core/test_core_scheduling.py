@@ -4,14 +4,13 @@ The engine runs against the in-memory fake vendor with a fake clock that only mo
 when a worker (or the waker) sleeps, so minutes of vendor waiting take milliseconds.
 """
 
-import shutil
 import threading
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from core_fakes import FakeVendor, Harness, make_info, wait_until
-from test_core_engine import gate_hook, new_job, state_of
+from core_fakes import FakeVendor, Harness, make_info
+from test_core_engine import copy_then_set, gate_hook, new_job, state_of
 
 from vse_foley.core import accounts
 from vse_foley.core.jobs import JobState
@@ -83,7 +82,7 @@ def test_a_higher_tier_lets_one_model_use_every_slot_of_the_account(tmp_path: Pa
     try:
         for _ in range(6):
             h.engine.enqueue(new_job("acct.one"))
-        wait_until(lambda: started(h, "acct.one") == 5)
+        h.wait_for(lambda: started(h, "acct.one") == 5)
         gate.set()
         assert h.wait(timeout=10)
         assert h.engine.peak_in_flight("acct.one") == 5 and h.engine.peak_in_account(ACCOUNT) == 5
@@ -99,7 +98,7 @@ def test_other_accounts_are_not_held_back(tmp_path: Path):
     try:
         for pid in ("acct.one", "acct.two", "solo.text", "solo.text"):
             h.engine.enqueue(new_job(pid))
-        wait_until(lambda: started(h, "solo.text") == 2)  # own account: both at once
+        h.wait_for(lambda: started(h, "solo.text") == 2)  # own account: both at once
         assert started(h, "acct.one") + started(h, "acct.two") == 1
         gate.set()
         assert h.wait(timeout=10)
@@ -116,9 +115,9 @@ def test_a_raised_account_limit_starts_queued_jobs(tmp_path: Path):
     try:
         for _ in range(3):
             h.engine.enqueue(new_job("acct.one"))
-        wait_until(lambda: started(h, "acct.one") == 1)
+        h.wait_for(lambda: started(h, "acct.one") == 1)
         h.engine.set_account_limits(ACCOUNT, AccountLimits("Shared", 3))
-        wait_until(lambda: started(h, "acct.one") == 3)
+        h.wait_for(lambda: started(h, "acct.one") == 3)
         gate.set()
         assert h.wait(timeout=10)
     finally:
@@ -129,9 +128,10 @@ def test_a_resumed_polling_job_holds_a_slot_of_its_account(tmp_path: Path):
     vendor = FakeVendor(polls_until_done=10_000)
     crash = tmp_path / "crash.jsonl"
     h = Harness(tmp_path, vendor, INFOS, account_limits=limits(concurrency=1))
-    vendor.hooks["poll"] = lambda _c: crash.exists() or shutil.copy(h.ledger_path, crash)
+    copied = threading.Event()
+    vendor.hooks["poll"] = lambda _c: copied.is_set() or copy_then_set(h.ledger_path, crash, copied)
     polling = h.engine.enqueue(new_job("acct.one", prompt="first"))
-    wait_until(crash.exists)
+    assert copied.wait(5)
     h.close()
     h2 = Harness(tmp_path / "after", vendor, INFOS, ledger_path=crash, account_limits=limits(concurrency=1))
     seen: list[S] = []
@@ -139,7 +139,7 @@ def test_a_resumed_polling_job_holds_a_slot_of_its_account(tmp_path: Path):
         vendor.hooks.clear()
         vendor.hooks["submit"] = lambda _c: seen.append(state_of(h2, polling.id))
         h2.engine.resume_from_ledger()
-        wait_until(lambda: started(h2, "acct.one") == 1)
+        h2.wait_for(lambda: started(h2, "acct.one") == 1)
         fresh = h2.engine.enqueue(new_job("acct.two", prompt="second"))
         assert state_of(h2, fresh.id) == S.QUEUED and started(h2, "acct.two") == 0
         vendor.finish_all()
@@ -183,7 +183,7 @@ def test_a_waiting_job_gives_its_slot_to_another(tmp_path: Path):
     h = Harness(tmp_path, vendor, INFOS, account_limits=limits(concurrency=1))
     try:
         first = h.engine.enqueue(new_job("acct.one", prompt="first"))
-        wait_until(lambda: vendor.submits == 1)
+        h.wait_for(lambda: vendor.submits == 1)
         second = h.engine.enqueue(new_job("acct.two", prompt="second"))
         assert h.wait(timeout=10)
         assert [prompt for prompt, _ in vendor.submit_log] == ["first", "second", "first"]
@@ -241,7 +241,7 @@ def test_cancel_while_waiting_for_a_slot_sends_nothing_more(tmp_path: Path):
     h = Harness(tmp_path, vendor, INFOS, account_limits=limits())
     try:
         job = h.engine.enqueue(new_job("acct.one"))
-        wait_until(lambda: (h.engine.get(job.id).retry_at or 0) > 0)
+        h.wait_for(lambda: (h.engine.get(job.id).retry_at or 0) > 0)
         assert "nothing was charged" in h.engine.cancel(job.id)
         assert h.wait(timeout=10)
         assert state_of(h, job.id) == S.CANCELLED and vendor.submits == 1
@@ -398,7 +398,7 @@ def test_cancel_drops_the_held_chunks_and_the_sent_ones_finish(tmp_path: Path):
     vendor.submit_errors = [InputError("The prompt is too long; shorten it.")]
     try:
         parent = h.engine.enqueue(long_job())
-        wait_until(lambda: state_of(h, parent.id) == S.FAILED)
+        h.wait_for(lambda: state_of(h, parent.id) == S.FAILED)
         message = h.engine.cancel(parent.id)
         assert "Cancelled 1 chunk(s) not sent yet; nothing was sent or charged for them." in message
         assert "1 chunk(s) already sent finish and are kept" in message

@@ -71,12 +71,22 @@ def test_refused_submit_is_retried_then_reported_as_not_sent():
     http.close()
 
 
+_MARKER = b"MARKER"  # a test's own last connection, never an HTTP request
+
+
 class _OneShotServer:
-    """Accepts connections, reads the request, then misbehaves in a chosen way."""
+    """Accepts connections one at a time, reads the request, then misbehaves in a chosen way.
+
+    ``settle`` connects once more with a marker and waits until the server reaches it:
+    connections are accepted in arrival order, so by then every request the client made
+    has been counted (no sleep-then-count).
+    """
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
         self.requests = 0
+        self.held: list[socket.socket] = []  # "silent" connections: never answered, closed at close()
+        self.reached_marker = threading.Event()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -84,23 +94,36 @@ class _OneShotServer:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        while True:
+        while True:  # ends when close() closes the listening socket
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            if conn.recv(65536) == _MARKER:
+                conn.close()
+                self.reached_marker.set()
+                continue
+            self.requests += 1
+            if self.behaviour == "silent":
+                self.held.append(conn)
+                continue
             with conn:
-                conn.recv(65536)
-                self.requests += 1
                 if self.behaviour == "reset":
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
                 elif self.behaviour == "half":
                     conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"data"')
-                elif self.behaviour == "silent":
-                    time.sleep(0.5)
+
+    def settle(self) -> int:
+        """The number of requests, once the server has handled every connection made so far."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as marker:
+            marker.sendall(_MARKER)
+            assert self.reached_marker.wait(5)
+        return self.requests
 
     def close(self) -> None:
         self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 @pytest.mark.parametrize("behaviour", ["reset", "half", "silent", "close"])
@@ -114,8 +137,7 @@ def test_a_submit_that_may_have_left_is_never_resent(behaviour):
                 headers={"Authorization": "Token s3cr3t-key"},
                 json={"prompt": "x"},
             )
-        time.sleep(0.05)
-        assert server.requests == 1
+        assert server.settle() == 1
     finally:
         http.close()
         server.close()
@@ -127,8 +149,7 @@ def test_idempotent_get_is_retried_after_a_dropped_connection():
     try:
         with pytest.raises(NetworkError, match="Could not reach Vendor"):
             http.request("GET", f"http://127.0.0.1:{server.port}/status")
-        time.sleep(0.05)
-        assert server.requests == FAST.retries + 1
+        assert server.settle() == FAST.retries + 1
     finally:
         http.close()
         server.close()
