@@ -19,10 +19,10 @@ log = logging.getLogger("vse_foley")
 
 class _Redaction(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        http = sys.modules.get(f"{ROOT_PACKAGE}.providers.http")
-        if http is None:
+        redaction = sys.modules.get(f"{ROOT_PACKAGE}.providers.redaction")
+        if redaction is None:  # no provider has loaded: no key was given to anything yet
             return True
-        return bool(http.RedactingLogFilter().filter(record))
+        return bool(redaction.RedactingLogFilter().filter(record))
 
 
 if not any(type(f).__name__ == "_Redaction" for f in log.filters):  # once, even if reloaded

@@ -249,7 +249,7 @@ def test_a_failing_tick_is_logged_with_its_traceback_and_without_the_key(
     import logging
 
     secret = "sk-live-" + "7f3a9c2e5b1d"
-    module("providers.http").LOG_REDACTOR.add(secret)  # as a provider does with its key
+    module("providers.redaction").LOG_REDACTOR.add(secret)  # as a provider does with its key
 
     def broken_tick() -> float:
         raise ConnectionError(f"vendor refused key {secret}")

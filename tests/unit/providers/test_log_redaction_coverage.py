@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import vse_foley
-from vse_foley.providers.http import RedactingLogFilter, install_log_redaction
+from vse_foley.providers.redaction import RedactingLogFilter, install_log_redaction
 
 PACKAGE = Path(vse_foley.__file__).parent
 

@@ -11,7 +11,7 @@ from providers_testkit import FAST
 from devtools.emulator.hostile import HostileVendor
 from vse_foley.providers import create_provider
 from vse_foley.providers.base import TaskState, VendorTask
-from vse_foley.providers.http import Redactor
+from vse_foley.providers.redaction import Redactor
 
 KEY = "Sk-Live/AbC+dEf=12 9"  # a key with characters URLs escape
 

@@ -12,7 +12,7 @@ from providers_testkit import generate, request_for
 
 from vse_foley.providers import PROVIDER_IDS, provider_info
 from vse_foley.providers.errors import FoleyError
-from vse_foley.providers.http import Redactor, safe_url
+from vse_foley.providers.redaction import Redactor, safe_url
 from vse_foley.providers.settings import Secret, resolve_settings
 
 FAMILY = ("wavespeed.think-sound", "kling.video-to-audio", "vidu.timing2audio", "flexstack.audiogen")
