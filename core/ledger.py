@@ -278,6 +278,16 @@ class JobLedger:
                 self._load()
             return True
 
+    def file_key(self) -> tuple[int, int, int] | None:
+        """(inode, size, mtime) of the file now: it changes with every append and compaction."""
+        return self._stat()
+
+    def records(self) -> dict[str, Mapping[str, Any]]:
+        """The stored records by job id (shared, never to be changed): a record object is replaced,
+        never modified, when its job changes, so a reader can keep what it parsed from one."""
+        with self._lock:
+            return dict(self._records)
+
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             record = self._records.get(job_id)

@@ -426,7 +426,8 @@ print(" ".join(job.id for job in jobs), flush=True)
 def paid_jobs() -> list[Job]:
     """A settled job for each way a paid result is kept, and one still polling its task."""
     inserted, kept, failed, polling = (new_job(p, created=float(i)) for i, p in enumerate("abcd", 1))
-    for job, state in ((inserted, S.INSERTED), (kept, S.CANCELLED), (failed, S.FAILED), (polling, S.GENERATING)):
+    states = ((inserted, S.INSERTED), (kept, S.CANCELLED), (failed, S.FAILED), (polling, S.GENERATING))
+    for job, state in states:
         job.state = state
         job.vendor_task = {"task_id": f"task-{job.prompt}", "data": {}}
         job.submit_attempted = True
