@@ -221,7 +221,7 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .providers.runner import run_generation
+    from .providers.one_shot import run_generation
 
     request = _request(args)
     out: Path = args.out

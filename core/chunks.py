@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from itertools import pairwise
 
 from ..providers.base import ProviderInfo
 from .timeline import FrameRange
@@ -93,8 +92,3 @@ def plan_chunk_seconds(
         overlap_seconds=overlap_seconds,
     )
     return [chunk.frame_count / 1000 for chunk in chunks]
-
-
-def overlaps(chunks: list[FrameRange]) -> list[int]:
-    """Frames shared by each consecutive pair."""
-    return [a.end - b.start + 1 for a, b in pairwise(chunks)]

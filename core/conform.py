@@ -164,10 +164,6 @@ def write_wav(path: Path | str, audio: PcmAudio, sample_format: SampleFormat | N
 # -- level and length ----------------------------------------------------------------------
 
 
-def rms(samples: FloatArray) -> float:
-    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
-
-
 def fit_to_length(audio: PcmAudio, frame_count: int) -> PcmAudio:
     """Pad with silence or trim the end to exactly ``frame_count`` sample frames."""
     have = audio.frame_count
@@ -276,33 +272,6 @@ class ConformReport:
     padded_frames: int
     trimmed_frames: int
     duration: DurationCheck
-
-    @property
-    def summary(self) -> str:
-        text = f"{self.sample_rate} Hz, {self.channels} ch, {self.seconds:.3f} s"
-        if self.padded_frames:
-            text += f", padded {self.padded_frames / self.sample_rate:.3f} s of silence"
-        if self.trimmed_frames:
-            text += f", trimmed {self.trimmed_frames / self.sample_rate:.3f} s"
-        return text
-
-
-def conform_wav(src: Path | str, dest: Path | str, seconds: Fraction, fps: Fraction) -> ConformReport:
-    """Pad or trim a WAV to exactly the range's sample count and write it to ``dest``."""
-    audio = read_wav(src)
-    target = seconds_to_samples(seconds, audio.sample_rate)
-    fitted = fit_to_length(audio, target)
-    path = write_wav(dest, fitted)
-    return ConformReport(
-        path=path,
-        sample_rate=audio.sample_rate,
-        channels=audio.channels,
-        source_seconds=audio.duration,
-        seconds=fitted.duration,
-        padded_frames=max(0, target - audio.frame_count),
-        trimmed_frames=max(0, audio.frame_count - target),
-        duration=check_duration(audio.duration, seconds, fps),
-    )
 
 
 def join_wav_files(

@@ -3,182 +3,78 @@
 A job's life: validate → render the clip (video providers) → upload → submit →
 poll → download → ready; the main thread inserts the strip and calls
 ``mark_inserted``. Each worker thread runs one job; a job starts only when its
-vendor ACCOUNT has a free slot (limits are per key, shared by every model on it;
-``core/scheduling.py``), otherwise it stays queued. A submit the vendor refuses as
-busy (proof no task exists) waits for a free slot and is sent again by itself.
+vendor ACCOUNT has a free slot (limits are per key, shared by every model on it),
+otherwise it stays queued. A submit the vendor refuses as busy (proof no task
+exists) waits for a free slot and is sent again by itself.
 
-Durability: every state change is written to the ledger BEFORE the step that
-spends money or creates a file (``rendering`` before the render, ``submitted``
-with ``submit_attempted=True`` before the paid submit, the vendor task id as
-soon as submit returns, ``downloading`` before the download, the audio path
-together with ``ready``). So after a kill, ``resume_from_ledger`` knows exactly
-what may have happened: a job with a vendor task is polled (never resubmitted);
-a job whose submit may have left without an answer is looked up by the
-provider's ``recover_submit`` when it has one (``core/submit_recovery.py``: for
-several minutes, and again at each start while it is not found), otherwise
-failed with a sentence that says where to check; it is never sent again.
-Anything earlier is simply queued again.
+``JobEngine`` keeps the public API and the bookkeeping (every change is written to
+the ledger, then published as an event); its parts live next to it, one concern each:
+
+- ``core/scheduling.py``: account slots, busy waits, submit pacing, held chunks;
+- ``core/job_steps.py``: the worker steps of one job (submit, recover, poll, download, fail)
+  and the durability rules they follow;
+- ``core/chunk_parents.py``: long ranges (make chunks, derive the parent, join the audio);
+- ``core/resuming.py``: resume after a restart, take over a dead window's jobs;
+- ``core/events.py``: the events ``drain`` returns.
 
 Cancel: before submit it stops the job; after submit the vendor task cannot be
 recalled, so the job is cancelled (never inserted) but still polled and its
 paid result downloaded into the library, and the message says so.
 
-Long ranges: a chunked parent job lists child jobs (one per chunk) that run like
-any other job; when every child is ready the parent joins their audio with
-equal-power crossfades (``assemble``) and becomes ready itself.
-
-Nothing here imports bpy. Events are small frozen dataclasses carrying a job
-snapshot; the Blender pump applies them on the main thread.
+Nothing here imports bpy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import queue
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..providers.base import (
-    AccountLimits,
-    AudioFile,
-    GenerationRequest,
-    Provider,
-    ProviderInfo,
-    TaskState,
-    TaskStatus,
-    VendorTask,
-)
+from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.catalog import ACCOUNT_LIMITS
-from ..providers.deadline import request_deadline
-from ..providers.errors import (
-    ConfigError,
-    DownloadError,
-    FoleyError,
-    RateLimitError,
-    SubmitUncertainError,
-    TimeoutExceededError,
-    VendorBusyError,
-    proves_no_task,
-)
-from ..providers.recovery import reason_of
-from . import filling, holding, naming, submit_recovery
+from ..providers.polling import PollSchedule, default_schedule
+from . import filling
 from .accounts import AccountBook
-from .chunk_repair import DAMAGED_CHUNK_KEY, ChunkAudioError, refetch_chunk
+from .chunk_parents import ChunkParentsMixin, assemble_wav_chunks
+from .chunk_repair import DAMAGED_CHUNK_KEY
 from .chunks import DEFAULT_OVERLAP_S, chunk_limits, needs_chunks, plan_chunks
-from .disk import UNRECORDED_PREFIX, folder_problem, oserror_sentence, unrecorded_warning
-from .jobs import Job, JobState, can_transition, new_attempt, new_job_id
+from .disk import UNRECORDED_PREFIX, unrecorded_warning
+from .engine_parts import Analyse, Assemble, EngineParts, ProviderFactory, RenderClip
+from .events import (
+    EngineEvent,
+    EventKind,
+    JobCancelled,
+    JobChanged,
+    JobFailed,
+    JobReady,
+    PaidResultKept,
+    kind_of_change,
+    make_event,
+)
+from .job_steps import JobStepsMixin
+from .jobs import Job, JobState, new_attempt
 from .ledger import JobLedger
 from .ownership import JobOwnership
-from .scheduling import SchedulingMixin, _AbandonedError, _ShutdownError
-from .timeline import FrameRange, clip_events
+from .resuming import ResumingMixin
+from .scheduling import SchedulingMixin
+from .timeline import FrameRange
+
+__all__ = [
+    "Analyse", "Assemble", "EngineEvent", "JobCancelled", "JobChanged", "JobEngine", "JobFailed", "JobReady",
+    "OwnedElsewhereError", "PaidResultKept", "PollSchedule", "ProviderFactory", "RenderClip",
+    "analyse_result", "assemble_wav_chunks",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 3
-
-# -- events (worker → main thread) ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobChanged:
-    """Anything about the job changed (state, progress, files); redraw the job list."""
-
-    job: Job
-
-
-@dataclass(frozen=True)
-class JobReady:
-    """The audio is on disk: insert the strip, then call ``JobEngine.mark_inserted``."""
-
-    job: Job
-
-    @property
-    def audio_path(self) -> str:
-        return self.job.audio_path
-
-
-@dataclass(frozen=True)
-class JobFailed:
-    job: Job
-    message: str
-
-
-@dataclass(frozen=True)
-class JobCancelled:
-    job: Job
-    message: str
-
-
-@dataclass(frozen=True)
-class PaidResultKept:
-    """A job cancelled after submit: its paid result arrived in the library (not inserted)."""
-
-    job: Job
-    message: str
-
-
-EngineEvent = JobChanged | JobReady | JobFailed | JobCancelled | PaidResultKept
-
-# -- injectable pieces ----------------------------------------------------------------------
-
-RenderClip = Callable[[Job, threading.Event], str]
-ProviderFactory = Callable[[str], Provider]
-#: (parent, children in chunk order, destination stem) → path of the joined audio
-Assemble = Callable[[Job, Sequence[Job], Path], Path]
-#: a look at a landed result (job, audio path) -> plain figures; runs on the worker, must not raise
-Analyse = Callable[[Job, Path], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Poll after ``initial`` s, then ×``factor`` up to ``maximum`` s; give up after ``deadline`` s."""
-
-    initial: float = 1.0
-    factor: float = 1.5
-    maximum: float = 10.0
-    deadline: float = 30 * 60.0
-
-    def delays(self) -> Iterator[float]:
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.maximum)
-
-
-def assemble_wav_chunks(parent: Job, children: Sequence[Job], stem: Path) -> Path:
-    """Default join: WAV chunks only (numpy); Blender passes an ``aud``-based one for MP3/M4A."""
-    from .conform import AudioFormatError, join_wav_files, read_wav  # numpy loads only for a join
-
-    for child in children:  # a damaged chunk file is named, so Retry fetches that chunk again
-        try:
-            read_wav(child.audio_path)
-        except (AudioFormatError, OSError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ChunkAudioError(
-                f"Chunk {child.chunk_index + 1} of {len(children)} could not be joined: {reason} "
-                "Retry downloads that chunk again at no new charge and joins again.",
-                child.id,
-            ) from None
-    try:
-        report = join_wav_files(
-            [child.audio_path for child in children],
-            [parent.frame_range.offset_seconds(child.frame_start, parent.fps) for child in children],
-            [child.seconds for child in children],
-            parent.seconds,
-            stem.with_suffix(".wav"),
-            parent.fps,
-        )
-    except AudioFormatError as exc:
-        raise DownloadError(f"The chunks could not be joined: {exc}") from exc
-    return report.path
 
 
 class OwnedElsewhereError(ValueError):
@@ -196,7 +92,7 @@ def analyse_result(job: Job, path: Path) -> dict[str, Any]:
 _JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
 
 
-class JobEngine(SchedulingMixin):
+class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin, EngineParts):
     """Runs jobs on worker threads, records every step in ``ledger``, reports through ``drain``."""
 
     def __init__(
@@ -225,7 +121,7 @@ class JobEngine(SchedulingMixin):
         self._render_clip = render_clip
         self._output_dir_for = output_dir_for
         self._provider_info = provider_info
-        self._poll = poll_schedule or PollSchedule()
+        self._poll = poll_schedule or default_schedule()
         self._clock = clock
         self._monotonic = monotonic
         self._stop = threading.Event()
@@ -285,13 +181,13 @@ class JobEngine(SchedulingMixin):
                     self._ownership.claim(owned.id, new=True)
                 # children first: a kill in between leaves unsent orphans, which resume cancels
                 for child in children:
-                    self._save(child, JobChanged)
-                self._save(parent, JobChanged)
+                    self._save(child)
+                self._save(parent)
                 for child in children:
                     self._schedule(child.id)
                 return parent.copy()
             self._ownership.claim(job.id, new=True)
-            self._save(job, JobChanged)
+            self._save(job)
             self._schedule(job.id)
             return job.copy()
 
@@ -376,35 +272,15 @@ class JobEngine(SchedulingMixin):
             else:
                 result = self._fresh_copy(job)
                 self._ownership.claim(result.id, new=True)
-                self._save(result, JobChanged)
+                self._save(result)
                 if job.parent_id in self._jobs:
                     parent = self._jobs[job.parent_id].copy()
                     parent.chunk_ids = [result.id if c == job.id else c for c in parent.chunk_ids]
-                    self._save(parent, JobChanged)
+                    self._save(parent)
             self._schedule(result.id)
             if result.parent_id:
                 self._refresh_parent(result.parent_id)
             return result.copy()
-
-    def _refetch_damaged_chunk(self, parent: Job) -> Job:
-        """Retry of a join that failed on one chunk's file: download that chunk again (free), then join."""
-        damaged_id = str(parent.extra[DAMAGED_CHUNK_KEY])
-        damaged = self._jobs.get(damaged_id) or self._load(damaged_id)
-        if damaged is None or damaged.task is None:
-            raise ValueError("The damaged chunk has no vendor task to fetch again; generate the range again.")
-        fresh = refetch_chunk(damaged, self._clock())
-        self._ownership.claim(fresh.id, new=True)
-        extra = {k: v for k, v in parent.extra.items() if k != DAMAGED_CHUNK_KEY}
-        chunk_ids = [fresh.id if c == damaged.id else c for c in parent.chunk_ids]
-        # the parent first: it must never see the old, damaged set as complete again
-        self._update(parent.id, JobState.GENERATING, error="", error_kind="", progress=None,
-                     chunk_ids=chunk_ids, extra=extra)
-        self._save(fresh, JobChanged)
-        if damaged.state == JobState.READY:
-            self._update(damaged.id, JobState.CANCELLED,
-                         note=f"Its audio file was damaged; it was downloaded again as job {fresh.id}.")
-        self._schedule(fresh.id)
-        return self._jobs[parent.id].copy()
 
     def mark_inserted(self, job_id: str, strip_name: str) -> Job:
         """Called by the main thread after it inserted the strip for a READY job (else TransitionError).
@@ -437,7 +313,7 @@ class JobEngine(SchedulingMixin):
         with self._lock:
             for known in self._jobs.values():
                 if known.state == JobState.READY and not known.parent_id:
-                    self._publish(known, JobReady)
+                    self._publish(known, EventKind.READY)
             return self._take_over_unowned(lost_submits=True)
 
     def take_over_orphans(self) -> list[Job]:
@@ -471,67 +347,6 @@ class JobEngine(SchedulingMixin):
         chunks); the window that inserts it must own it, so exactly one does.
         """
         return self._ownership.claim(job_id)
-
-    def _take_over_unowned(self, *, lost_submits: bool = False) -> list[Job]:
-        """Claim and resume unfinished jobs no live process owns. ``lost_submits``: also failed
-        Kling jobs whose lost submit is looked for again — at start-up only, never from another
-        live window's failed job every few seconds (its owner shows it as failed)."""
-        self._retry_unrecorded()
-        resumed = self._claim_ownerless()
-        if lost_submits:
-            resumed += self._load_lost_submits()  # failed, but their submit is still looked for
-        if not resumed:
-            return []
-        for job in resumed:
-            for child_id in job.chunk_ids:
-                child = None if child_id in self._jobs else self._ledger.get(child_id)
-                if child is not None and (not child.unfinished or self._ownership.claim(child_id)):
-                    self._jobs[child_id] = child
-            if job.held and job.parent_id and job.parent_id not in self._jobs:
-                self._load(job.parent_id)  # its failed parent offers Retry and Cancel again
-        for job in resumed:
-            try:
-                self._resume_one(job)
-            except Exception:  # one odd record must not stop the others (issue 11)
-                log.exception("Job %s could not be resumed", job.id)
-        for job in resumed:
-            if job.is_chunked:
-                self._refresh_parent(job.id)
-        return [self._jobs[job.id].copy() for job in resumed]
-
-    def _claim_ownerless(self) -> list[Job]:
-        """Unfinished jobs of the ledger that no live process owns, now owned and known here."""
-        self._ledger.refresh()
-        claimed = [
-            job.id for job in self._ledger.unfinished()
-            if job.id not in self._jobs and self._ownership.claim(job.id)
-        ]
-        if claimed:
-            self._ledger.refresh()  # the dead owner's last records, written before its lock died
-        resumed: list[Job] = []
-        for job_id in claimed:
-            job = self._ledger.get(job_id)
-            if job is None or not job.unfinished:  # finished before its owner died
-                self._ownership.release(job_id)
-                continue
-            self._jobs[job_id] = job
-            resumed.append(job)
-        return resumed
-
-    def _load_lost_submits(self) -> list[Job]:
-        """Failed jobs whose lost submit is still looked for at start-up (never resent)."""
-        now = self._clock()
-        loaded: list[Job] = []
-        for job in self._ledger.jobs_where(submit_recovery.may_keep_looking):
-            if (job.id not in self._jobs and submit_recovery.keeps_looking(job, now)
-                    and self._ownership.claim(job.id)):  # one Blender window looks for it
-                self._jobs[job.id] = job
-                loaded.append(job)
-                parent = self._jobs.get(job.parent_id) or self._load(job.parent_id) if job.parent_id else None
-                for sibling in parent.chunk_ids if parent is not None else ():
-                    if sibling not in self._jobs:  # the parent is derived from all its chunks
-                        self._load(sibling)
-        return loaded
 
     def wait(
         self,
@@ -609,10 +424,6 @@ class JobEngine(SchedulingMixin):
             return [job.copy() for job in self._jobs.values()
                     if job.state is JobState.READY and not job.parent_id]
 
-    def in_flight(self, provider_id: str) -> int:
-        with self._lock:
-            return self._in_flight.get(provider_id, 0)
-
     def peak_in_flight(self, provider_id: str) -> int:
         """Most jobs of this provider that ever ran at once (for tests and the bench)."""
         with self._lock:
@@ -642,7 +453,7 @@ class JobEngine(SchedulingMixin):
             self._jobs[job_id] = job
         return job
 
-    def _save(self, job: Job, event: Any = None, message: str = "") -> Job:
+    def _save(self, job: Job, event: EventKind = EventKind.CHANGED, message: str = "") -> Job:
         """Write to the ledger, then publish; the ledger write comes first, always."""
         with self._lock:
             job = self._record(job)
@@ -677,16 +488,10 @@ class JobEngine(SchedulingMixin):
     def _retry_unrecorded(self) -> None:
         for job_id in list(self._unrecorded):
             if job_id in self._jobs:
-                self._save(self._jobs[job_id], JobChanged)
+                self._save(self._jobs[job_id])
 
-    def _publish(self, job: Job, event: Any, message: str = "") -> None:
-        snapshot = job.copy()
-        if event is None or event is JobChanged:
-            self._events.put(JobChanged(snapshot))
-        elif event is JobReady:
-            self._events.put(JobReady(snapshot))
-        else:
-            self._events.put(event(snapshot, message))
+    def _publish(self, job: Job, event: EventKind = EventKind.CHANGED, message: str = "") -> None:
+        self._events.put(make_event(event, job.copy(), message))
         self._changed.notify_all()
 
     def _update(
@@ -694,7 +499,7 @@ class JobEngine(SchedulingMixin):
         job_id: str,
         state: JobState | None = None,
         *,
-        event: Any = None,
+        event: EventKind | None = None,
         message: str = "",
         **changes: Any,
     ) -> Job:
@@ -712,22 +517,10 @@ class JobEngine(SchedulingMixin):
             for name, value in changes.items():
                 setattr(new, name, value)
             if event is None:
-                event = self._default_event(job, new)
+                event = kind_of_change(job, new)
                 message = message or (new.error if new.state == JobState.FAILED else new.note)
             self._save(new, event, message)
             return new.copy()
-
-    @staticmethod
-    def _default_event(old: Job, new: Job) -> Any:
-        if old.state == new.state:
-            return JobChanged
-        if new.state == JobState.READY:
-            return JobChanged if new.parent_id else JobReady  # a chunk is inserted via its parent
-        if new.state == JobState.FAILED:
-            return JobFailed
-        if new.state == JobState.CANCELLED:
-            return JobCancelled
-        return JobChanged
 
     def _limit(self, provider_id: str) -> int:
         """Configured limit, else the provider's default_concurrency, else DEFAULT_CONCURRENCY.
@@ -779,6 +572,9 @@ class JobEngine(SchedulingMixin):
                 f"Cancelled, but the request to {who} may already have arrived and cannot be recalled; "
                 "if it did, the result will still be downloaded into the library (not inserted)."
             )
+            abort = self._aborts.get(job_id)
+            if abort is not None:  # ends a wait before a refused submit is sent again (issue 9)
+                abort.set()
         else:
             message = f"Cancelled before anything was sent to {who}; nothing was charged."
             abort = self._aborts.get(job_id)
@@ -789,121 +585,6 @@ class JobEngine(SchedulingMixin):
         self._update(job_id, JobState.CANCELLED, note=message, keep_result=keep, progress=None)
         return message
 
-    def _resume_one(self, job: Job) -> None:
-        if submit_recovery.keeps_looking(job, self._clock()):
-            self._update(job.id, JobState.SUBMITTED, error="", error_kind="", progress=None)
-            self._schedule(job.id)
-            return
-        parent = (self._jobs.get(job.parent_id) or self._ledger.get(job.parent_id)) if job.parent_id else None
-        if filling.orphaned(job, parent):
-            self._update(job.id, JobState.CANCELLED, note=filling.ORPHAN_NOTE)  # its parent starts over
-            return
-        if job.state == JobState.READY:
-            if not job.parent_id:
-                self._publish(job, JobReady)  # the pump inserts it if its file and scene are open
-            return
-        if job.is_chunked:
-            return
-        if job.parent_id and self._ledger.get(job.parent_id) is None and not job.submit_attempted:
-            self._update(
-                job.id,
-                JobState.CANCELLED,
-                note="Interrupted while the long-range job was being created; nothing was sent.",
-            )
-            return
-        if job.task is None and not job.submit_attempted and job.state != JobState.QUEUED:
-            if not can_transition(job.state, JobState.QUEUED):
-                log.error("Job %s cannot resume from %s", job.id, job.state.value)
-                return
-            self._update(job.id, JobState.QUEUED, progress=None)  # nothing was sent: start over
-        self._schedule(job.id)
-
-    def _refresh_parent(self, parent_id: str) -> None:
-        """Derive a chunked parent's state from its children; join them when all are ready."""
-        parent = self._jobs.get(parent_id)
-        if parent is None or parent.state in (JobState.CANCELLED, JobState.INSERTED, JobState.READY):
-            return
-        children = [self._jobs.get(child_id) for child_id in parent.chunk_ids]
-        if any(child is None for child in children):
-            return
-        kids = [child for child in children if child is not None]
-        self._hold_or_release(kids)
-        bad = [child for child in kids if child.state in (JobState.FAILED, JobState.CANCELLED)]
-        if bad:
-            if parent.state != JobState.FAILED and not self._settle_on_first_result(parent, kids):
-                first = next((c for c in bad if holding.blocks_siblings(c)), bad[0])
-                reason = first.error or first.note
-                if first.state == JobState.FAILED:
-                    held = sum(1 for c in self._children(parent) if c.held)
-                    error = holding.failure_sentence(first.chunk_index, len(kids), reason, held)
-                else:
-                    error = (
-                        f"Chunk {first.chunk_index + 1} of {len(kids)} was cancelled: {reason} "
-                        "Retry it alone; the other chunks are kept."
-                    )
-                self._update(
-                    parent_id, JobState.FAILED, error=error, error_kind=first.error_kind or "CancelledError"
-                )
-            return
-        ready = sum(1 for child in kids if child.state == JobState.READY)
-        progress = ready / len(kids)
-        if parent.state == JobState.FAILED or (
-            parent.state == JobState.QUEUED and any(c.state != JobState.QUEUED for c in kids)
-        ):
-            self._update(parent_id, JobState.GENERATING, error="", error_kind="", progress=progress)
-            parent = self._jobs[parent_id]
-        if ready == len(kids):
-            if parent_id in self._assembling or self._stop.is_set():
-                return
-            if parent.state != JobState.DOWNLOADING:
-                self._update(parent_id, JobState.DOWNLOADING, progress=1.0)
-            self._assembling.add(parent_id)
-            threading.Thread(
-                target=self._assemble_parent, args=(parent_id,), name=f"foley-join-{parent_id}", daemon=True
-            ).start()
-        elif progress != parent.progress:
-            updated = parent.copy()
-            updated.progress = progress
-            self._jobs[parent_id] = updated  # progress only: not worth an fsync
-            self._publish(updated, JobChanged)
-
-    def _settle_on_first_result(self, parent: Job, kids: list[Job]) -> bool:
-        """A short result's tail failed or was cancelled alone: the first, paid result is the job's result."""
-        if not filling.keeps_first_result(parent, kids):
-            return False
-        if parent.state != JobState.DOWNLOADING:
-            self._update(parent.id, JobState.DOWNLOADING)
-        self._update(parent.id, JobState.READY, **filling.fallback_changes(parent, kids[0], kids[-1]))
-        return True
-
-    def _make_chunk(self, parent: Job, index: int, frames: FrameRange, count: int) -> Job:
-        request = parent.generation_request
-        offset = float(parent.frame_range.offset_seconds(frames.start, parent.fps))
-        seconds = float(frames.seconds(parent.fps))
-        chunk_request = replace(
-            request, duration=seconds, events=clip_events(request.events, offset, offset + seconds)
-        )
-        now = self._clock()
-        return Job(
-            id=new_job_id(),
-            provider_id=parent.provider_id,
-            request=chunk_request.to_dict(),
-            blend_path=parent.blend_path,
-            scene_name=parent.scene_name,
-            frame_start=frames.start,
-            frame_end=frames.end,
-            fps_num=parent.fps_num,
-            fps_den=parent.fps_den,
-            channel=parent.channel,
-            created_at=now,
-            updated_at=now,
-            timings={JobState.QUEUED.value: now},
-            label=f"{parent.label or parent.prompt} (chunk {index + 1}/{count})",
-            prompt=parent.prompt,
-            parent_id=parent.id,
-            chunk_index=index,
-        )
-
     def _fresh_copy(self, job: Job) -> Job:
         """The same request as a new job: a new paid call (no vendor task, nothing sent yet)."""
         clip = job.files.get("clip")
@@ -911,390 +592,3 @@ class JobEngine(SchedulingMixin):
             job, JobState.QUEUED, self._clock(), {"clip": clip} if clip else {},
             vendor_task=None, submit_attempted=False, submit_key="", task_failed=False, keep_result=False,
         )
-
-    # == worker side =======================================================================
-
-    def _snapshot(self, job_id: str) -> Job:
-        with self._lock:
-            return self._jobs[job_id].copy()
-
-    def _check(self, job_id: str) -> None:
-        """Between pre-submit steps: stop for shutdown or a cancel."""
-        if self._stop.is_set():
-            raise _ShutdownError
-        if self._snapshot(job_id).state == JobState.CANCELLED:
-            raise _AbandonedError
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self._sleep(seconds)
-        if self._stop.is_set():
-            raise _ShutdownError
-
-    def _work(self, job_id: str) -> None:
-        try:
-            self._run(job_id)
-        except (_ShutdownError, _AbandonedError):
-            pass
-        except Exception as exc:
-            self._fail(job_id, exc)
-        finally:
-            with self._lock:
-                provider_id = self._jobs[job_id].provider_id
-                self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
-                account = self._slot_of.pop(job_id, None)
-                if account is not None:
-                    self._accounts.release(account)
-                self._workers.pop(job_id, None)
-                self._dispatch()
-                self._changed.notify_all()
-
-    def _run(self, job_id: str) -> None:
-        job = self._snapshot(job_id)
-        provider = self._provider_factory(job.provider_id)
-        try:
-            with self._lock:
-                self._learned_limits.setdefault(job.provider_id, max(1, provider.info.default_concurrency))
-                account = self._account(job.provider_id, provider.info)
-            request = job.generation_request
-            task = job.task
-            fresh = task is None
-            if task is None:
-                if job.submit_attempted:
-                    task = self._recover(job_id, provider, request)
-                else:
-                    task = self._prepare_and_submit(job_id, provider, request)
-            if job.waiting_since:
-                self._update(job_id, waiting_since=0.0)  # accepted: the wait is over
-            status = self._poll_until_done(
-                job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
-            )
-            self._download(job_id, provider, status)
-        finally:
-            with contextlib.suppress(Exception):
-                provider.close()
-
-    def _prepare_and_submit(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
-        info = provider.info
-        self._check(job_id)
-        provider.validate(request)
-        abort = self._aborts.setdefault(job_id, threading.Event())
-        if info.needs_video:
-            clip = self._snapshot(job_id).files.get("clip", "")
-            if not (clip and Path(clip).is_file()):
-                if self._render_clip is None:
-                    raise ConfigError(
-                        f"{info.label} needs a video clip, but no renderer is available here; "
-                        "generate from Blender instead."
-                    )
-                self._update(job_id, JobState.RENDERING)
-                clip = self._render_clip(self._snapshot(job_id), abort)
-                self._check(job_id)
-                self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
-            request = replace(request, video_path=str(clip))
-            self._check(job_id)
-            self._update(job_id, JobState.UPLOADING)
-        try:
-            clip_url = provider.upload_clip(request, abort)
-        except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
-            self._wait_for_slot(job_id, info, exc)
-            raise _AbandonedError from exc
-        self._pace_submit(job_id, info)
-        with self._lock:  # atomic against cancel: the intent is on disk before any byte leaves
-            self._check(job_id)
-            self._check_held(job_id)
-            key = f"vsefoley-{uuid.uuid4().hex}" if provider.supports_recovery else ""
-            self._update(job_id, JobState.SUBMITTED, submit_attempted=True, submit_key=key)
-            if job_id in self._unrecorded:  # the intent is not on disk: spend nothing (issue 11)
-                self._update(job_id, JobState.FAILED, submit_attempted=False,
-                             error=f"Could not record the job before sending it: {self._unrecorded[job_id]}. "
-                             "Nothing was sent or charged.", error_kind="LedgerWriteError")
-                raise _AbandonedError
-        if key:
-            request = replace(request, options={**request.options, "external_task_id": key})
-        try:
-            task = provider.submit(request, clip_url)
-        except VendorBusyError as exc:
-            # "busy" proves no task was made: wait for a free slot at the vendor, then send again
-            self._wait_for_slot(job_id, info, exc)
-            raise _AbandonedError from exc
-        except Exception as exc:
-            if not (isinstance(exc, FoleyError) and proves_no_task(exc)):
-                # a lost or unreadable answer: the task may exist; look for it, never send again
-                if not isinstance(exc, FoleyError):
-                    log.exception("Submit of job %s raised", job_id)
-                found_key = str(getattr(exc, "external_task_id", "") or key)
-                task = self._find_lost_submit(job_id, provider, request, found_key, exc)
-            else:
-                # the vendor refused it as a whole: nothing was created, so Retry may send it again
-                self._update(
-                    job_id,
-                    JobState.FAILED,
-                    submit_attempted=False,
-                    keep_result=False,
-                    error=str(exc),
-                    error_kind=type(exc).__name__,
-                )
-                raise _AbandonedError from exc
-        self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
-        return task
-
-    def _find_lost_submit(
-        self, job_id: str, provider: Provider, request: GenerationRequest, key: str, error: BaseException
-    ) -> VendorTask:
-        """Look for the task of an unanswered submit by its key (core/submit_recovery.py)."""
-        label = provider.info.label
-
-        def say(note: str) -> None:
-            with self._lock:  # a cancelled job keeps its own note (it says the result is still fetched)
-                if self._jobs[job_id].state != JobState.CANCELLED:
-                    self._update(job_id, note=note)
-
-        def missed(lookups: int, waited: float) -> None:
-            say(
-                f"{label} lost the answer; the task has not shown up yet under its id {key} "
-                f"({lookups} lookups in {waited:.0f} s). Still looking; it is never sent again."
-            )
-
-        try:
-            task = submit_recovery.lost_submit_task(
-                provider,
-                request,
-                key if provider.supports_recovery else "",
-                reason_of(error, label),
-                sleep=self._pause,
-                on_miss=missed,
-            )
-        except SubmitUncertainError:
-            say("")  # the error says it all
-            raise
-        say(f"{label} task {task.task_id} was found by its id {key}; it was not sent again.")
-        return task
-
-    def _recover(self, job_id: str, provider: Provider, request: GenerationRequest) -> VendorTask:
-        """Resume or Retry of a submit that may have left: look it up by its key, never send it again."""
-        job = self._snapshot(job_id)
-        reason = (
-            f"Blender stopped while the request was being sent to {provider.info.label}, or its answer "
-            "was lost"
-        )
-        task = self._find_lost_submit(job_id, provider, request, job.submit_key, SubmitUncertainError(reason))
-        self._update(job_id, vendor_task={"task_id": task.task_id, "data": dict(task.data)})
-        return task
-
-    def _poll_until_done(
-        self, job_id: str, provider: Provider, task: VendorTask, first_delay: float, account: str = ""
-    ) -> TaskStatus:
-        schedule = self._poll
-        deadline = self._monotonic() + schedule.deadline
-        delays = schedule.delays()
-        delay = first_delay
-        while True:
-            self._pause(min(delay, max(0.0, deadline - self._monotonic())))
-            self._pause(self._accounts.reserve_poll(account or provider.info.account_id))
-            try:
-                # a slow (trickling) answer must not outlive the loop's own deadline
-                with request_deadline(max(0.0, deadline - self._monotonic())):
-                    status: TaskStatus | None = provider.poll(task)
-            except FoleyError as exc:
-                if not exc.retryable:
-                    raise
-                log.info("Poll of job %s failed, will retry: %s", job_id, exc)
-                status = None
-                if isinstance(exc, RateLimitError):  # slow down every poll of the account
-                    self._note_throttled(job_id, provider.info, account, exc)
-            else:
-                self._accounts.poll_succeeded(account or provider.info.account_id)
-                self._show_wait(job_id, 0.0, "")  # a slow-down countdown is over
-            if status is not None:
-                if status.state == TaskState.SUCCEEDED:
-                    return status
-                if status.state == TaskState.FAILED:
-                    self._update(job_id, task_failed=True)
-                    raise provider.failure_error(status)
-                self._note_progress(job_id, status.progress)
-            if self._monotonic() >= deadline:
-                minutes = math.ceil(schedule.deadline / 60)
-                raise TimeoutExceededError(
-                    f"{provider.info.label} did not finish within {minutes} minutes; "
-                    "the task may still finish."
-                )
-            delay = next(delays)
-
-    def _note_progress(self, job_id: str, progress: float | None) -> None:
-        with self._lock:
-            job = self._jobs[job_id]
-            if job.state == JobState.SUBMITTED:
-                self._update(job_id, JobState.GENERATING, progress=progress)
-            elif progress is not None and progress != job.progress:
-                updated = job.copy()
-                updated.progress = progress
-                self._jobs[job_id] = updated  # progress only: not worth an fsync
-                self._publish(updated, JobChanged)
-
-    def _download(self, job_id: str, provider: Provider, status: TaskStatus) -> None:
-        job = self._snapshot(job_id)
-        directory, moved = self._audio_folder(job)
-        self._update(job_id, JobState.DOWNLOADING)
-        try:
-            audio = provider.download(status, self._audio_stem(directory, job))
-        except OSError as exc:  # the folder filled up during the download: once more in the library
-            library = Path(self._library_dir()) if self._library_dir is not None else None
-            if library is None or library == directory or folder_problem(library):
-                raise DownloadError(f"Could not save the result: {oserror_sentence(exc)}") from exc
-            moved = f"The result could not be saved in {directory} ({oserror_sentence(exc)}); it was saved " \
-                f"in the library folder {library} instead."
-            audio = provider.download(status, self._audio_stem(library, job))
-        with self._lock:  # the paid file is recorded before anything else happens to it
-            self._update(job_id, files={**self._jobs[job_id].files, "audio": str(audio.path)})
-        info = {"format": audio.format, "size": audio.size, "duration": audio.duration,
-                "analysis": self._look_at(job, Path(audio.path))}
-        with self._lock:
-            job = self._jobs[job_id]
-            files = {**job.files, "audio": str(audio.path)}
-            if job.state == JobState.CANCELLED:
-                message = (
-                    f"Cancelled after it was sent; the paid result was still downloaded to {audio.path}."
-                )
-                self._update(
-                    job_id, files=files, audio_info=info, note=message, event=PaidResultKept, message=message
-                )
-                return
-            warnings = list(job.warnings) + ([moved] if moved else [])
-            if audio.duration is not None:
-                from .conform import check_duration  # numpy stays out of registration
-
-                check = check_duration(audio.duration, job.seconds, job.fps)
-                unfilled = (
-                    self._start_fill(job_id, provider.info, audio, check.message, files, info, warnings)
-                    if check.is_short and self.fill_short else ""
-                )
-                if unfilled is None:
-                    return  # the job now joins its first result with the tail (core/filling.py)
-                if check.message:
-                    warnings.append(check.message)
-                if unfilled:
-                    warnings.append(unfilled)
-            self._update(
-                job_id, JobState.READY, files=files, audio_info=info, warnings=warnings, progress=1.0
-            )
-
-    def _start_fill(
-        self, job_id: str, info: ProviderInfo, audio: AudioFile, flag: str,
-        files: dict[str, str], audio_info: dict[str, Any], warnings: list[str],
-    ) -> str | None:
-        """Make a short job the parent of its first result and one tail request (None), or say why not."""
-        job = self._jobs[job_id]
-        if not filling.may_fill(job, audio.format) or audio.duration is None:
-            return ""
-        job = replace(job, files=files, audio_info=audio_info, warnings=warnings)
-        low, high = chunk_limits(info)
-        plan = filling.plan_tail(job.frame_range, job.fps, float(audio.duration), low, high, self._overlap)
-        if isinstance(plan, str):
-            return plan
-        now = self._clock()
-        first = filling.first_part(job, plan, now)
-        tail = self._make_chunk(job, 1, plan.tail, 2)
-        tail.label = f"{job.label or job.prompt} (filling the last {plan.missing_s:.1f} s)"
-        parent = filling.as_parent(replace(job, updated_at=now), [first.id, tail.id], plan, flag)
-        for owned in (first, tail):
-            self._ownership.claim(owned.id, new=True)
-        self._jobs[job_id] = parent  # in memory first: saving a chunk refreshes its parent
-        # chunks first: a kill before the parent is saved leaves orphans that resume cancels, and
-        # the job itself, still "downloading" its kept task in the ledger, downloads again for free
-        self._save(first, JobChanged)
-        self._save(tail, JobChanged)
-        self._save(parent, JobChanged)
-        self._schedule(tail.id)
-        return None
-
-    def _audio_folder(self, job: Job) -> tuple[Path, str]:
-        """The job's audio folder, or the library folder (with a warning) when it cannot be written."""
-        directory = Path(self._output_dir_for(job))
-        problem = folder_problem(directory)
-        if not problem or self._library_dir is None:
-            return directory, ""  # a failure now is the download's sentence
-        library = Path(self._library_dir())
-        if library == directory or folder_problem(library):
-            return directory, ""
-        return library, f"The audio folder {directory} cannot be used ({problem}); the result was saved in " \
-            f"the library folder {library} instead."
-
-    @staticmethod
-    def _audio_stem(directory: Path, job: Job) -> Path:
-        stem = naming.audio_stem(job.provider_id, job.prompt or job.label, job.id)
-        return naming.unique_stem(directory, stem)
-
-    def _look_at(self, job: Job, path: Path) -> dict[str, Any]:
-        """The analysis of a landed result (off the main thread); a failure is a figure, not an error."""
-        try:
-            return self._analyse(job, path)
-        except Exception as exc:
-            log.warning("Could not analyse %s: %s", path, exc)
-            return {"measured": False, "reason": f"The result could not be measured ({exc})."}
-
-    def _fail(self, job_id: str, exc: Exception) -> None:
-        if self._stop.is_set():
-            return  # shutting down: the ledger keeps the job resumable
-        if isinstance(exc, FoleyError):
-            message = str(exc)
-        elif isinstance(exc, OSError):
-            message = oserror_sentence(exc)
-        else:
-            log.error("Job %s stopped on an unexpected error", job_id, exc_info=exc)
-            message = f"Unexpected error ({type(exc).__name__}: {exc}); the job stopped. Please report this."
-        with self._lock:
-            job = self._jobs[job_id]
-            if job.state == JobState.CANCELLED:
-                if job.keep_result:
-                    self._update(
-                        job_id,
-                        keep_result=False,
-                        note=f"{job.note} The result could not be fetched: {message}",
-                    )
-                return
-            if not can_transition(job.state, JobState.FAILED):
-                log.error("Job %s failed in state %s: %s", job_id, job.state.value, message)
-                return
-            if job.task is not None and not job.task_failed:
-                message += " The vendor task is kept: Retry checks it again without a new charge."
-            self._update(job_id, JobState.FAILED, error=message, error_kind=type(exc).__name__, progress=None)
-
-    def _assemble_parent(self, parent_id: str) -> None:
-        try:
-            parent = self._snapshot(parent_id)
-            with self._lock:
-                children = [self._jobs[child_id].copy() for child_id in parent.chunk_ids]
-            directory = Path(self._output_dir_for(parent))
-            directory.mkdir(parents=True, exist_ok=True)
-            stem = naming.unique_stem(
-                directory, naming.audio_stem(parent.provider_id, parent.prompt or parent.label, parent.id)
-            )
-            path = self._assemble(parent, children, stem)
-            info = {"analysis": self._look_at(parent, Path(path))}
-            warnings = [f"Chunk {c.chunk_index + 1}: {w}" for c in children for w in c.warnings]
-            with self._lock:
-                if self._jobs[parent_id].state == JobState.CANCELLED:
-                    return
-                self._update(
-                    parent_id, JobState.READY, files={"audio": str(path)}, audio_info=info, warnings=warnings,
-                    progress=1.0, note=filling.done_note(self._jobs[parent_id]),
-                )
-        except ChunkAudioError as exc:
-            with self._lock:  # remembered, so Retry fetches that chunk instead of joining the same file
-                parent = self._jobs[parent_id]
-                self._update(parent_id, extra={**parent.extra, DAMAGED_CHUNK_KEY: exc.chunk_id})
-            self._fail(parent_id, exc)
-        except Exception as exc:
-            with self._lock:
-                parent = self._jobs[parent_id]
-                if filling.is_fill_parent(parent) and parent.state != JobState.CANCELLED:
-                    first, tail = (self._jobs[c] for c in parent.chunk_ids)  # the paid first result is kept
-                    self._update(parent_id, JobState.READY,
-                                 **filling.fallback_changes(parent, first, replace(tail, error=str(exc))))
-                    return
-            self._fail(parent_id, exc)
-        finally:
-            with self._lock:
-                self._assembling.discard(parent_id)
-                self._changed.notify_all()

@@ -63,8 +63,6 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
 SETTLED_STATES = frozenset({S.READY, S.INSERTED, S.FAILED, S.CANCELLED})
 #: Nothing more will happen to the job unless the user retries it.
 FINISHED_STATES = frozenset({S.INSERTED, S.FAILED, S.CANCELLED})
-#: States in which a vendor task may exist.
-AFTER_SUBMIT_STATES = frozenset({S.SUBMITTED, S.GENERATING, S.DOWNLOADING})
 
 
 class TransitionError(ValueError):

@@ -42,7 +42,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -264,11 +264,6 @@ class JobLedger:
         with contextlib.suppress(OSError), open(self.rejected_path, "ab") as handle:
             handle.write(_dumps(entry))
 
-    def reload(self) -> None:
-        """Read the file again (e.g. after another process wrote to it)."""
-        with self._lock, self._shared_file():
-            self._load()
-
     def refresh(self) -> bool:
         """Reload only when another process changed the file since we last read or wrote it."""
         with self._lock:
@@ -476,11 +471,6 @@ class JobLedger:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def extend(self, jobs: Iterable[Job]) -> None:
-        for job in jobs:
-            self.append(job)
-
 
 def _salvage(line: bytes) -> dict[str, Any] | None:
     """A whole record at the end of a line whose start is torn (a killed writer's fragment)."""

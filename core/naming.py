@@ -44,18 +44,6 @@ def audio_stem(provider_id: str, prompt: str, job_id: str) -> str:
     return f"{provider_short(provider_id)}_{slugify(prompt)}_{slugify(job_id, 32, 'job')}"
 
 
-def unique_path(path: Path) -> Path:
-    """``path`` if nothing is there, else ``name-2.ext``, ``name-3.ext``... that does not exist."""
-    if not path.exists():
-        return path
-    counter = 2
-    while True:
-        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-        counter += 1
-
-
 def unique_stem(directory: Path, stem: str) -> Path:
     """``directory/stem`` such that no file ``stem`` or ``stem.<any extension>`` exists yet.
 

@@ -1,6 +1,7 @@
 """The engine's scheduling: vendor-account slots, waits for a busy vendor, held chunks.
 
-A mixin of ``JobEngine`` (core/engine.py), kept apart so the engine stays readable:
+A mixin of ``JobEngine`` (core/engine.py; the state it shares is declared in
+``engine_parts.py``), kept apart so the engine stays readable:
 ``_dispatch`` starts a queued job only while its vendor ACCOUNT (one key, shared by
 every model on it) has a free slot; a job the vendor refused as busy waits, without a
 slot, until its ``retry_at`` (the waker thread dispatches it then); submits follow the
@@ -16,18 +17,14 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.errors import RateLimitError, VendorBusyError
 from . import accounts as pacing
 from . import holding
-from .accounts import AccountBook
+from .engine_parts import EngineParts
 from .jobs import Job, JobState
-
-if TYPE_CHECKING:
-    from .ledger import JobLedger
 
 
 class _ShutdownError(Exception):
@@ -41,37 +38,8 @@ class _AbandonedError(Exception):
 log = logging.getLogger(__name__)
 
 
-class SchedulingMixin:
+class SchedulingMixin(EngineParts):
     """Account slots, busy waits, pacing and held chunks for ``JobEngine``."""
-
-    # provided by JobEngine
-    _lock: threading.RLock
-    _jobs: dict[str, Job]
-    _pending: dict[str, deque[str]]
-    _workers: dict[str, threading.Thread]
-    _in_flight: dict[str, int]
-    _peak: dict[str, int]
-    _aborts: dict[str, threading.Event]
-    _accounts: AccountBook
-    _slot_of: dict[str, str]
-    _waker: threading.Thread | None
-    _wall_offset: float
-    _stop: threading.Event
-    _ledger: JobLedger
-    _clock: Callable[[], float]
-    _monotonic: Callable[[], float]
-    _provider_info: Callable[[str], ProviderInfo] | None
-    _model_caps: dict[str, int]
-
-    if TYPE_CHECKING:
-
-        def _update(self, job_id: str, state: JobState | None = None, **changes: Any) -> Job: ...
-        def _publish(self, job: Job, event: Any, message: str = "") -> None: ...
-        def _pause(self, seconds: float) -> None: ...
-        def _check(self, job_id: str) -> None: ...
-        def _cancel_one(self, job_id: str) -> str: ...
-        def _work(self, job_id: str) -> None: ...
-        def _record(self, job: Job) -> Job: ...
 
     def peak_in_account(self, account: str) -> int:
         """Most jobs that ever held a slot of this vendor account at once (tests, bench)."""
@@ -269,7 +237,7 @@ class SchedulingMixin:
         new.held, new.note, new.updated_at = held, note, self._clock()
         new = self._record(new)  # a full disk is a warning on the job, never an exception here
         self._jobs[job_id] = new
-        self._publish(new, None)  # None: a JobChanged
+        self._publish(new)  # a JobChanged
 
     def _cancel_held(self, children: Sequence[Job]) -> str:
         """Cancel of a failed long job: the unsent chunks are dropped; sent ones finish and are kept."""

@@ -7,11 +7,7 @@ Blender stores a frame rate as ``fps`` (int) and ``fps_base`` (float): 29.97 is
 Rounding rules (one place, so every caller agrees):
 
 * a duration in frames → seconds is exact (a ``Fraction``);
-* seconds → a frame offset rounds to the NEAREST frame, halves towards the
-  later frame (``floor(x + 1/2)``), unless ``rounding="floor"`` (the frame that
-  is showing at that instant) or ``"ceil"`` (the first frame that starts at or
-  after it) is asked for;
-* seconds → a sample count rounds the same way (nearest, halves up).
+* seconds → a sample count rounds to the NEAREST sample, halves up (``floor(x + 1/2)``).
 """
 
 from __future__ import annotations
@@ -20,11 +16,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
 
 from ..providers.base import TimedEvent
-
-Rounding = Literal["nearest", "floor", "ceil"]
 
 #: fps_base values are floats like 1.001 or 1.0010000467300415 (float32 in DNA);
 #: no real frame rate needs a denominator above this.
@@ -46,22 +39,9 @@ def frames_to_seconds(frames: int, fps: Fraction) -> Fraction:
     return Fraction(frames) / fps
 
 
-def _round(value: Fraction, rounding: Rounding) -> int:
-    if rounding == "floor":
-        return math.floor(value)
-    if rounding == "ceil":
-        return math.ceil(value)
-    return math.floor(value + Fraction(1, 2))
-
-
-def seconds_to_frame_offset(seconds: float | Fraction, fps: Fraction, rounding: Rounding = "nearest") -> int:
-    """Frames from the range start to ``seconds`` after it (see the module docstring for rounding)."""
-    return _round(Fraction(seconds) * fps, rounding)
-
-
 def seconds_to_samples(seconds: float | Fraction, sample_rate: int) -> int:
     """Sample count for a duration: nearest sample, halves up."""
-    return _round(Fraction(seconds) * sample_rate, "nearest")
+    return math.floor(Fraction(seconds) * sample_rate + Fraction(1, 2))
 
 
 @dataclass(frozen=True, order=True)
@@ -99,10 +79,6 @@ class FrameRange:
     def offset_seconds(self, frame: int, fps: Fraction) -> Fraction:
         """Seconds from the start of this range to the start of ``frame``."""
         return frames_to_seconds(frame - self.start, fps)
-
-    def sample_count(self, fps: Fraction, sample_rate: int) -> int:
-        """Audio samples that exactly cover the range."""
-        return seconds_to_samples(self.seconds(fps), sample_rate)
 
     def contains(self, frame: int) -> bool:
         return self.start <= frame <= self.end

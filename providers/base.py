@@ -211,8 +211,14 @@ class Provider(ABC):
         """Make the clip reachable by the vendor; return its URL (None if not needed)."""
 
     @abstractmethod
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
-        """Start the paid task. Never re-sent blindly once it may have left."""
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
+        """Start the paid task. Never re-sent blindly once it may have left.
+
+        ``cancel`` (the job's Cancel, or shutdown) ends a wait between re-sends of a refused
+        submit at once with ``CancelledError``; it never interrupts a request in flight.
+        """
 
     @abstractmethod
     def poll(self, task: VendorTask) -> TaskStatus:

@@ -41,7 +41,6 @@ from .http import (
     path_segment,
     safe_url,
     task_gone,
-    unavailable_refusal,
     uncertain_answer,
     with_retry_after,
 )
@@ -246,7 +245,9 @@ class FlexStackAudioGen(VendorClient):
                 self._login()
             return self._access
 
-    def _send(self, method: str, url: str, *, json: Any = None) -> requests.Response:
+    def _send(
+        self, method: str, url: str, *, json: Any = None, cancel: threading.Event | None = None
+    ) -> requests.Response:
         """A call with the bearer token; on 401 the token is renewed and the call sent once more.
 
         A 401 proves the vendor did nothing, so even a submit is safe to resend then.
@@ -255,7 +256,7 @@ class FlexStackAudioGen(VendorClient):
             token = self._token()
             headers = {"Authorization": f"Bearer {token}"}
             if method == "POST":
-                response = self.http.submit(url, headers=headers, json=json)
+                response = self.http.submit(url, headers=headers, json=json, cancel=cancel)
             else:
                 response = self.http.request(method, url, headers=headers)
             if response.status_code != 401 or attempt:
@@ -288,14 +289,14 @@ class FlexStackAudioGen(VendorClient):
     def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
         return None  # text only
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         payload = self._input(request).model_dump()
-        response = self._send("POST", f"{self.base_url}/ai/audio_generation", json=payload)
+        response = self._send("POST", f"{self.base_url}/ai/audio_generation", json=payload, cancel=cancel)
         body = json_body(response)
         if answer_lost(response.status_code):
             raise uncertain_answer("FlexStack", response.status_code)
-        if response.status_code == 503:
-            raise unavailable_refusal("FlexStack")
         if response.status_code != 200:
             raise with_retry_after(
                 flexstack_error(response.status_code, body, self.http.redact, "starting the task"), response

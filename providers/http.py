@@ -1,4 +1,4 @@
-"""One HTTP session per provider: timeouts, safe retries, redaction and the poll schedule.
+"""One HTTP session per provider: timeouts, safe retries and redaction (the poll schedule: polling.py).
 
 Retry rules (the reason this module exists):
 
@@ -7,8 +7,11 @@ Retry rules (the reason this module exists):
   ``Retry-After`` up to a cap;
 * a paid submit is sent on a fresh connection and is re-sent only when it
   certainly never left (connection refused) or the vendor answered with a
-  definite refusal (429 / 503); any other failure after the bytes may have left
-  raises ``SubmitUncertainError`` and is never retried here.
+  definite refusal (429, or a vendor's own refusal code the provider names); any
+  other failure after the bytes may have left - a bare 503 included: a gateway may
+  say "unavailable" after the vendor made the task - raises ``SubmitUncertainError``
+  or is the provider's "lost answer", and is never retried here. The waits between
+  re-sends end at once on Cancel or shutdown (the job's ``cancel`` event).
 
 Bounds (issue 11): every answer body is read with a size cap counted after
 decompression (``max_answer_bytes``) and within one total read deadline, not a
@@ -27,13 +30,13 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import os
 import re
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, urljoin, urlsplit, urlunsplit
 
@@ -58,8 +61,8 @@ log = logging.getLogger(__name__)
 
 #: Statuses worth another try for an idempotent call.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: Statuses that prove a submit was refused without creating a task.
-SUBMIT_REFUSED_STATUSES = frozenset({429, 503})
+#: Statuses that prove a submit was refused without creating a task (a bare 503 does not: issue 9).
+SUBMIT_REFUSED_STATUSES = frozenset({429})
 
 #: the most an API answer may hold after decompression (a poll answer is a few KB)
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -188,9 +191,13 @@ def install_log_redaction() -> None:
     """Attach the filter to each logger of this package (a logger's filter sees only its own records)."""
     package = __name__.rpartition(".")[0]  # ...providers
     root = package.rpartition(".")[0]
-    modules = ("http", "download", "hosts", "runner", "connection", "client", "kling", "vidu", "wavespeed",
-               "flexstack", "media")
-    names = [f"{package}.{module}" for module in modules] + [f"{root}.core.engine", f"{root}.cli", package]
+    # every module of providers/ and core/ (a list by hand missed the ones added later)
+    names: list[str] = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for prefix, folder in ((package, here), (f"{root}.core", os.path.join(os.path.dirname(here), "core"))):
+        names += [f"{prefix}.{entry[:-3]}" for entry in os.listdir(folder)
+                  if entry.endswith(".py") and entry != "__init__.py"]
+    names += [f"{root}.cli", package]
     for name in names:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingLogFilter) for f in logger.filters):
@@ -211,31 +218,6 @@ class _QueryStringFilter(logging.Filter):
 
 logging.getLogger("urllib3.connectionpool").addFilter(_QueryStringFilter())
 install_log_redaction()
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Waits between status requests: 1 s growing ×1.5 to 10 s (≈10 requests in the first minute)."""
-
-    first: float = 1.0
-    factor: float = 1.5
-    maximum: float = 10.0
-
-    def intervals(self) -> Iterator[float]:
-        interval = self.first
-        while True:
-            yield interval
-            interval = min(self.maximum, interval * self.factor)
-
-    def requests_within(self, seconds: float) -> int:
-        """How many status requests the schedule makes in ``seconds`` of vendor latency."""
-        count, elapsed = 0, 0.0
-        for interval in self.intervals():
-            elapsed += interval
-            if elapsed > seconds:
-                return count
-            count += 1
-        return count  # pragma: no cover - the generator is endless
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -604,12 +586,15 @@ class VendorHttp:
         headers: Mapping[str, str],
         json: Any,
         refused_response: ResponseCheck | None = None,
+        cancel: threading.Event | None = None,
     ) -> requests.Response:
         """Send a paid request. Re-sent only when it certainly did not create a task.
 
-        ``refused_response`` says which answers prove the vendor refused it (default HTTP 429/503);
+        ``refused_response`` says which answers prove the vendor refused it (default HTTP 429);
         those are retried with backoff. Raises SubmitUncertainError when the request may have
-        reached the vendor but no usable answer came back.
+        reached the vendor but no usable answer came back. ``cancel`` (the job's Cancel or the
+        engine's shutdown) ends a wait between re-sends at once with CancelledError: every
+        attempt before it was refused, so nothing was created.
         """
         is_refused = refused_response or (lambda r: r.status_code in SUBMIT_REFUSED_STATUSES)
         attempts = self.tuning.submit_retries + 1
@@ -644,7 +629,7 @@ class VendorHttp:
                             attempts,
                         )
                         if attempt + 1 < attempts:
-                            self._sleep(self._delay(attempt, None), None)
+                            self._sleep(self._delay(attempt, None), cancel)
                             continue
                     if _never_sent(exc):
                         raise NetworkError(
@@ -670,7 +655,7 @@ class VendorHttp:
                     response.status_code,
                     delay,
                 )
-                self._sleep(delay, None)
+                self._sleep(delay, cancel)
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -686,9 +671,10 @@ def json_body(response: requests.Response) -> Any:
 
 def answer_lost(status: int) -> bool:
     """True when a submit's HTTP status says nothing about the task: a server error after the request
-    arrived (500, 502 from a gateway, 504 timeout, and any other 5xx) may come after the task was
-    made. 503 is the exception: "unavailable" is a refusal (see ``SUBMIT_REFUSED_STATUSES``)."""
-    return status >= 500 and status != 503
+    arrived (500, 502 from a gateway, 503, 504 timeout, any other 5xx) may come after the task was
+    made. A bare 503 too (issue 9, the unkind reading): only a vendor's own documented refusal code
+    (Kling 5001, WaveSpeed 5003) proves nothing was created - the provider checks that first."""
+    return status >= 500
 
 
 def uncertain_answer(label: str, status: int) -> SubmitUncertainError:
@@ -703,7 +689,7 @@ def uncertain_answer(label: str, status: int) -> SubmitUncertainError:
 
 
 def unavailable_refusal(label: str) -> ServiceUnavailableError:
-    """A submit still answered 503 after the retries: refused, nothing was created."""
+    """A submit refused with the vendor's own "unavailable" code after the retries: nothing was created."""
     return ServiceUnavailableError(
         f"{label} is unavailable right now (HTTP 503) and refused to start the task; nothing was created "
         "or charged. Try again in a few minutes.",

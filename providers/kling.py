@@ -206,13 +206,10 @@ def _retry_answer(response: requests.Response) -> bool:
 
 
 def _refused_submit(response: requests.Response) -> bool:
-    """Answers proving no task was created: rate/concurrency limits and "unavailable"."""
+    """Answers proving no task was created: rate/concurrency limits and Kling's own "unavailable"
+    (code 5001). A bare 503 without it proves nothing (a gateway may answer so after the create)."""
     code = _code(json_body(response))
-    return (
-        (response.status_code == 429 and code not in (1100, 1101, 1102))
-        or code in (1302, 1303, 5001)
-        or (response.status_code == 503)
-    )
+    return (response.status_code == 429 and code not in (1100, 1101, 1102)) or code in (1302, 1303, 5001)
 
 
 def _duplicate_id(message: str) -> bool:
@@ -322,7 +319,9 @@ class KlingVideoToAudio(VendorClient):
             raise InputError("Kling needs a video clip; render the range first and try again.")
         return self._upload_host().upload(Path(request.video_path), cancel)
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         """Start the task, sending the body exactly once.
 
         When the answer is lost, raise SubmitUncertainError carrying the ``external_task_id``:
@@ -332,7 +331,7 @@ class KlingVideoToAudio(VendorClient):
         """
         external_task_id = str(request.options.get("external_task_id") or new_external_task_id())
         payload = self._input(request, clip_url, external_task_id).model_dump(exclude_none=True)
-        outcome = self._send_submit(payload)
+        outcome = self._send_submit(payload, cancel)
         if isinstance(outcome, VendorTask):
             return outcome
         log.warning("Kling submit got %s; the task is looked up by its external id, never resent", outcome)
@@ -341,13 +340,16 @@ class KlingVideoToAudio(VendorClient):
             external_task_id=external_task_id,
         )
 
-    def _send_submit(self, payload: dict[str, Any]) -> VendorTask | str:
+    def _send_submit(
+        self, payload: dict[str, Any], cancel: threading.Event | None = None
+    ) -> VendorTask | str:
         """The task, or why its fate is unknown; raises for a definite refusal."""
         url = f"{self.base_url}{PATH}"
         external_task_id = str(payload.get("external_task_id", ""))
         try:
             response = self.http.submit(
-                url, headers=self.token.headers(), json=payload, refused_response=_refused_submit
+                url, headers=self.token.headers(), json=payload, refused_response=_refused_submit,
+                cancel=cancel,
             )
             if response.status_code == 401 and _code(json_body(response)) == 1004:  # refused: safe to resend
                 response = self.http.submit(
@@ -355,15 +357,16 @@ class KlingVideoToAudio(VendorClient):
                     headers=self.token.headers(force_new=True),
                     json=payload,
                     refused_response=_refused_submit,
+                    cancel=cancel,
                 )
         except SubmitUncertainError:
             return "no answer came back"
         body = json_body(response)
         code = _code(body)
-        if answer_lost(response.status_code) or (code is not None and 5000 <= code <= 5002 and code != 5001):
+        if code == 5001 and (response.status_code == 503 or not answer_lost(response.status_code)):
+            raise unavailable_refusal("Kling")  # Kling's own "unavailable" (503/5001): nothing was made
+        if answer_lost(response.status_code) or (code is not None and 5000 <= code <= 5002):
             return f"HTTP {response.status_code}" + (f", code {code}" if code is not None else "")
-        if response.status_code == 503 or code == 5001:
-            raise unavailable_refusal("Kling")
         if code in (1200, 1201) and _duplicate_id(first_str(body, "message")):
             return "a duplicate task id"  # an earlier, unanswered submit did create it
         if response.status_code == 200 and code is None:

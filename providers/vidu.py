@@ -34,7 +34,6 @@ from .http import (
     path_segment,
     safe_url,
     task_gone,
-    unavailable_refusal,
     uncertain_answer,
     with_retry_after,
 )
@@ -153,9 +152,9 @@ def vidu_error(status: int, body: Any, redact: Any, action: str) -> FoleyError: 
 
 
 def _refused_submit(response: requests.Response) -> bool:
-    """429 (QuotaExceeded = over the concurrency limit, TooManyRequests, SystemThrottling) or 503:
-    no task was created."""
-    return response.status_code in (429, 503)
+    """429 (QuotaExceeded = over the concurrency limit, TooManyRequests, SystemThrottling): no task
+    was created. A 503 is not a refusal (Vidu documents no code for it; issue 9): the task may exist."""
+    return response.status_code == 429
 
 
 def _retry_poll(response: requests.Response) -> bool:
@@ -188,19 +187,20 @@ class ViduAudio(VendorClient):
     def upload_clip(self, request: GenerationRequest, cancel: threading.Event | None = None) -> str | None:
         return None  # Vidu's audio endpoints take no video
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         payload = self.payload(request)
         response = self.http.submit(
             f"{self.base_url}{self.endpoint}",
             headers=self._headers(),
             json=payload,
             refused_response=_refused_submit,
+            cancel=cancel,
         )
         body = json_body(response)
         if answer_lost(response.status_code):
             raise uncertain_answer("Vidu", response.status_code)
-        if response.status_code == 503:
-            raise unavailable_refusal("Vidu")
         if response.status_code != 200:
             raise with_retry_after(
                 vidu_error(response.status_code, body, self.http.redact, "starting the task"), response

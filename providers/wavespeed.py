@@ -201,6 +201,14 @@ def task_error_code(body: Mapping[str, Any], data: Mapping[str, Any]) -> int | N
     return int(match.group(1)) if match else None
 
 
+def _refused_submit(response: requests.Response) -> bool:
+    """Answers proving no task was created: 429, and 503 with WaveSpeed's own code 5003."""
+    if response.status_code == 429:
+        return True
+    body = json_body(response)
+    return response.status_code == 503 and isinstance(body, Mapping) and body.get("code") == 5003
+
+
 def _retry_poll(response: requests.Response) -> bool:
     if response.status_code in (429, 500, 502, 503, 504):
         return True
@@ -259,24 +267,31 @@ class WaveSpeedModel(VendorClient):
             raise InputError(f"{self.info.label} needs a video clip; render the range first and try again.")
         return self.host.upload(Path(request.video_path), cancel)
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         if not clip_url:
             raise InputError(f"{self.info.label} needs the clip's URL; upload the clip first.")
         key = self.ws.require_key()
         payload = {"video": clip_url, **self._input(request).model_dump(exclude_none=True)}
         url = f"{self.base_url}/api/v3/{self.model_path}"
-        response = self.http.submit(url, headers={"Authorization": f"Bearer {key}"}, json=payload)
+        response = self.http.submit(
+            url, headers={"Authorization": f"Bearer {key}"}, json=payload, refused_response=_refused_submit,
+            cancel=cancel,
+        )
         body = json_body(response)
         data = body.get("data") if isinstance(body, Mapping) else None
         task_id = first_str(data, "id")
         code = body.get("code", 200) if isinstance(body, Mapping) else None
         server_code = isinstance(code, int) and 5000 <= code < 6000 and code != 5003  # 5003: unavailable
+        # WaveSpeed's own "unavailable" code refuses; a bare 503 proves nothing (issue 9)
+        unavailable = code == 5003 and (response.status_code == 503 or not answer_lost(response.status_code))
         if response.status_code == 200 and task_id and code in (200, 5004):
             pass  # 5004 "sync mode timed out" with data: the task exists and is processing
+        elif unavailable:
+            raise unavailable_refusal("WaveSpeed")
         elif answer_lost(response.status_code) or server_code:
             raise uncertain_answer("WaveSpeed", response.status_code)
-        elif response.status_code == 503 or code == 5003:
-            raise unavailable_refusal("WaveSpeed")
         elif response.status_code != 200 or not isinstance(body, Mapping) or code != 200:
             if response.status_code == 200 and not isinstance(body, Mapping):
                 raise self._unreadable_submit()

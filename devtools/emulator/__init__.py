@@ -67,7 +67,8 @@ Faults: ``emu.inject(vendor, fault, count=1, on=None, **params)``
     ``expired_download``        download           404 (S3-style XML) for the file
     ``lose_submit_answer``      submit             the task IS created and counted, then the client
                                                    hears ``status`` 500 (default), 502 (gateway
-                                                   page), 504, or 0: the connection closes unanswered
+                                                   page), 503 (bare gateway page, no vendor code),
+                                                   504, or 0: the connection closes unanswered
     ``lookup_lag``              submit (Kling)     the created task is not found by its
                                                    external_task_id for the next ``lookups``
                                                    (default 3) lookup requests and ``seconds``

@@ -667,13 +667,16 @@ class VendorEmulator:
 
     def _lost_answer(self, ex: Exchange, api: VendorApi) -> Reply | None:
         """``lose_submit_answer``: the task exists and is paid for, but the client hears
-        ``status`` 500 / 502 (the gateway's page) / 504, or 0: the connection closes unanswered."""
+        ``status`` 500 / 502 (the gateway's page) / 503 (a bare gateway page, no vendor code: the
+        unkind reading of "unavailable", issue 9) / 504, or 0: the connection closes unanswered."""
         fault = self.take_fault(ex.vendor, "lose_submit_answer", "submit")
         if fault is None:
             return None
         status = int(fault.params.get("status", 500))
         if status == 0:
             return Reply(0, drop=True)
+        if status == 503:
+            return html_reply(503, "503 Service Temporarily Unavailable")
         return gateway_502() if status == 502 else api.server_error(status)
 
     def _file_reply(self, ex: Exchange) -> Reply:

@@ -37,6 +37,11 @@ from vse_foley.providers.errors import CancelledError, InputError
 SAMPLE_RATE = 8000
 
 
+def rms(samples: np.ndarray) -> float:
+    """Root mean square level of ``samples`` (0 for none)."""
+    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
+
+
 def make_info(
     provider_id: str = "fake.video",
     *,
@@ -124,7 +129,9 @@ class FakeProvider(Provider):
         assert request.video_path and Path(request.video_path).is_file()
         return f"https://fake.invalid/{Path(request.video_path).name}"
 
-    def submit(self, request: GenerationRequest, clip_url: str | None) -> VendorTask:
+    def submit(
+        self, request: GenerationRequest, clip_url: str | None, cancel: threading.Event | None = None
+    ) -> VendorTask:
         self.vendor.hook("submit", request=request)
         with self.vendor.lock:
             self.vendor.submits += 1

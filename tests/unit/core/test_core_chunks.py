@@ -1,9 +1,10 @@
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from core_fakes import make_info
 
-from vse_foley.core.chunks import chunk_limits, needs_chunks, overlaps, plan_chunk_seconds, plan_chunks
+from vse_foley.core.chunks import chunk_limits, needs_chunks, plan_chunk_seconds, plan_chunks
 from vse_foley.core.timeline import FrameRange, fps_fraction
 
 RATES = {"23.976": fps_fraction(24, 1.001), "29.97": fps_fraction(30, 1.001), "25": Fraction(25)}
@@ -11,6 +12,11 @@ RATES = {"23.976": fps_fraction(24, 1.001), "29.97": fps_fraction(30, 1.001), "2
 
 def frames_for(seconds: float, fps: Fraction, start: int = 1) -> FrameRange:
     return FrameRange(start, start + round(Fraction(seconds) * fps) - 1)
+
+
+def overlaps(chunks: list[FrameRange]) -> list[int]:
+    """Frames shared by each consecutive pair."""
+    return [a.end - b.start + 1 for a, b in pairwise(chunks)]
 
 
 def check_plan(frames: FrameRange, fps: Fraction, chunks: list[FrameRange], low: float, high: float) -> None:

@@ -10,18 +10,20 @@ from vse_foley.core.conform import (
     AudioFormatError,
     PcmAudio,
     check_duration,
-    conform_wav,
     equal_power_gains,
     fit_to_length,
     join_chunks,
     join_wav_files,
     read_wav,
-    rms,
     write_wav,
 )
-from vse_foley.core.timeline import fps_fraction
+from vse_foley.core.timeline import fps_fraction, seconds_to_samples
 
 RATE = 48000
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
 
 
 def noise(seconds: float, seed: int, channels: int = 1, level: float = 0.1) -> PcmAudio:
@@ -147,17 +149,20 @@ def test_join_wav_files_gives_the_exact_range_length_at_23976(tmp_path: Path):
     assert not report.duration.much_shorter and report.padded_frames > 0
 
 
-def test_conform_pads_or_trims_to_the_frame(tmp_path: Path):
+def test_fit_pads_or_trims_to_the_frame(tmp_path: Path):
+    # conform_wav (unused by the product) is gone; its parts are checked directly (issue 12 item 4)
     fps = fps_fraction(30, 1.001)
     seconds = Fraction(300) / fps  # 10.01 s
-    src = write_wav(tmp_path / "in.wav", noise(9.0, 1))
-    report = conform_wav(src, tmp_path / "out.wav", seconds, fps)
-    assert read_wav(report.path).frame_count == 480480
-    assert report.padded_frames == 480480 - 9 * RATE and report.duration.much_shorter
-    assert "much shorter" in report.duration.message and "48000 Hz, 1 ch" in report.summary
-    long_src = write_wav(tmp_path / "long.wav", noise(11.0, 2))
-    trimmed = conform_wav(long_src, tmp_path / "out2.wav", seconds, fps)
-    assert trimmed.trimmed_frames == 11 * RATE - 480480 and trimmed.duration.message == ""
+    target = seconds_to_samples(seconds, RATE)
+    assert target == 480480
+    short = read_wav(write_wav(tmp_path / "in.wav", noise(9.0, 1)))
+    padded = fit_to_length(short, target)
+    assert padded.frame_count == 480480 and not padded.samples[9 * RATE:].any()
+    check = check_duration(short.duration, seconds, fps)
+    assert check.much_shorter and "much shorter" in check.message
+    long = read_wav(write_wav(tmp_path / "long.wav", noise(11.0, 2)))
+    trimmed = fit_to_length(long, target)
+    assert trimmed.frame_count == 480480 and check_duration(long.duration, seconds, fps).message == ""
 
 
 def test_duration_check_thresholds():

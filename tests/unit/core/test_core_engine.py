@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, wait_until
+from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms, wait_until
 
-from vse_foley.core.conform import read_wav, rms
+from vse_foley.core.conform import read_wav
 from vse_foley.core.engine import (
     JobCancelled,
     JobChanged,

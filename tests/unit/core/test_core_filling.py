@@ -6,9 +6,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, wait_until
+from core_fakes import SAMPLE_RATE, FakeVendor, Harness, make_info, rms, wait_until
 
-from vse_foley.core.conform import read_wav, rms
+from vse_foley.core.conform import read_wav
 from vse_foley.core.engine import PaidResultKept
 from vse_foley.core.filling import FILL_KEY, TailPlan, plan_tail
 from vse_foley.core.jobs import Job, JobState

@@ -194,7 +194,8 @@ def test_records_with_wrong_types_are_set_aside_and_every_other_job_still_resume
     path = tmp_path / "jobs.jsonl"
     good = [new_job("one", 1.0), new_job("two", 2.0)]
     with JobLedger(path) as ledger:
-        ledger.extend(good)
+        for job in good:
+            ledger.append(job)
     bad_types = {**good[0].to_dict(), "id": "badtypes", "created_at": "yesterday", "frame_start": "1"}
     bad_files = {**good[0].to_dict(), "id": "badfiles", "files": {"audio": 3}}
     glued = json.dumps(good[1].to_dict())[:40] + json.dumps({**good[0].to_dict(), "id": "afterglue"})

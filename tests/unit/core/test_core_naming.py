@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from vse_foley.core.naming import MAX_SLUG, audio_stem, provider_short, slugify, unique_path, unique_stem
+from vse_foley.core.naming import MAX_SLUG, audio_stem, provider_short, slugify, unique_stem
 
 WINDOWS_BAD = set('<>:"/\\|?*')
 
@@ -24,14 +24,6 @@ def test_stem_format():
     stem = audio_stem("wavespeed.think-sound", "Footsteps on gravel!", "a1b2c3d4e5f6")
     assert stem == "wavespeed-think-sound_footsteps-on-gravel_a1b2c3d4e5f6"
     assert provider_short("vidu.timing2audio") == "vidu-timing2audio"
-
-
-def test_unique_path_never_returns_an_existing_path(tmp_path: Path):
-    target = tmp_path / "take.wav"
-    assert unique_path(target) == target
-    target.write_bytes(b"x")
-    (tmp_path / "take-2.wav").write_bytes(b"x")
-    assert unique_path(target) == tmp_path / "take-3.wav"
 
 
 def test_unique_stem_checks_every_extension(tmp_path: Path):

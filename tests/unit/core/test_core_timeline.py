@@ -10,7 +10,6 @@ from vse_foley.core.timeline import (
     events_from_spans,
     fps_fraction,
     frames_to_seconds,
-    seconds_to_frame_offset,
     seconds_to_samples,
     union_spans,
 )
@@ -57,24 +56,12 @@ def test_ntsc_durations_are_exact():
     assert frames_to_seconds(107892, NTSC_VIDEO) == Fraction(107892 * 1001, 30000)
 
 
-@pytest.mark.parametrize("fps", [NTSC_FILM, NTSC_VIDEO, Fraction(25)])
-def test_seconds_round_trip_to_the_same_frame(fps):
-    for frames in range(0, 20000, 7):
-        exact = frames_to_seconds(frames, fps)
-        assert seconds_to_frame_offset(exact, fps) == frames
-        assert seconds_to_frame_offset(float(exact), fps) == frames  # after a JSON float round trip
-
-
 def test_rounding_rules():
-    fps = Fraction(2)  # half a frame = 0.25 s
-    assert seconds_to_frame_offset(0.25, fps) == 1  # halves go to the later frame
-    assert seconds_to_frame_offset(0.25, fps, "floor") == 0
-    assert seconds_to_frame_offset(0.26, fps, "floor") == 0
-    assert seconds_to_frame_offset(0.2, fps, "ceil") == 1
-    assert seconds_to_frame_offset(0.74, fps) == 1
-    assert seconds_to_frame_offset(0.75, fps) == 2
     assert seconds_to_samples(Fraction(1001, 1000), 48000) == 48048
-    assert FrameRange(1, 24).sample_count(NTSC_FILM, 48000) == 48048
+    assert seconds_to_samples(FrameRange(1, 24).seconds(NTSC_FILM), 48000) == 48048
+    assert seconds_to_samples(Fraction(1, 4), 2) == 1  # halves go up
+    assert seconds_to_samples(0.74, 2) == 1
+    assert seconds_to_samples(0.75, 2) == 2
 
 
 def test_intersection_and_overlap():

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from vse_foley.providers.base import AudioFile, GenerationRequest, Provider, TimedEvent
-from vse_foley.providers.http import PollSchedule
-from vse_foley.providers.runner import run_generation
+from vse_foley.providers.one_shot import run_generation
+from vse_foley.providers.polling import PollSchedule
 from vse_foley.providers.settings import HttpTuning
 
 #: Real waits shrunk so the whole suite runs in seconds; the logic is unchanged.
@@ -24,7 +24,7 @@ FAST = HttpTuning(
     max_retry_after=0.15,
     recover_delay=0.01,
 )
-FAST_POLLS = PollSchedule(first=0.005, factor=1.5, maximum=0.03)
+FAST_POLLS = PollSchedule(initial=0.005, factor=1.5, maximum=0.03)
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from providers_testkit import FAST_POLLS
 
 from vse_foley import cli
-from vse_foley.providers import PROVIDER_IDS, runner
+from vse_foley.providers import PROVIDER_IDS, one_shot, polling
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,9 +33,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
 
     def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         monkeypatch.setattr(cli.os, "environ", dict(env))
-        monkeypatch.setattr(
-            runner, "PollSchedule", lambda: FAST_POLLS
-        )  # the CLI's real schedule starts at 1 s
+        monkeypatch.setattr(polling, "DEFAULT_POLL_SCHEDULE", FAST_POLLS)  # the real one starts at 1 s
         capsys.readouterr()
         code = cli.main(args)
         captured = capsys.readouterr()
@@ -210,7 +208,7 @@ def fast_lookups(monkeypatch: pytest.MonkeyPatch):
     from vse_foley.providers.recovery import LookupSchedule
 
     schedule = LookupSchedule(first=0.005, factor=2.0, maximum=0.02, window=0.1)
-    monkeypatch.setattr(runner, "schedule_for", lambda provider: schedule)
+    monkeypatch.setattr(one_shot, "schedule_for", lambda provider: schedule)
     return schedule
 
 

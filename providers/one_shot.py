@@ -1,7 +1,8 @@
-"""One whole generation in the calling thread: validate → upload → submit → poll → download.
+"""One generation, start to end, in the calling thread: validate → upload → submit → poll → download.
 
-Used by the CLI and the tests. The job engine runs the same steps one at a
-time (so it can save the task in its ledger and resume after a restart).
+The CLI's one-shot path (``python -m vse_foley.cli generate``) and the provider tests. The
+job engine runs the same steps one at a time on worker threads (so it can save the task in
+its ledger and resume after a restart); both poll with ``providers.polling.poll_until_done``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask
 from .client import VendorClient
 from .errors import CancelledError, FoleyError, TimeoutExceededError, proves_no_task
-from .http import PollSchedule
+from .polling import PollSchedule, PollWatch, default_schedule, poll_until_done
 from .recovery import can_look_up, find_lost_task, may_have_been_charged, reason_of, schedule_for
 
 log = logging.getLogger(__name__)
@@ -43,39 +44,36 @@ def wait_for_result(
     """Poll on the growing schedule until the task succeeds; raise its error, a timeout or a cancel."""
     say = on_progress or _noop
     label = provider.info.label
-    deadline = time.monotonic() + deadline_s
-    failures = 0
-    last_state: TaskState | None = None
-    for interval in (schedule or PollSchedule()).intervals():
-        wait = max(0.0, min(interval, deadline - time.monotonic()))
-        if cancel is not None and cancel.wait(wait):
+    last_state: list[TaskState] = []
+
+    def pause(seconds: float) -> None:
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
             raise CancelledError(
                 f"Cancelled while waiting; the {label} task {task.task_id} may still finish and be charged."
             )
-        if cancel is None:
-            time.sleep(wait)
-        try:
-            status = provider.poll(task)
-        except FoleyError as exc:
-            failures += 1
-            if not exc.retryable or failures > max_poll_failures:
-                raise
-            say(f"{label}: status check failed ({exc}); trying again")
-        else:
-            failures = 0
-            if status.state is not last_state:
-                say(f"{label}: {status.state.value}")
-                last_state = status.state
-            if status.state is TaskState.SUCCEEDED:
-                return status
-            if status.state is TaskState.FAILED:
-                raise provider.failure_error(status)
-        if time.monotonic() >= deadline:
-            raise TimeoutExceededError(
-                f"{label} did not finish task {task.task_id} within {deadline_s:.0f} s. It may still finish; "
-                "try again later or raise the time limit."
-            )
-    raise AssertionError("unreachable")  # pragma: no cover - the schedule is endless
+
+    def on_answer(status: TaskStatus) -> None:
+        if not last_state or status.state is not last_state[-1]:
+            say(f"{label}: {status.state.value}")
+            last_state[:] = [status.state]
+
+    def on_error(exc: FoleyError) -> None:
+        say(f"{label}: status check failed ({exc}); trying again")
+
+    def timed_out() -> FoleyError:
+        return TimeoutExceededError(
+            f"{label} did not finish task {task.task_id} within {deadline_s:.0f} s. It may still finish; "
+            "try again later or raise the time limit."
+        )
+
+    delays = (schedule or default_schedule()).delays()
+    return poll_until_done(
+        provider, task, first_delay=next(delays), deadline_s=deadline_s, delays=delays, pause=pause,
+        timed_out=timed_out, max_failures=max_poll_failures,
+        watch=PollWatch(on_answer=on_answer, on_error=on_error),
+    )
 
 
 def submit_once(
@@ -95,7 +93,7 @@ def submit_once(
     say = on_progress or _noop
     info = provider.info
     try:
-        return provider.submit(request, clip_url)
+        return provider.submit(request, clip_url, cancel)
     except FoleyError as exc:
         if proves_no_task(exc):
             raise
