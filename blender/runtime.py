@@ -237,8 +237,16 @@ def engine() -> JobEngine:
                             account_limits=account_limits(preferences.account_limit_prefs()),
                             provider_info=provider_info, library_dir=lambda: user_dir("library"),
                             analyse=result_analyser(user_dir("previews")),
-                            fill_short=preferences.fill_short_results())
+                            fill_short=preferences.fill_short_results(),
+                            render_ahead=_render_ahead_budget())
     return _engine
+
+
+def _render_ahead_budget() -> int:
+    """Clip renders at once while vendor slots are full (issue 13 item 3): the machine's bound."""
+    from ..core.render_ahead import available_memory_bytes, machine_render_budget
+
+    return machine_render_budget(free_memory=available_memory_bytes())
 
 
 def apply_fill_short() -> None:

@@ -123,6 +123,7 @@ class JobStepsMixin(EngineParts):
         provider.validate(request)
         abort = self._aborts.setdefault(job_id, threading.Event())
         if info.needs_video:
+            self._await_clip_ahead(job_id)  # rendered ahead while it waited for a slot: never twice
             clip = self._snapshot(job_id).files.get("clip", "")
             if not (clip and Path(clip).is_file()):
                 if self._render_clip is None:
@@ -131,7 +132,8 @@ class JobStepsMixin(EngineParts):
                         "generate from Blender instead."
                     )
                 self._update(job_id, JobState.RENDERING)
-                clip = self._render_clip(self._snapshot(job_id), abort)
+                with self._render_in_slot():
+                    clip = self._render_clip(self._snapshot(job_id), abort)
                 self._check(job_id)
                 self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
             request = replace(request, video_path=str(clip))

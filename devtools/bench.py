@@ -132,6 +132,18 @@ class Bench:
     def has_edit(self) -> bool:
         return self._edit is not None
 
+    def text_scene(self) -> tuple[Any, int]:
+        """(scene, first frame) for text-to-audio figures: the sample edit when it was built, else
+        the current scene (no footage to render when a section runs alone)."""
+        import bpy
+
+        if self.has_edit:
+            return self.scene, self.edit.frame_start
+        scene = bpy.context.scene
+        assert scene is not None
+        scene.frame_start, scene.frame_end = 1, max(scene.frame_end, 250)
+        return scene, 1
+
     @property
     def blend(self) -> Path:
         return self.work / "edit.blend"
@@ -248,13 +260,14 @@ def concurrency_section(bench: Bench) -> None:
     import bpy
 
     print("concurrency: 1 job, then 8 at once (2 s vendor latency)…", flush=True)
-    runtime, scene, edit = bench.runtime, bench.scene, bench.edit
+    runtime = bench.runtime
+    scene, first_frame = bench.text_scene()
     settings = scene.foley
     settings.provider = "vidu.text2audio"
     settings.prompt = "rain"
     bench.prefs.vidu_tasks_at_once = 8  # the higher tier above (taken by the running engine)
     bench.notes["vidu_tasks_at_once"] = bench.prefs.vidu_tasks_at_once
-    short = bench.selection.choose_range(scene, [], edit.frame_start, edit.frame_start + 99)
+    short = bench.selection.choose_range(scene, [], first_frame, first_frame + 99)
     engine = runtime.engine()
 
     def run_jobs(count: int) -> tuple[float, list[dict[str, float]]]:
@@ -283,11 +296,12 @@ def polling_section(bench: Bench) -> None:
     from devtools.emulator import VendorEmulator
 
     print("polling: one job with 60 s vendor latency…", flush=True)
-    runtime, scene, edit = bench.runtime, bench.scene, bench.edit
+    runtime = bench.runtime
+    scene, first_frame = bench.text_scene()
     settings = scene.foley
     settings.provider = "vidu.text2audio"
     settings.prompt = "rain"
-    short = bench.selection.choose_range(scene, [], edit.frame_start, edit.frame_start + 99)
+    short = bench.selection.choose_range(scene, [], first_frame, first_frame + 99)
     engine = runtime.engine()
     with VendorEmulator(task_seconds=60.0) as counting:
         os.environ.update(counting.environ())
@@ -312,7 +326,7 @@ def loudness_section(bench: Bench) -> None:
         concurrency_section(bench)
         inserted = [j for j in engine.jobs() if j.state.value == "inserted"]
     last = max(inserted, key=lambda j: j.updated_at)
-    error, main_ms, loudness_notes = loudness_figures(bench.module, bench.scene, last)
+    error, main_ms, loudness_notes = loudness_figures(bench.module, bench.text_scene()[0], last)
     bench.figures["loudness_error_lu"] = error
     bench.figures["loudness_main_thread_ms"] = main_ms
     bench.notes["loudness"] = loudness_notes

@@ -140,16 +140,14 @@ def tick_at_100_jobs(bench: Any) -> None:
     print(f"tick: the pump with {SETTLED_JOBS} settled jobs ({max(0, missing)} more to run first)…",
           flush=True)
     if missing > 0:
-        scene: Any = bench.scene if bench.has_edit else bpy.context.scene
-        if scene.frame_end - scene.frame_start < 99:
-            scene.frame_end = scene.frame_start + 99
+        scene, first_frame = bench.text_scene()
         settings = scene.foley
         settings.provider = "vidu.text2audio"
         settings.prompt = "rain"
         settings.variations = 1
         bench.prefs.vidu_tasks_at_once = 8
         bench.prefs.vidu_submits_per_minute = 600
-        short = bench.selection.choose_range(scene, [], scene.frame_start, scene.frame_start + 99)
+        short = bench.selection.choose_range(scene, [], first_frame, first_frame + 99)
         with EmulatorProcess(task_seconds=0.0, account_limits={"vidu": 8}) as vendor:
             os.environ.update(vendor.environ())
             try:
@@ -174,8 +172,9 @@ def tick_at_100_jobs(bench: Any) -> None:
 
 
 def tick_function(runtime: Any) -> Any:
-    """The pump's per-tick entry point (the session's, where it exists)."""
-    return runtime.pump
+    """The pump timer's per-tick entry point: ``runtime.tick`` (the session's: resume check, pump,
+    status-bar messages) where it exists, else the pump alone."""
+    return getattr(runtime, "tick", runtime.pump)
 
 
 def engine_ledger_path(runtime: Any) -> str:
