@@ -309,8 +309,11 @@ def take_over_orphans() -> list[Job]:
 
 
 def history(limit: int = 20) -> list[Job]:
-    """Finished jobs from every session, newest first (from memory, not the file)."""
-    return job_ledger().history()[:limit]
+    """Finished jobs from every session, newest first: the history panel's cached, parsed view
+    (``core/history.py``), read again only when the job file changed."""
+    from ..core.history import view_of
+
+    return view_of(job_ledger()).recent(limit)
 
 
 def find_job(job_id: str) -> Job | None:

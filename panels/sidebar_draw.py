@@ -104,13 +104,6 @@ def job_list(jobs: list[Job]) -> tuple[list[tuple[Job, list[Job]]], int]:
     return rows, max(0, len(shown) - MAX_JOBS_SHOWN)
 
 
-def history_jobs(limit: int = 20) -> list[Job]:
-    """Finished jobs from every session, newest first, from the cached view of the ledger."""
-    from ..core.history import view_of
-
-    return view_of(runtime.job_ledger()).recent(limit)
-
-
 def recent_results(jobs: list[Job], limit: int = MAX_RESULTS_SHOWN) -> list[Job]:
     """Results on disk that can be inserted again: inserted jobs and kept paid results, newest first."""
     results = [job for job in jobs if not job.parent_id and job.audio_path
@@ -279,7 +272,7 @@ def draw_history_panel(layout: Any, context: Any, jobs: list[Job] | None = None)
     """Recent results on disk, each insertable again."""
     width = chars_for(context)
     # Every session's results, parsed once and again only when the job file changed (core/history.py).
-    results = recent_results(history_jobs() if jobs is None else jobs)
+    results = recent_results(runtime.history() if jobs is None else jobs)
     if not results:
         layout.label(text="No results yet.", icon="INFO")
         return
