@@ -156,7 +156,8 @@ class Session:
                                      provider_info=provider_info,
                                      library_dir=lambda: self.user_dir("library"),
                                      analyse=result_analyser(self.user_dir("previews")),
-                                     fill_short=preferences.fill_short_results())
+                                     fill_short=preferences.fill_short_results(),
+                                     render_ahead=_render_ahead_budget())
         return self._engine
 
     def _find_running_job(self, job_id: str) -> Job | None:
@@ -433,6 +434,13 @@ def note_jobs(jobs: list[Job]) -> None:
     current().view.note_all(jobs)
 
 
+def _render_ahead_budget() -> int:
+    """Clip renders at once while vendor slots are full (issue 13 item 3): the machine's bound."""
+    from ..core.render_ahead import available_memory_bytes, machine_render_budget
+
+    return machine_render_budget(free_memory=available_memory_bytes())
+
+
 def apply_fill_short() -> None:
     """The "Fill short results" preference changed: results landing from now on follow it."""
     if has_engine():
@@ -458,8 +466,11 @@ def check_ledger_writable() -> None:
 
 
 def history(limit: int = 20) -> list[Job]:
-    """Finished jobs from every session, newest first (from memory, not the file)."""
-    return job_ledger().history()[:limit]
+    """Finished jobs from every session, newest first: the history panel's cached, parsed view
+    (``core/history.py``), read again only when the job file changed."""
+    from ..core.history import view_of
+
+    return view_of(job_ledger()).recent(limit)
 
 
 def find_job(job_id: str) -> Job | None:

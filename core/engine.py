@@ -62,6 +62,7 @@ from .job_steps import JobStepsMixin
 from .jobs import Job, JobState, new_attempt
 from .ledger import JobLedger
 from .ownership import JobOwnership
+from .render_ahead_runner import RenderAheadMixin
 from .resuming import ResumingMixin
 from .scheduling import SchedulingMixin
 from .timeline import FrameRange
@@ -92,7 +93,9 @@ def analyse_result(job: Job, path: Path) -> dict[str, Any]:
 _JOB_FIELDS = frozenset(spec.name for spec in fields(Job))
 
 
-class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin, EngineParts):
+class JobEngine(
+    SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin, RenderAheadMixin, EngineParts
+):
     """Runs jobs on worker threads, records every step in ``ledger``, reports through ``drain``."""
 
     def __init__(
@@ -115,6 +118,7 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
         library_dir: Callable[[], Path] | None = None,
         analyse: Analyse = analyse_result,
         fill_short: bool = True,
+        render_ahead: int = 0,
     ) -> None:
         self._ledger = ledger
         self._provider_factory = provider_factory
@@ -154,6 +158,8 @@ class JobEngine(SchedulingMixin, JobStepsMixin, ChunkParentsMixin, ResumingMixin
         self._wall_offset = clock() - monotonic()  # shows a monotonic "send at" as a wall-clock time
         self._slot_of: dict[str, str] = {}  # job id → the account whose slot its worker holds
         self._waker: threading.Thread | None = None
+        #: clip renders at once for queued jobs' clips while slots are full (core/render_ahead.py); 0: off
+        self._init_render_ahead(render_ahead)
 
     # == public API (main thread) ==========================================================
 

@@ -126,6 +126,7 @@ class JobStepsMixin(EngineParts):
         abort = self._aborts.setdefault(job_id, threading.Event())
         provider.preflight(abort)  # a self-hosted server that is down says so before any render
         if info.needs_video:
+            self._await_clip_ahead(job_id)  # rendered ahead while it waited for a slot: never twice
             clip = self._snapshot(job_id).files.get("clip", "")
             if not (clip and Path(clip).is_file()):
                 if self._render_clip is None:
@@ -134,7 +135,8 @@ class JobStepsMixin(EngineParts):
                         "generate from Blender instead."
                     )
                 self._update(job_id, JobState.RENDERING)
-                clip = self._render_clip(self._snapshot(job_id), abort)
+                with self._render_in_slot():
+                    clip = self._render_clip(self._snapshot(job_id), abort)
                 self._check(job_id)
                 self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
             request = replace(request, video_path=str(clip))

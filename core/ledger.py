@@ -15,8 +15,17 @@ Several processes (two Blender windows on one user folder) share the file:
   writer gets a newline before the next record, so it never glues to it;
 * ``compact`` re-reads the file under that lock and rewrites what it read, so it
   never drops a record another process appended after our last load;
-* ``refresh`` re-reads the file when another process changed it (cheap when not);
+* ``refresh`` reads what another process appended since our last read (only the new
+  lines: the file is append-only between compactions), the whole file after another
+  process compacted it (a new inode) or cut a torn line (a shorter file);
 * which process *runs* a job is decided by ``core.ownership`` (one lock per job).
+
+The file stays small (issue 13 item 5): every state change appends a full snapshot, so a
+job leaves ~10 lines; once the superseded lines outnumber the records (and at least
+``COMPACT_AFTER_SUPERSEDED``), an append asks for a compaction, which folds every job into
+its last snapshot. It runs through ``run_later`` (a short thread by default), so the thread
+that appended (the main thread, inserting a strip) never rewrites the file itself. No
+record is ever dropped by it: only ``compact(keep_finished=...)`` (Clear History) forgets.
 
 A record that cannot be read (bad JSON, wrong field types, a torn line glued to
 another) is copied once to ``jobs.rejected.jsonl`` with a warning and skipped;
@@ -46,6 +55,14 @@ log = logging.getLogger(__name__)
 _BINARY = getattr(os, "O_BINARY", 0)
 #: ``os.open``-shaped: tests inject one that fails like a full disk
 Opener = Callable[[str, int, int], int]
+#: how compaction is run when an append finds it due: a thread by default; tests run it inline
+RunLater = Callable[[Callable[[], None]], None]
+#: superseded lines a file may hold before it is compacted (and never more than it has records)
+COMPACT_AFTER_SUPERSEDED = 1000
+
+
+def _in_a_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="foley-ledger-compact", daemon=True).start()
 
 
 class LedgerWriteError(OSError):
@@ -78,7 +95,10 @@ def _dumps(record: dict[str, Any]) -> bytes:
 class JobLedger:
     """Append-only, fsync'd job snapshots. Thread-safe, and safe to share between processes."""
 
-    def __init__(self, path: Path | str, *, opener: Opener = os.open) -> None:
+    def __init__(
+        self, path: Path | str, *, opener: Opener = os.open, run_later: RunLater = _in_a_thread,
+        compact_after: int = COMPACT_AFTER_SUPERSEDED,
+    ) -> None:
         self.path = Path(path)
         self.rejected_path = self.path.with_name(self.path.stem + ".rejected" + self.path.suffix)
         self.owners_folder = self.path.parent / "owners"
@@ -91,6 +111,17 @@ class JobLedger:
         self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime) after our last read/write
         self._stale = False
         self._rejected: set[str] | None = None  # digests of lines already set aside
+        # The file as we read it, held open: while it is open its inode cannot be reused, so "the
+        # path still names this inode" proves nobody compacted it since (a reused inode number
+        # once made a new-lines read start mid-line). ``_read_to``: (inode, bytes read).
+        self._held: int | None = None
+        self._read_to: tuple[int, int] = (-1, 0)
+        self._lines = 0  # record lines in the file as far as we know (superseded ones included)
+        self._run_later = run_later
+        self.compact_after = compact_after
+        self._compaction_asked = False
+        #: how many whole-file and new-lines-only reads happened (tests and the bench read them)
+        self.reads = {"whole": 0, "new_lines": 0}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self._shared_file():
             self._load()
@@ -119,8 +150,9 @@ class JobLedger:
     # -- reading ----------------------------------------------------------------------
 
     def _load(self) -> None:
-        """Under both locks: read the file; keep in-memory snapshots that could not be written."""
-        fresh = self._read_file()
+        """Under both locks: read what is new in the file (all of it after a compaction elsewhere);
+        keep in-memory snapshots that could not be written."""
+        fresh = self._read_new() if self._can_read_on() else self._read_file()
         for job_id in self._unwritten:
             if job_id in self._records:
                 fresh.pop(job_id, None)
@@ -129,24 +161,70 @@ class JobLedger:
         self._seen = self._stat()
         self._stale = False
 
+    def _can_read_on(self) -> bool:
+        """True when the path names the file we hold, grown by appends only (not shorter)."""
+        inode, offset = self._read_to
+        st = self._stat()
+        # Windows: a file held open cannot be replaced by another process's compaction
+        return (os.name != "nt" and self._held is not None and st is not None and offset > 0
+                and st[0] == inode and st[1] >= offset)
+
+    def _hold(self, fd: int | None) -> None:
+        if self._held is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._held)
+        self._held = fd
+
     def _read_file(self) -> dict[str, dict[str, Any]]:
         records: dict[str, dict[str, Any]] = {}
+        self._read_to, self._lines = (-1, 0), 0
+        self._hold(None)
         if not self.path.is_file():
             return records
-        data = self.path.read_bytes()
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _BINARY)
+        except FileNotFoundError:
+            return records
+        self.reads["whole"] += 1
+        inode = os.fstat(fd).st_ino
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read()
+        if os.name != "nt":
+            self._hold(fd)
+        else:
+            os.close(fd)
+        self._take_lines(data, 0, inode, records)
+        return records
+
+    def _read_new(self) -> dict[str, dict[str, Any]]:
+        """The records we hold, updated by the lines appended since our last read."""
+        assert self._held is not None
+        inode, offset = self._read_to
+        records = dict(self._records)
+        self.reads["new_lines"] += 1
+        with open(self._held, "rb", closefd=False) as handle:
+            handle.seek(offset)
+            data = handle.read()
+        self._take_lines(data, offset, inode, records)
+        return records
+
+    def _take_lines(self, data: bytes, offset: int, inode: int, records: dict[str, dict[str, Any]]) -> None:
+        """Parse the complete lines of ``data`` (read at ``offset``) into ``records``; cut a torn end."""
         complete = data.rfind(b"\n") + 1  # bytes up to and including the last newline
         for line in data[:complete].splitlines():
+            if line.strip():
+                self._lines += 1
             for record in self._parse(line):
                 records.pop(record["id"], None)  # re-insert: order = last write
                 records[record["id"]] = record
+        self._read_to = (inode, offset + complete)
         if complete < len(data):
             # a torn write: cut it off so the next append starts on a fresh line
             log.warning("Ignoring a torn last record in %s (%d bytes).", self.path, len(data) - complete)
             with contextlib.suppress(OSError), open(self.path, "r+b") as handle:
-                handle.truncate(complete)
+                handle.truncate(offset + complete)
                 handle.flush()
                 os.fsync(handle.fileno())
-        return records
 
     def _parse(self, line: bytes) -> list[dict[str, Any]]:
         """The record(s) of one line; a torn line glued to the next record yields that record."""
@@ -194,6 +272,16 @@ class JobLedger:
             with self._shared_file():
                 self._load()
             return True
+
+    def file_key(self) -> tuple[int, int, int] | None:
+        """(inode, size, mtime) of the file now: it changes with every append and compaction."""
+        return self._stat()
+
+    def records(self) -> dict[str, Mapping[str, Any]]:
+        """The stored records by job id (shared, never to be changed): a record object is replaced,
+        never modified, when its job changes, so a reader can keep what it parsed from one."""
+        with self._lock:
+            return dict(self._records)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -269,6 +357,29 @@ class JobLedger:
                 self._unwritten.add(job.id)
                 raise LedgerWriteError(exc, self.path) from exc
             self._unwritten.discard(job.id)
+            due = self.compaction_due() and not self._compaction_asked
+            if due:
+                self._compaction_asked = True
+        if due:
+            self._run_later(self._compact_when_due)
+
+    def compaction_due(self) -> bool:
+        """More superseded lines in the file than records, and at least ``compact_after`` of them."""
+        superseded = self._lines - len(self._records)
+        return superseded >= max(self.compact_after, len(self._records))
+
+    def _compact_when_due(self) -> None:
+        """Fold the file into one line per job (``run_later`` runs this); a failure waits for the next ask."""
+        try:
+            with self._lock:
+                if not self.compaction_due():
+                    return
+            self.compact()
+        except OSError as exc:  # a full disk: the appends go on, the file stays as it is
+            log.warning("Could not compact %s: %s", self.path, exc)
+        finally:
+            with self._lock:
+                self._compaction_asked = False
 
     def _write_line(self, payload: bytes) -> None:
         """Under both locks: one write of the whole line at the end of the file, then fsync."""
@@ -278,6 +389,7 @@ class JobLedger:
             st = os.fstat(fd)
             if (st.st_ino, st.st_size, st.st_mtime_ns) != self._seen:
                 self._stale = True  # another process wrote or compacted: refresh() reads it
+            read_all = self._read_to == (st.st_ino, st.st_size) or (self._read_to[1] <= 0 and not st.st_size)
             if st.st_size:
                 os.lseek(fd, -1, os.SEEK_END)
                 if os.read(fd, 1) != b"\n":
@@ -287,6 +399,9 @@ class JobLedger:
                 written += os.write(fd, payload[written:])
             os.fsync(fd)
             after = os.fstat(fd)
+            if read_all:  # nobody appended between our last read and this line: it is read too
+                self._read_to = (after.st_ino, after.st_size)
+                self._lines += 1
             if not self._stale:
                 self._seen = (after.st_ino, after.st_size, after.st_mtime_ns)
         finally:
@@ -321,6 +436,16 @@ class JobLedger:
             self._records = {record["id"]: record for record in records}
             self._unwritten.clear()
             self._seen = self._stat()
+            self._hold(None)
+            with contextlib.suppress(OSError):
+                fd = os.open(self.path, os.O_RDONLY | _BINARY)
+                if os.name != "nt" and os.fstat(fd).st_size == (self._seen[1] if self._seen else -1):
+                    self._hold(fd)
+                    self._read_to = (os.fstat(fd).st_ino, os.fstat(fd).st_size)
+                else:
+                    os.close(fd)
+                    self._read_to = (-1, 0)
+            self._lines = len(records)
 
     def _drop_old_finished(self, records: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
         finished = []
@@ -332,7 +457,14 @@ class JobLedger:
         return [record for record in records if record["id"] not in drop]
 
     def close(self) -> None:
-        """Nothing stays open between appends; kept for callers and ``with``."""
+        """Let go of the file held open for reading new lines (it is opened again when needed)."""
+        with self._lock:
+            self._hold(None)
+            self._read_to = (-1, 0)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._hold(None)
 
     def __enter__(self) -> JobLedger:
         return self

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from ..providers.base import AccountLimits, ProviderInfo
 from ..providers.errors import RateLimitError, VendorBusyError
 from . import accounts as pacing
-from . import holding
+from . import holding, render_ahead
 from .engine_parts import EngineParts
 from .jobs import Job, JobState
 
@@ -86,7 +86,8 @@ class SchedulingMixin(EngineParts):
             return
         now = self._clock()
         for account, queued in list(self._pending.items()):  # a nested dispatch may add an account
-            for job_id in list(queued):
+            # a freed slot takes a job whose clip is ready first (issue 13: render ahead)
+            for job_id in render_ahead.start_order(list(queued), self._clip_ready(list(queued))):
                 job = self._jobs.get(job_id)
                 if job is None or job.settled:
                     queued.remove(job_id)
@@ -111,6 +112,7 @@ class SchedulingMixin(EngineParts):
                 )
                 self._workers[job_id] = thread
                 thread.start()
+        self._render_ahead_now()
         self._wake_later(now)
 
     def _wake_later(self, now: float) -> None:

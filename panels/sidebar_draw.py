@@ -395,7 +395,7 @@ def draw_jobs_panel(layout: Any, context: Any, jobs: list[Job] | None = None, *,
 def draw_history_panel(layout: Any, context: Any, jobs: list[Job] | None = None) -> None:
     """Recent results on disk, each insertable again."""
     width = chars_for(context)
-    # Every session's results: the ledger is read once and then kept in memory.
+    # Every session's results, parsed once and again only when the job file changed (core/history.py).
     results = recent_results(runtime.history() if jobs is None else jobs)
     if not results:
         layout.label(text="No results yet.", icon="INFO")

@@ -320,6 +320,7 @@ class Harness:
         poll_schedule: PollSchedule | None = None,
         use_info: bool = True,
         fill_short: bool = True,
+        render_ahead: int = 0,
     ) -> None:
         self.tmp = tmp
         self.vendor = vendor
@@ -346,6 +347,7 @@ class Harness:
             monotonic=self.clock.time,
             sleep=self.clock.sleep,
             fill_short=fill_short,
+            render_ahead=render_ahead,
         )
 
     def pump(self) -> None:

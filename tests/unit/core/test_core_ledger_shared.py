@@ -390,3 +390,114 @@ def test_a_ready_parent_known_only_for_its_chunks_is_inserted_by_the_window_that
     finally:
         window_a.close()
         window_b.close()
+
+
+# -- issue 13 item 5: the ledger stays small -------------------------------------------------------
+
+AUTO_WRITER = r"""
+import sys
+from fractions import Fraction
+from vse_foley.core.jobs import Job
+from vse_foley.core.ledger import JobLedger
+from vse_foley.core.timeline import FrameRange
+from vse_foley.providers.base import GenerationRequest
+
+path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ledger = JobLedger(path, run_later=lambda work: work(), compact_after=10)  # compacts itself, often
+jobs = [Job.create(GenerationRequest("fake.text", 2.0, prompt=name), FrameRange(1, 50),
+                   Fraction(25), label=f"{name}-{i}") for i in range(3)]
+for n in range(1, count + 1):
+    for job in jobs:
+        job.progress = float(n)
+        ledger.append(job)
+print(" ".join(job.id for job in jobs), flush=True)
+"""
+
+
+def paid_jobs() -> list[Job]:
+    """A settled job for each way a paid result is kept, and one still polling its task."""
+    inserted, kept, failed, polling = (new_job(p, created=float(i)) for i, p in enumerate("abcd", 1))
+    states = ((inserted, S.INSERTED), (kept, S.CANCELLED), (failed, S.FAILED), (polling, S.GENERATING))
+    for job, state in states:
+        job.state = state
+        job.vendor_task = {"task_id": f"task-{job.prompt}", "data": {}}
+        job.submit_attempted = True
+    inserted.files = {"audio": "/lib/a.wav"}
+    kept.files, kept.keep_result = {"audio": "/lib/b.wav"}, True
+    return [inserted, kept, failed, polling]
+
+
+def test_the_ledger_folds_superseded_lines_once_they_outnumber_its_records(tmp_path: Path):
+    asked: list = []
+    ledger = JobLedger(tmp_path / "jobs.jsonl", run_later=asked.append, compact_after=30)
+    jobs = paid_jobs()
+    for n in range(10):  # ten snapshots of each job: 40 lines for 4 records
+        for job in jobs:
+            job.progress = float(n)
+            ledger.append(job)
+    assert len(asked) == 1  # asked once (superseded >= 30), not at every later append
+    assert (tmp_path / "jobs.jsonl").read_bytes().count(b"\n") == 40  # the appending thread never rewrote it
+    asked[0]()  # what the compaction thread runs
+    assert (tmp_path / "jobs.jsonl").read_bytes().count(b"\n") == 4
+    assert not ledger.compaction_due()
+
+
+def test_compaction_never_drops_a_paid_result(tmp_path: Path):
+    ledger = JobLedger(tmp_path / "jobs.jsonl", run_later=lambda work: work(), compact_after=5)
+    jobs = paid_jobs()
+    for n in range(20):
+        for job in jobs:
+            job.progress = float(n)
+            ledger.append(job)
+    assert (tmp_path / "jobs.jsonl").read_bytes().count(b"\n") < 20  # it did compact, repeatedly
+    fresh = {job.id: job for job in JobLedger(tmp_path / "jobs.jsonl").jobs()}
+    assert set(fresh) == {job.id for job in jobs}
+    for job in jobs:
+        assert fresh[job.id].vendor_task == job.vendor_task and fresh[job.id].state == job.state
+        assert fresh[job.id].audio_path == job.audio_path and fresh[job.id].progress == 19.0
+    assert fresh[jobs[1].id].keep_result  # a cancelled job still owed its paid result keeps that
+
+
+def test_self_compacting_processes_keep_every_last_record_of_each_other(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    ours = JobLedger(path, run_later=lambda work: work(), compact_after=10)
+    mine = paid_jobs()
+    count = 60
+    writers = [subprocess.Popen([sys.executable, "-c", AUTO_WRITER, str(path), f"w{i}", str(count)],
+                                stdout=subprocess.PIPE, text=True) for i in range(3)]
+    for n in range(count):  # this window appends (and compacts) while the others do the same
+        for job in mine:
+            job.progress = float(n)
+            ours.append(job)
+    ids = []
+    for writer in writers:
+        out, _ = writer.communicate(timeout=120)
+        assert writer.returncode == 0
+        ids += out.split()
+    assert all(isinstance(json.loads(line), dict) for line in path.read_bytes().splitlines())
+    for reader in (JobLedger(path), ours):  # a fresh reader, and ours after reading on
+        reader.refresh()
+        jobs = {job.id: job for job in reader.jobs()}
+        assert set(jobs) == {*ids, *(job.id for job in mine)}
+        assert all(jobs[job_id].progress == float(count) for job_id in ids)
+        assert all(jobs[job.id].progress == float(count - 1) for job in mine)
+    assert not ours.rejected_path.exists()
+
+
+def test_refresh_reads_only_the_new_lines_until_another_process_compacts(tmp_path: Path):
+    path = tmp_path / "jobs.jsonl"
+    writer = JobLedger(path)
+    first, second = new_job("one"), new_job("two")
+    writer.append(first)
+    reader = JobLedger(path)
+    assert reader.reads == {"whole": 1, "new_lines": 0}
+    writer.append(second)
+    first.progress = 0.5
+    writer.append(first)
+    assert reader.refresh() and reader.reads == {"whole": 1, "new_lines": 1}
+    assert reader.get(first.id).progress == 0.5 and reader.get(second.id) is not None
+    writer.compact()  # a new file under the same name: read whole again
+    second.progress = 0.25
+    writer.append(second)
+    assert reader.refresh() and reader.reads["whole"] == 2
+    assert reader.get(second.id).progress == 0.25 and reader.get(first.id).progress == 0.5

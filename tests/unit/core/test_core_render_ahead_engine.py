@@ -1,0 +1,82 @@
+"""Issue 13 item 3 in the engine: while the account's slots are full, queued jobs' clips render ahead,
+and a freed slot takes a job whose clip is ready; never a second render of one clip."""
+
+import threading
+from pathlib import Path
+
+from core_fakes import FakeVendor, Harness, make_info, wait_until
+from test_core_engine import gate_hook, new_job, state_of
+
+from vse_foley.core.jobs import JobState
+from vse_foley.providers.base import AccountLimits
+
+VIDEO = make_info("fake.video", input="video", min_seconds=3, max_seconds=20, account="acct")
+INFOS = {VIDEO.id: VIDEO}
+
+
+def harness(tmp_path: Path, vendor: FakeVendor, *, slots: int, budget: int) -> Harness:
+    return Harness(tmp_path, vendor, INFOS, account_limits={"acct": AccountLimits("Acct", slots)},
+                   render_ahead=budget)
+
+
+def test_a_queued_jobs_clip_is_ready_when_the_slot_frees(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=1)
+    gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=2)
+    rendered: list[str] = []
+    h.renderer.on_render = lambda job: rendered.append(job.id)
+    first, second, third = (h.engine.enqueue(new_job("fake.video", frames=(1 + 100 * i, 100 + 100 * i)))
+                            for i in range(3))
+    assert reached.wait(5)  # the first holds the one slot, at its submit
+    wait_until(lambda: h.engine.get(second.id).files.get("clip"))
+    assert state_of(h, second.id) is JobState.QUEUED  # rendered ahead, still waiting for the slot
+    assert not h.engine.get(third.id).files.get("clip")  # one slot: one clip lined up, not more
+    assert sorted(rendered) == sorted([first.id, second.id])
+    gate.set()
+    assert h.wait(timeout=10)
+    assert [state_of(h, job.id) for job in (first, second, third)] == [JobState.INSERTED] * 3
+    assert sorted(rendered) == sorted([first.id, second.id, third.id])  # each clip rendered once
+    assert h.engine.peak_in_account("acct") == 1
+    assert h.engine.peak_renders() <= 2
+    assert "rendering" not in h.states(second.id)  # it never rendered inside its slot
+
+
+def test_a_job_that_starts_during_its_render_ahead_waits_for_it(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=1)
+    submit_gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(submit_gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=2)
+    render_gate = threading.Event()
+    second_started = threading.Event()
+    first = h.engine.enqueue(new_job("fake.video"))
+    assert reached.wait(5)
+
+    def hold_second(job):
+        if job.id != first.id:
+            second_started.set()
+            assert render_gate.wait(5)
+
+    h.renderer.on_render = hold_second
+    second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
+    assert second_started.wait(5)  # its clip is rendering ahead, held
+    submit_gate.set()  # the slot frees while that render runs: the second starts and must wait
+    wait_until(lambda: h.pump() or state_of(h, first.id) is JobState.INSERTED)
+    render_gate.set()
+    assert h.wait(timeout=10)
+    assert state_of(h, second.id) is JobState.INSERTED
+    assert h.renderer.calls == 2  # one render per clip
+
+
+def test_without_a_budget_clips_render_inside_their_slot_as_before(tmp_path: Path):
+    vendor = FakeVendor(polls_until_done=1)
+    gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=0)
+    first = h.engine.enqueue(new_job("fake.video"))
+    second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
+    assert reached.wait(5)
+    assert not h.engine.get(second.id).files.get("clip")
+    gate.set()
+    assert h.wait(timeout=10)
+    assert "rendering" in h.states(second.id) and state_of(h, first.id) is JobState.INSERTED
