@@ -4,7 +4,7 @@ and a freed slot takes a job whose clip is ready; never a second render of one c
 import threading
 from pathlib import Path
 
-from core_fakes import FakeVendor, Harness, make_info, wait_until
+from core_fakes import FakeVendor, Harness, make_info
 from test_core_engine import gate_hook, new_job, state_of
 
 from vse_foley.core.jobs import JobState
@@ -29,7 +29,7 @@ def test_a_queued_jobs_clip_is_ready_when_the_slot_frees(tmp_path: Path):
     first, second, third = (h.engine.enqueue(new_job("fake.video", frames=(1 + 100 * i, 100 + 100 * i)))
                             for i in range(3))
     assert reached.wait(5)  # the first holds the one slot, at its submit
-    wait_until(lambda: h.engine.get(second.id).files.get("clip"))
+    h.wait_for(lambda: h.engine.get(second.id).files.get("clip"))
     assert state_of(h, second.id) is JobState.QUEUED  # rendered ahead, still waiting for the slot
     assert not h.engine.get(third.id).files.get("clip")  # one slot: one clip lined up, not more
     assert sorted(rendered) == sorted([first.id, second.id])
@@ -61,7 +61,7 @@ def test_a_job_that_starts_during_its_render_ahead_waits_for_it(tmp_path: Path):
     second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
     assert second_started.wait(5)  # its clip is rendering ahead, held
     submit_gate.set()  # the slot frees while that render runs: the second starts and must wait
-    wait_until(lambda: h.pump() or state_of(h, first.id) is JobState.INSERTED)
+    h.wait_for(lambda: h.pump() or state_of(h, first.id) is JobState.INSERTED)
     render_gate.set()
     assert h.wait(timeout=10)
     assert state_of(h, second.id) is JobState.INSERTED
