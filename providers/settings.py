@@ -81,9 +81,11 @@ class VendorSettings:
     problem: str = ""
 
     def require_url(self) -> str:
-        """The base URL, or ConfigError with the sentence saying what is wrong with it."""
+        """The base URL, or ConfigError with the sentence saying what is wrong with it (or unset)."""
         if self.problem:
             raise ConfigError(self.problem)
+        if not self.base_url and self.spec.url_field:
+            self.require(self.spec.url_field)  # "No ComfyUI server URL is set. Set ... or ..."
         return self.base_url
 
     @property
@@ -368,7 +370,9 @@ def resolve_vendor(spec: VendorSpec, prefs: Mapping[str, str], environ: Mapping[
         raw = raw or credential.default
         fields[credential.name] = Secret(raw) if credential.secret else raw
     settings_class = SETTINGS_CLASSES.get(spec.id, VendorSettings)
-    if spec.url_field:  # the address is the user's setting: a bad one troubles this vendor only
+    if spec.url_field and not (fields[spec.url_field] or url):
+        pass  # not set up yet: ``require_url`` says which setting to fill
+    elif spec.url_field:  # the address is the user's setting: a bad one troubles this vendor only
         field = spec.credential(spec.url_field)
         try:
             where = f"{field.env} or {PREFS_PATH} ▸ {field.label}"

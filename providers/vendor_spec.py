@@ -347,10 +347,12 @@ COMFYUI = VendorSpec(
             "token", "comfyui_token", "VSE_FOLEY_COMFYUI_TOKEN", "ComfyUI token", optional=True,
             description="Sent as Authorization: Bearer, for a server behind a proxy that asks for one",
         ),
+        # not optional: ComfyUI counts as ready (menus, compare-vendors) once the editor says where
+        # the server is; http://127.0.0.1:8188 is ComfyUI's own default on this computer
         Credential(
-            "url", "comfyui_url", "VSE_FOLEY_COMFYUI_URL", "ComfyUI server URL", secret=False, optional=True,
-            default="http://127.0.0.1:8188",
-            description="Where ComfyUI listens (default http://127.0.0.1:8188, this computer)",
+            "url", "comfyui_url", "VSE_FOLEY_COMFYUI_URL", "ComfyUI server URL", secret=False,
+            description="Where your ComfyUI server listens: http://127.0.0.1:8188 for ComfyUI on this "
+            "computer",
         ),
         Credential(
             "allow_lan_http", "comfyui_allow_lan_http", "VSE_FOLEY_COMFYUI_ALLOW_LAN_HTTP",

@@ -276,10 +276,15 @@ def test_plain_http_is_for_this_computer_and_only_when_ticked_for_the_local_netw
     assert settings.vendor("wavespeed").base_url == "https://api.wavespeed.ai"
 
 
-def test_the_server_url_preference_wins_over_the_environment_and_defaults_to_this_computer() -> None:
+def test_the_server_url_is_asked_for_and_the_preference_wins_over_the_environment() -> None:
+    from vse_foley.core.checks import credential_problem
+    from vse_foley.providers.errors import ConfigError
     from vse_foley.providers.settings import resolve_settings
 
-    assert resolve_settings({}, {}).vendor("comfyui").base_url == "http://127.0.0.1:8188"
+    unset = resolve_settings({}, {}).vendor("comfyui")
+    with pytest.raises(ConfigError, match="No ComfyUI server URL is set. Set VSE_FOLEY_COMFYUI_URL"):
+        unset.require_url()
+    assert "ComfyUI server URL" in credential_problem("comfyui", {}, {})  # not offered until it is set
     env = {"VSE_FOLEY_COMFYUI_URL": "http://127.0.0.1:9000/"}
     assert resolve_settings({}, env).vendor("comfyui").base_url == "http://127.0.0.1:9000"
     assert resolve_settings({"comfyui_url": "http://localhost:7000"}, env).vendor("comfyui").base_url == (
