@@ -53,7 +53,7 @@ THREAD_JOIN_S = 5.0  # at unregister: how long the warm-up and resume threads ma
 HEAVY_MODULES = (
     "core.engine", "blender.generation", "blender.takes", "panels.sidebar_draw",
     "providers.settings", *(f"providers.{name}" for name in implementation_modules()),
-    "providers.connection", "core.conform",
+    "providers.connection_test", "core.conform",
 )
 
 

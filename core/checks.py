@@ -68,7 +68,7 @@ def credential_problem(vendor: str, prefs: Mapping[str, str],
 def upload_problem(vendor: str, prefs: Mapping[str, str], environ: Mapping[str, str] | None = None) -> str:
     """A vendor that fetches the clip by URL needs a usable upload host; "" when one is.
 
-    Mirrors ``providers.hosts.select_upload_host`` without creating an HTTP session.
+    Mirrors ``providers.upload_hosts.select_upload_host`` without creating an HTTP session.
     """
     settings = _resolve(prefs, environ)
     if isinstance(settings, str):

@@ -22,7 +22,7 @@ _items: list[tuple[str, str, str]] = []
 
 def vendor_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str, str]]:
     """(id, label, "") for every vendor Test Connection can check, in registry order."""
-    from ..providers.connection import vendors_to_probe  # not at registration: Blender asks when drawing
+    from ..providers.connection_test import vendors_to_probe  # not at registration: Blender asks when drawing
 
     items = [(spec.id, spec.label, "") for spec in vendors_to_probe()]
     if items != _items:
@@ -31,7 +31,7 @@ def vendor_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str
 
 
 def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:
-    from ..providers.connection import check_connection
+    from ..providers.connection_test import check_connection
 
     try:
         runtime.post_message("INFO", f"Foley: {check_connection(vendor, prefs)}")

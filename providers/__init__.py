@@ -18,8 +18,8 @@ from .errors import ConfigError
 from .vendor_spec import VENDOR_SPECS, Credential, Region, VendorSpec, vendor_spec
 
 if TYPE_CHECKING:
-    from .client import VendorClient
     from .settings import HttpTuning
+    from .vendor_client import VendorClient
 
 __all__ = [
     "PROVIDER_IDS",

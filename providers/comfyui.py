@@ -31,7 +31,6 @@ from pydantic import Field
 
 from .base import AudioFile, GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input
 from .comfyui_workflow import (
     WorkflowError,
     check_workflow,
@@ -59,6 +58,7 @@ from .errors import (
 )
 from .http import answer_lost, json_body, path_segment, safe_url
 from .settings import FoleySettings, VendorSettings
+from .vendor_client import VendorClient, VendorInput, build_input
 from .vendor_spec import PREFS_PATH, VendorSpec
 
 log = logging.getLogger(__name__)

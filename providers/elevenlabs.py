@@ -36,7 +36,6 @@ from .base import (
     VendorTask,
 )
 from .catalog import INFOS
-from .client import VendorClient, VendorInput, build_input, first_str
 from .download import keep_answer, kept_answer
 from .errors import (
     AuthError,
@@ -50,6 +49,7 @@ from .errors import (
 )
 from .http import json_body, uncertain_answer, with_retry_after
 from .settings import PREFS_PATH, FoleySettings, VendorSettings
+from .vendor_client import VendorClient, VendorInput, build_input, first_str
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from pydantic import Field
 
 from .base import AudioFile, GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str
 from .download import download_audio
 from .errors import (
     AuthError,
@@ -41,7 +40,6 @@ from .errors import (
     VendorBusyError,
     VendorUnavailableError,
 )
-from .hosts import FalStorageUploadHost
 from .http import (
     answer_lost,
     json_body,
@@ -53,6 +51,8 @@ from .http import (
 )
 from .settings import PREFS_PATH, FoleySettings, VendorSettings
 from .soundtrack import extract_soundtrack
+from .upload_hosts import FalStorageUploadHost
+from .vendor_client import VendorClient, VendorInput, build_input, first_str
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from pydantic import Field
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS
-from .client import VendorClient, VendorInput, build_input, first_str
 from .errors import (
     AuthError,
     CreditsError,
@@ -45,6 +44,7 @@ from .http import (
     with_retry_after,
 )
 from .settings import PREFS_PATH, FlexStackSettings, FoleySettings
+from .vendor_client import VendorClient, VendorInput, build_input, first_str
 
 log = logging.getLogger(__name__)
 

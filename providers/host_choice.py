@@ -1,6 +1,6 @@
 """Which upload host the settings choose, and why none can be made: stdlib only (the panel reads it).
 
-``providers.hosts.select_upload_host`` makes the host; this module says the same thing
+``providers.upload_hosts.select_upload_host`` makes the host; this module says the same thing
 without an HTTP session, so the sidebar and the request never disagree.
 """
 

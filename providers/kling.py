@@ -22,7 +22,6 @@ from pydantic import Field, model_validator
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS
-from .client import VendorClient, VendorInput, build_input, first_str
 from .errors import (
     AuthError,
     ConfigError,
@@ -36,7 +35,6 @@ from .errors import (
     VendorUnavailableError,
     proves_no_task,
 )
-from .hosts import UPLOAD_OPTIONS, UploadHost, release_upload, select_upload_host
 from .http import (
     answer_lost,
     json_body,
@@ -48,6 +46,8 @@ from .http import (
 )
 from .recovery import LookupSchedule
 from .settings import PREFS_PATH, FoleySettings
+from .upload_hosts import UPLOAD_OPTIONS, UploadHost, release_upload, select_upload_host
+from .vendor_client import VendorClient, VendorInput, build_input, first_str
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .base import AudioFile, GenerationRequest, Provider, TaskState, TaskStatus, VendorTask, with_answer_stem
-from .client import VendorClient
 from .errors import CancelledError, FoleyError, TimeoutExceededError, proves_no_task
 from .polling import PollSchedule, PollWatch, default_schedule, poll_until_done
 from .recovery import can_look_up, find_lost_task, may_have_been_charged, reason_of, schedule_for
+from .vendor_client import VendorClient
 
 log = logging.getLogger(__name__)
 

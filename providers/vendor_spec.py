@@ -10,7 +10,7 @@ upload host its key gives. From the specs in ``VENDOR_SPECS`` the product derive
 - the preference properties and their drawing (``preferences.py``,
   ``panels/preferences_ui.py``),
 - readiness and missing-key sentences (``core/checks.py``),
-- Test Connection (``operators/test_connection.py``, ``providers/connection.py``),
+- Test Connection (``operators/test_connection.py``, ``providers/connection_test.py``),
 - the account limits (``providers/catalog.ACCOUNT_LIMITS``) and the CLI's help.
 
 Stdlib only and cheap to import: preferences are generated from it at registration.

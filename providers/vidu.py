@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str, json_number
 from .errors import (
     AuthError,
     CreditsError,
@@ -38,6 +37,7 @@ from .http import (
     with_retry_after,
 )
 from .settings import PREFS_PATH, FoleySettings, ViduSettings
+from .vendor_client import VendorClient, VendorInput, build_input, first_str, json_number
 
 log = logging.getLogger(__name__)
 

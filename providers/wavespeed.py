@@ -21,7 +21,6 @@ from pydantic import Field
 
 from .base import GenerationRequest, TaskState, TaskStatus, VendorTask
 from .catalog import INFOS, SEED_MAX
-from .client import VendorClient, VendorInput, build_input, first_str, json_number
 from .errors import (
     AuthError,
     CreditsError,
@@ -33,7 +32,6 @@ from .errors import (
     VendorBusyError,
     VendorUnavailableError,
 )
-from .hosts import WaveSpeedUploadHost
 from .http import (
     answer_lost,
     json_body,
@@ -45,6 +43,8 @@ from .http import (
     with_retry_after,
 )
 from .settings import PREFS_PATH, FoleySettings, WaveSpeedSettings
+from .upload_hosts import WaveSpeedUploadHost
+from .vendor_client import VendorClient, VendorInput, build_input, first_str, json_number
 
 log = logging.getLogger(__name__)
 

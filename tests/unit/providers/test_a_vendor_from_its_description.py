@@ -16,7 +16,7 @@ from vse_foley import cli
 from vse_foley.core import checks
 from vse_foley.providers import PROVIDER_IDS, all_provider_infos, create_provider, unregister_vendor
 from vse_foley.providers.catalog import ACCOUNT_LIMITS, IMPLEMENTATIONS, VENDOR_NEEDS
-from vse_foley.providers.connection import PROBE_PROVIDER, check_connection, vendors_to_probe
+from vse_foley.providers.connection_test import PROBE_PROVIDER, check_connection, vendors_to_probe
 from vse_foley.providers.errors import AuthError, ConfigError
 from vse_foley.providers.settings import (
     account_limit_pref_names,

@@ -13,7 +13,7 @@ from devtools.emulator.comfyui import ComfyUIEmulator
 from vse_foley.providers import create_provider
 from vse_foley.providers.base import TaskState, VendorTask
 from vse_foley.providers.comfyui import ComfyUIWorkflow
-from vse_foley.providers.connection import check_connection
+from vse_foley.providers.connection_test import check_connection
 from vse_foley.providers.errors import (
     AuthError,
     InputError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.emulator import VendorEmulator
-from vse_foley.providers.connection import PROBE_PROVIDER, check_connection
+from vse_foley.providers.connection_test import PROBE_PROVIDER, check_connection
 from vse_foley.providers.errors import AuthError, ConfigError
 
 VENDORS = sorted(PROBE_PROVIDER)

@@ -23,7 +23,7 @@ from vse_foley.core.ledger import JobLedger
 from vse_foley.core.timeline import FrameRange
 from vse_foley.providers import create_provider, provider_info
 from vse_foley.providers.base import GenerationRequest, TaskState, VendorTask
-from vse_foley.providers.connection import check_connection
+from vse_foley.providers.connection_test import check_connection
 from vse_foley.providers.errors import AuthError, CreditsError, InputError, VendorBusyError, proves_no_task
 
 PID = "elevenlabs.sound-effects"

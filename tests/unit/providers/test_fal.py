@@ -225,7 +225,7 @@ def test_a_queued_request_says_its_place_and_cancel_succeeds_only_before_it_star
 
 
 def test_test_connection_checks_the_fal_key(emu):
-    from vse_foley.providers.connection import check_connection
+    from vse_foley.providers.connection_test import check_connection
 
     assert "fal.ai: connected" in check_connection("fal", {}, emu.environ())
     with pytest.raises(AuthError):

@@ -18,12 +18,12 @@ import requests
 from providers_testkit import FAST, generate, request_for
 
 from devtools.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-from vse_foley.providers.connection import check_connection
+from vse_foley.providers.connection_test import check_connection
 from vse_foley.providers.errors import AuthError, ConfigError, FoleyError
-from vse_foley.providers.hosts import select_upload_host
 from vse_foley.providers.kling import UPLOADED_CLIP
 from vse_foley.providers.s3_host import S3UploadHost
 from vse_foley.providers.settings import resolve_settings
+from vse_foley.providers.upload_hosts import select_upload_host
 
 ROOT = Path(__file__).resolve().parents[3]
 KLING_ONLY = ("KLING_ACCESS_KEY", "KLING_SECRET_KEY", "VSE_FOLEY_KLING_URL")
