@@ -21,3 +21,24 @@ def s3_server():
 
     with S3Server() as server:
         yield server
+
+
+# -- ending the test process ------------------------------------------------------------------------
+# With the bpy module loaded, the process can hang in Blender's C++ teardown after every test has
+# passed and pytest has reported (seen after a fal.ai movie answer's sound track was decoded with
+# ``aud`` on a worker thread of the installed extension; a real Blender quits through WM_exit
+# instead). Once pytest has written its summary the process ends at once with pytest's status.
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: object, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: object) -> None:
+    import sys
+
+    if "bpy" in sys.modules and _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
