@@ -38,7 +38,6 @@ from .comfyui_workflow import (
     find_by_client_id,
     load_template,
     load_workflow_file,
-    ordinal,
     queue_place,
     read_history,
     rejection_sentence,
@@ -60,6 +59,7 @@ from .http import answer_lost, json_body, path_segment, safe_url
 from .settings import FoleySettings, VendorSettings
 from .vendor_client import VendorClient, VendorInput, build_input
 from .vendor_spec import PREFS_PATH, VendorSpec
+from .wording import ordinal
 
 log = logging.getLogger(__name__)
 

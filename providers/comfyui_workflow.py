@@ -296,8 +296,3 @@ def find_by_client_id(queue_body: Any, history_body: Any, client_id: str) -> str
         ):
             return str(item[1])
     return None
-
-
-def ordinal(number: int) -> str:
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"

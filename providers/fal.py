@@ -53,6 +53,7 @@ from .settings import PREFS_PATH, FoleySettings, VendorSettings
 from .soundtrack import extract_soundtrack
 from .upload_hosts import FalStorageUploadHost
 from .vendor_client import VendorClient, VendorInput, build_input, first_str
+from .wording import ordinal
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ _STATES = {"IN_QUEUE": TaskState.PENDING, "IN_PROGRESS": TaskState.RUNNING, "COM
 _CREDIT_WORDS = ("balance", "credit", "exhausted", "billing", "payment")
 _MODERATION_WORDS = ("nsfw", "content policy", "moderation", "safety", "prohibited")
 #: fal's 1-based words for a queue position (``queue_position`` is 0-based, fal-client's docstring)
-_ORDINAL = {1: "st", 2: "nd", 3: "rd"}
 
 
 # -- payload models (fal's published schemas, docs/vendors/fal.md) ---------------------------------
@@ -110,10 +110,6 @@ def _number(seconds: float) -> float | int:
     rounded = round(seconds, 2)
     return int(rounded) if rounded.is_integer() else rounded
 
-
-def _ordinal(position: int) -> str:
-    suffix = "th" if 10 <= position % 100 <= 20 else _ORDINAL.get(position % 10, "th")
-    return f"{position}{suffix}"
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -307,7 +303,7 @@ class FalModel(VendorClient):
         if state is TaskState.PENDING:
             position = body.get("queue_position")
             where = (
-                f"{_ordinal(position + 1)} in fal.ai's queue"
+                f"{ordinal(position + 1)} in fal.ai's queue"
                 if isinstance(position, int) and not isinstance(position, bool) and position >= 0
                 else "waiting in fal.ai's queue"
             )
