@@ -125,6 +125,8 @@ def run(bench: Any) -> None:
         # seconds from the first enqueue at which each shot was submitted and inserted
         "submitted_s": sorted(round(j.timings.get("submitted", 0) - first_enqueue, 2) for j in finals),
         "inserted_s": sorted(round(j.timings.get("inserted", 0) - first_enqueue, 2) for j in finals),
+        # every shot's states, seconds from the first enqueue: where a gap between two waves comes from
+        "jobs_s": [{state: round(at - first_enqueue, 2) for state, at in j.timings.items()} for j in finals],
     }
 
 
