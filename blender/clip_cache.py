@@ -56,12 +56,9 @@ class ClipSpec:
     min_short_side: int = 0  # the provider's preferred input: the clip is never smaller
 
 
-def render_command(spec: ClipSpec, binary_path: str) -> list[str]:
-    """Blender's binary with ``-b``; under the ``bpy`` module (no binary), this Python.
-
-    ``binary_path`` is ``bpy.app.binary_path``, read by the caller on the main thread.
-    """
-    args = {
+def spec_arguments(spec: ClipSpec) -> dict[str, object]:
+    """What the render process needs to know of a clip (JSON), with where to import the extension from."""
+    return {
         "blend_path": spec.blend_path,
         "scene_name": spec.scene_name,
         "frame_start": spec.frame_start,
@@ -73,7 +70,15 @@ def render_command(spec: ClipSpec, binary_path: str) -> list[str]:
         "package_parent": str(PACKAGE_DIR.parent),
         "package": PACKAGE_DIR.name,
     }
-    payload = json.dumps(args)
+
+
+def render_command(spec: ClipSpec, binary_path: str) -> list[str]:
+    """Blender's binary with ``-b``; under the ``bpy`` module (no binary), this Python.
+
+    ``binary_path`` is ``bpy.app.binary_path``, read by the caller on the main thread. One process
+    for one clip (the bench's render figures); the session renders in ``render_pool``'s processes.
+    """
+    payload = json.dumps(spec_arguments(spec))
     if binary_path:
         return [binary_path, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _BOOT,
                 "--", payload]
@@ -114,15 +119,25 @@ def render_clip_in_subprocess(command: list[str], cancel: threading.Event | None
         raise FoleyError(f"The clip render process stopped without a clip ({reason}).")
 
 
+#: renders one clip on a worker thread and returns the render process's result
+RenderFunction = Callable[["ClipSpec", threading.Event], dict[str, object]]
+
+
 class ClipCache:
     """The engine's ``render_clip``: one render per clip; other takes of the range wait and reuse it."""
 
-    def __init__(self, user_dir: UserDir, binary_path: str, find_job: Callable[[str], Job | None]) -> None:
+    def __init__(self, user_dir: UserDir, binary_path: str, find_job: Callable[[str], Job | None],
+                 render: RenderFunction | None = None) -> None:
         self._user_dir = user_dir
         self._binary_path = binary_path
+        #: how a clip is rendered: the session's ``render_pool.RenderPool.render``; alone, a process a clip
+        self._render = render or self._render_in_own_process
         self._find_job = find_job  # a chunk renders from its parent's copy of the edit
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def _render_in_own_process(self, spec: ClipSpec, cancel: threading.Event) -> dict[str, object]:
+        return render_clip_in_subprocess(render_command(spec, self._binary_path), cancel)
 
     def source_of(self, job: Job) -> tuple[str, int] | None:
         """The copy of the edit a job renders from, and the clip size (a chunk asks its parent)."""
@@ -163,7 +178,7 @@ class ClipCache:
             spec = ClipSpec(blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
                             frame_end=job.frame_end, short_side=short_side, output_dir=str(folder),
                             stem="clip", min_short_side=preferred)
-            result = render_clip_in_subprocess(render_command(spec, self._binary_path), cancel)
+            result = self._render(spec, cancel)
             done.write_text(json.dumps(result))
             return str(result["path"])
 

@@ -1,14 +1,18 @@
-"""The entry point of the separate Blender process that renders a clip (not a thread).
+"""The entry point of the separate Blender process that renders clips (not a thread).
 
 ``clip_cache.render_command`` starts ``blender -b`` (or this Python, under the bpy
 module) with ``main(args)`` as its script, so the user's Blender never blocks on a
 render. It opens the copy of the edit, renders the clip and prints one line
 ``VSE_FOLEY_CLIP {json}`` with the result for the parent.
+
+``render_pool`` starts the same process with ``serve()`` instead: it renders one clip per
+line of its stdin until stdin closes: one Blender start for many clips.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +26,8 @@ from .render_settings import clip_render_settings, even_clip_size
 
 def render(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
+    # Opened afresh for every clip, also in a serving process: a clip never sees what the last
+    # render left behind (a small copy of an edit opens in a few hundredths of a second).
     bpy.ops.wm.open_mainfile(filepath=args["blend_path"], load_ui=False)
     scene = bpy.data.scenes.get(args["scene_name"])
     if scene is None:
@@ -42,15 +48,27 @@ def render(args: dict[str, Any]) -> dict[str, Any]:
         "path": str(clips[-1]),
         "width": size.width,
         "height": size.height,
+        "process_id": os.getpid(),  # which render process made it (a serving one makes many)
         "load_seconds": loaded - started,
         "render_seconds": time.perf_counter() - loaded,
     }
 
 
-def main(args: dict[str, Any]) -> None:
+def _answer(args: dict[str, Any]) -> None:
     try:
         result = {"ok": True, **render(args)}
     except Exception as error:  # everything goes back to the parent as a sentence
         result = {"ok": False, "error": str(error)}
     sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def main(args: dict[str, Any]) -> None:
+    _answer(args)
+
+
+def serve() -> None:
+    """Render one clip per line of stdin (JSON, as ``clip_cache.spec_arguments``) until it closes."""
+    for line in sys.stdin:
+        if line.strip():
+            _answer(json.loads(line))

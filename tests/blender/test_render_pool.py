@@ -1,0 +1,108 @@
+"""Clip renders in long-lived render processes (blender/render_pool.py): one Blender start for many
+clips, never more renders at once than the pool's size, a Cancel stops a render now, idle ones end."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import Any
+
+import bpy
+import pytest
+from blender_harness import MODULE
+
+from devtools.sample_edit import build_edit, render_footage
+
+
+@pytest.fixture
+def edit_copy(extension: Any, tmp_path: Path) -> tuple[Any, str]:
+    """A saved 640x360, 25 fps edit of 3 s footage: (the clip module, the .blend's path)."""
+    footage = render_footage(tmp_path / "shot.mp4", seconds=3.0, fps=25, width=640, height=360)
+    edit = build_edit(footage, fps=25, width=640, height=360, start_frame=1)
+    blend = tmp_path / "edit.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    return edit, str(blend)
+
+
+def _spec(tmp_path: Path, blend: str, scene: str, name: str, start: int, end: int) -> Any:
+    clip = importlib.import_module(MODULE + ".blender.clip")
+    return clip.ClipSpec(blend, scene, start, end, 180, str(tmp_path / name), "clip")
+
+
+def test_one_process_renders_several_clips_each_of_its_own_range(edit_copy: Any, tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    pool_module = importlib.import_module(MODULE + ".blender.render_pool")
+    media = importlib.import_module(MODULE + ".providers.media")
+    pool = pool_module.RenderPool("", size=1)
+    try:
+        first = pool.render(_spec(tmp_path, blend, edit.scene_name, "a", 1, 25))
+        second = pool.render(_spec(tmp_path, blend, edit.scene_name, "b", 26, 75))
+        assert first["process_id"] == second["process_id"]  # the second clip paid no Blender start
+        assert pool.counts() == (1, 1)
+        assert media.read_clip_info(Path(str(first["path"]))).duration == pytest.approx(1.0, abs=0.05)
+        assert media.read_clip_info(Path(str(second["path"]))).duration == pytest.approx(2.0, abs=0.05)
+    finally:
+        pool.close()
+    assert pool.wait_until_no_processes(30)
+
+
+def test_renders_wait_their_turn_beyond_the_pool_size(edit_copy: Any, tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    results: list[dict[str, object]] = []
+    try:
+        threads = [threading.Thread(target=lambda n=n: results.append(
+            pool.render(_spec(tmp_path, blend, edit.scene_name, f"clip{n}", 1 + n * 10, 10 + n * 10))))
+            for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert len(results) == 3
+        peak, started = pool.counts()
+        assert peak == 1 and started == 1  # one render at a time, all in the one process
+        assert len({str(result["path"]) for result in results}) == 3
+    finally:
+        pool.close()
+
+
+def test_a_cancel_stops_the_render_and_the_next_clip_gets_a_fresh_process(edit_copy: Any,
+                                                                          tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    errors = importlib.import_module(MODULE + ".providers.errors")
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    try:
+        cancel = threading.Event()
+        cancel.set()  # already cancelled: it must not wait for a whole render to say so
+        with pytest.raises(errors.CancelledError):
+            pool.render(_spec(tmp_path, blend, edit.scene_name, "gone", 1, 75), cancel)
+        after = pool.render(_spec(tmp_path, blend, edit.scene_name, "next", 1, 25))
+        assert Path(str(after["path"])).is_file()
+        assert pool.counts()[1] == 1  # cancelled before it took a process: none was started for it
+    finally:
+        pool.close()
+
+
+def test_a_failed_render_is_a_sentence_and_the_pool_goes_on(edit_copy: Any, tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    errors = importlib.import_module(MODULE + ".providers.errors")
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    try:
+        with pytest.raises(errors.FoleyError, match="not in the file any more"):
+            pool.render(_spec(tmp_path, blend, "no such scene", "x", 1, 25))
+        good = pool.render(_spec(tmp_path, blend, edit.scene_name, "y", 1, 25))
+        assert Path(str(good["path"])).is_file()
+    finally:
+        pool.close()
+
+
+def test_an_idle_process_ends_by_itself(edit_copy: Any, tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1, idle_s=0.5)
+    try:
+        pool.render(_spec(tmp_path, blend, edit.scene_name, "z", 1, 10))
+        assert pool.wait_until_no_processes(30)  # nobody closed the pool: the idle time did
+        assert pool.processes() == 0
+    finally:
+        pool.close()
