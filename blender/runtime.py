@@ -135,6 +135,11 @@ class Session:
     def existing_engine(self) -> JobEngine | None:
         return self._engine
 
+    @property
+    def render_pool(self) -> RenderPool | None:
+        """The clip render processes (made with the engine); the bench reads their counts."""
+        return self._render_pool
+
     def engine(self) -> JobEngine:
         """The engine, made on first use (never at registration: it reads the ledger)."""
         if self._engine is None:

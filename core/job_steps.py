@@ -86,13 +86,26 @@ class JobStepsMixin(EngineParts):
         finally:
             with self._lock:
                 provider_id = self._jobs[job_id].provider_id
+                # "Jobs at once per model" counts whole jobs, download included
                 self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
-                account = self._slot_of.pop(job_id, None)
-                if account is not None:
-                    self._accounts.release(account)
+                self._give_slot_back(job_id)
                 self._workers.pop(job_id, None)
                 self._dispatch()
                 self._changed.notify_all()
+
+    def _give_slot_back(self, job_id: str) -> None:
+        """Under the lock: the job's vendor slot is free (once: later calls do nothing)."""
+        account = self._slot_of.pop(job_id, None)
+        if account is not None:
+            self._accounts.release(account)
+
+    def _vendor_finished(self, job_id: str) -> None:
+        """The vendor says the task is done: it no longer counts against the account's tasks at once
+        (the emulator counts a task running until a poll sees it finished, as a vendor would), so
+        the next job starts while this one downloads and measures its result."""
+        with self._lock:
+            self._give_slot_back(job_id)
+            self._dispatch()
 
     def _run(self, job_id: str) -> None:
         job = self._snapshot(job_id)
@@ -114,6 +127,7 @@ class JobStepsMixin(EngineParts):
             status = self._poll_until_done(
                 job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
+            self._vendor_finished(job_id)
             self._download(job_id, provider, status)
         finally:
             with contextlib.suppress(Exception):
