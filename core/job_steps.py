@@ -148,14 +148,14 @@ class JobStepsMixin(EngineParts):
                         f"{info.label} needs a video clip, but no renderer is available here; "
                         "generate from Blender instead."
                     )
-                self._update(job_id, JobState.RENDERING)
+                self._update(job_id, JobState.RENDERING, durable=False)
                 with self._render_in_slot():
                     clip = self._render_clip(self._snapshot(job_id), abort)
                 self._check(job_id)
                 self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
             request = replace(request, video_path=str(clip))
             self._check(job_id)
-            self._update(job_id, JobState.UPLOADING)
+            self._update(job_id, JobState.UPLOADING, durable=False)
         try:
             clip_url = provider.upload_clip(request, abort)
         except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
@@ -314,7 +314,7 @@ class JobStepsMixin(EngineParts):
         with self._lock:
             job = self._jobs[job_id]
             if job.state == JobState.SUBMITTED:
-                self._update(job_id, JobState.GENERATING, progress=progress)
+                self._update(job_id, JobState.GENERATING, progress=progress, durable=False)
             elif progress is not None and progress != job.progress:
                 updated = job.copy()
                 updated.progress = progress
@@ -324,7 +324,7 @@ class JobStepsMixin(EngineParts):
     def _download(self, job_id: str, provider: Provider, status: TaskStatus) -> None:
         job = self._snapshot(job_id)
         directory, moved = self._audio_folder(job)
-        self._update(job_id, JobState.DOWNLOADING)
+        self._update(job_id, JobState.DOWNLOADING, durable=False)
         try:
             audio = provider.download(status, self._audio_stem(directory, job))
         except OSError as exc:  # the folder filled up during the download: once more in the library

@@ -114,6 +114,20 @@ def test_every_step_is_on_disk_before_it_runs(harness: Harness):
     assert harness.states(job.id)[:4] == ["queued", "rendering", "uploading", "submitted"]
 
 
+def test_only_passing_states_skip_the_fsync_money_and_results_never(harness: Harness):
+    job = harness.engine.enqueue(new_job())
+    assert harness.wait()
+    assert state_of(harness, job.id) == S.INSERTED
+    appends = harness.ledger.appends
+    passing = {"rendering", "uploading", "generating", "downloading"}
+    assert any(not durable for _state, _audio, durable in appends)
+    for state, _has_audio, durable in appends:
+        if state not in passing:
+            assert durable, state  # queued, submitted (the intent), ready, inserted: on disk first
+    first_with_audio = next(entry for entry in appends if entry[1])
+    assert first_with_audio[2]  # the paid result's path is on disk before anything else happens
+
+
 def test_short_audio_is_flagged(harness: Harness):
     harness.vendor.audio_seconds = 2.0  # asked for 4 s
     job = harness.engine.enqueue(new_job())
