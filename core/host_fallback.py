@@ -20,13 +20,14 @@ Stdlib only, no bpy; ``move_to_next_host`` is called from ``core/job_steps.py``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..providers.base import ANSWER_STEM_OPTION, FieldKind, GenerationRequest, ProviderInfo
 from ..providers.errors import FoleyError, NetworkError, ServiceUnavailableError, SubmitUncertainError
-from ..providers.model_hosts import host_label
-from .checks import field_problems
+from ..providers.model_hosts import host_label, usable_hosts
+from .checks import field_problems, provider_problem
 from .jobs import Job, JobState
 
 if TYPE_CHECKING:
@@ -49,6 +50,15 @@ def why_unavailable(error: BaseException) -> str:
     if isinstance(error, ServiceUnavailableError):
         return "HTTP 503: it refused the request"
     return "it could not be reached: the request never left"
+
+
+def job_hosts(
+    provider_id: str, prefs: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The hosts a new "any host" job may use, decided at enqueue: the chosen one first, then each
+    other host of its model whose key (and upload host) is set; [] when there is no other."""
+    hosts = usable_hosts(provider_id, lambda pid: not provider_problem(pid, prefs, environ))
+    return list(hosts) if len(hosts) > 1 else []
 
 
 def next_hosts(job: Job) -> list[str]:
@@ -104,13 +114,21 @@ def host_sentence(job: Job) -> str:
     """
     if not job.host_note:
         return ""
-    try:
-        host = host_label(job.provider_id)
-    except KeyError:
-        host = job.provider_id
     if job.state in (JobState.READY, JobState.INSERTED) or job.audio_path:
-        return f"Made by {host}; {job.host_note}."
-    return f"Sent to {host} instead: {job.host_note}."
+        return f"Made by {_host_of(job.provider_id)}; {job.host_note}."
+    return moved_note(job)
+
+
+def moved_note(job: Job) -> str:
+    """The note a job gets when it moves ("Sent to fal.ai instead: …"); "" for a job that never moved."""
+    return f"Sent to {_host_of(job.provider_id)} instead: {job.host_note}." if job.host_note else ""
+
+
+def _host_of(provider_id: str) -> str:
+    try:
+        return host_label(provider_id)
+    except KeyError:
+        return provider_id
 
 
 def move_to_next_host(
@@ -173,7 +191,8 @@ def _move(engine: EngineParts, job_id: str, old: str, host: str, note: str) -> b
         engine._update(
             job_id, JobState.QUEUED, provider_id=host, request={**job.request, "provider_id": host},
             submit_attempted=False, submit_key="", keep_result=False, progress=None, retry_at=0.0,
-            waiting_since=0.0, host_note=note, note=f"Sent to {host_label(host)} instead: {note}.",
+            waiting_since=0.0, host_note=note,
         )
+        engine._update(job_id, note=moved_note(engine._jobs[job_id]))  # the status bar says it too
         engine._schedule(job_id)  # starts once the worker on the old host has given its slot back
     return True
