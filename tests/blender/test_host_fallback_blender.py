@@ -1,0 +1,96 @@
+"""Issue 14 item 6 in real Blender: the provider menu groups the hosts of one model, "Any host"
+shows beside the provider only when it can matter, and a job whose chosen host proves it made
+nothing lands through the next host, which the strip and the job row name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import bpy
+import pytest
+from blender_harness import MODULE, foley_strips, requires_audaspace
+from test_pipeline import footage, make_saved_edit
+from test_ui import Recorder, assert_valid, draw_panel, make_context
+
+from devtools.emulator import VendorEmulator
+from vse_foley.providers.catalog import PROVIDER_IDS
+
+__all__ = ["footage"]  # the footage fixture, shared with the pipeline tests
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{MODULE}.{name}")
+
+
+def test_the_provider_menu_puts_the_hosts_of_a_model_under_its_name(extension: Any) -> None:
+    prop = bpy.context.scene.foley.bl_rna.properties["provider"]
+    shown = [(item.identifier, item.name, item.value) for item in prop.enum_items_static_ui]
+    headings = [name for identifier, name, _value in shown if not identifier and name]
+    assert headings == ["ThinkSound", "MMAudio v2", "Kling video-to-audio"]
+    order = [identifier for identifier, _name, _value in shown]
+    thinksound = order.index("")  # the first heading; its hosts follow it
+    assert order[thinksound + 1:thinksound + 3] == ["wavespeed.think-sound", "fal.thinksound"]
+    kling = order.index("wavespeed.kling-video-to-audio")
+    assert order[kling - 1] == "" and order[kling:kling + 3] == [
+        "wavespeed.kling-video-to-audio", "kling.video-to-audio", "fal.kling-video-to-audio"]
+    # every identifier once, with the number it had in the flat list (saved files store the number)
+    items = {item.identifier: item.value for item in prop.enum_items}
+    assert items == {provider_id: index for index, provider_id in enumerate(PROVIDER_IDS)}
+    assert bpy.context.scene.foley.provider == PROVIDER_IDS[0]
+
+
+def test_generate_with_lists_the_hosts_of_a_model_together(extension: Any, emulator: VendorEmulator) -> None:
+    recorder = Recorder()
+    _module("panels.sidebar_draw").draw_generate_with_menu(recorder, make_context())
+    assert_valid(recorder)
+    walk = [(call.kind, call.text if call.kind == "label" else call.values.get("providers", ""))
+            for call in recorder.walk() if call.kind in ("label", "operator")]
+    heading = walk.index(("label", "MMAudio v2"))
+    assert walk[heading + 1:heading + 3] == [("operator", "wavespeed.mmaudio-v2"),
+                                             ("operator", "fal.mmaudio-v2")]
+
+
+def test_any_host_shows_only_when_the_model_has_another_usable_host(
+    extension: Any, emulator: VendorEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scene = bpy.context.scene
+    generate = _module("panels.sidebar").FOLEY_PT_generate
+    scene.foley.provider = "wavespeed.mmaudio-v2"
+    shown = [call for call in draw_panel(generate, make_context()).props("any_host")]
+    assert len(shown) == 1 and shown[0].text == "Any host (also fal.ai)"
+    scene.foley.provider = "vidu.text2audio"  # a model with one host
+    assert draw_panel(generate, make_context()).props("any_host") == []
+    scene.foley.provider = "wavespeed.mmaudio-v2"
+    monkeypatch.delenv("FAL_KEY")  # fal is a host of the model, but not usable now
+    assert draw_panel(generate, make_context()).props("any_host") == []
+    assert scene.foley.any_host is False  # off by default: the editor's choice of host is respected
+
+
+@requires_audaspace
+def test_a_job_lands_through_the_second_host_which_is_named(
+    extension: Any, online: None, emulator: VendorEmulator, footage: dict[float, Path], tmp_path: Path
+) -> None:
+    emulator.reset()
+    make_saved_edit(tmp_path, footage[25.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "wavespeed.mmaudio-v2"
+    scene.foley.prompt = "footsteps on gravel"
+    scene.foley.any_host = True
+    # WaveSpeed's own "unavailable" (503, code 5003) to the submit and to each of its re-sends
+    emulator.inject("wavespeed", "unavailable", count=3)
+
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+
+    [strip] = foley_strips(scene)
+    meta = strip["vse_foley"]
+    assert meta["provider"] == "fal.mmaudio-v2"
+    assert str(meta["made_by"]).startswith("Made by fal.ai; WaveSpeed was unavailable"), meta["made_by"]
+    assert emulator.tasks_created("wavespeed") == 0 and emulator.tasks_created("fal") == 1
+    job = _module("blender.runtime").engine().get(str(meta["job_id"]))
+    assert job is not None and job.provider_id == "fal.mmaudio-v2"
+    assert job.hosts == ["wavespeed.mmaudio-v2", "fal.mmaudio-v2"]
+    history = draw_panel(_module("panels.sidebar").FOLEY_PT_history, make_context()).all_text()
+    assert "MMAudio v2 (fal.ai)" in history and "Made by fal.ai; WaveSpeed was unavailable" in history
