@@ -6,6 +6,7 @@ nothing lands through the next host, which the strip and the job row name.
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,21 @@ def test_a_job_lands_through_the_second_host_which_is_named(
     assert job.hosts == ["wavespeed.mmaudio-v2", "fal.mmaudio-v2"]
     history = draw_panel(_module("panels.sidebar").FOLEY_PT_history, make_context()).all_text()
     assert "MMAudio v2 (fal.ai)" in history and "Made by fal.ai; WaveSpeed was unavailable" in history
+
+
+def test_hosts_compared_in_one_generate_are_not_each_others_fallback(
+    extension: Any, online: None, emulator: VendorEmulator, footage: dict[float, Path], tmp_path: Path
+) -> None:
+    emulator.reset()
+    make_saved_edit(tmp_path, footage[25.0])
+    scene = bpy.context.scene
+    scene.foley.prompt = "footsteps on gravel"
+    scene.foley.any_host = True
+    before = time.time()
+    assert bpy.ops.foley.generate(providers="wavespeed.mmaudio-v2,fal.mmaudio-v2,wavespeed.think-sound") == {
+        "FINISHED"}
+    engine = _module("blender.runtime").engine()
+    hosts = {job.provider_id: job.hosts for job in engine.jobs() if job.created_at >= before}
+    assert len(hosts) == 3
+    assert hosts["wavespeed.mmaudio-v2"] == [] and hosts["fal.mmaudio-v2"] == []  # compared: stay apart
+    assert hosts["wavespeed.think-sound"] == ["wavespeed.think-sound", "fal.thinksound"]
