@@ -177,6 +177,9 @@ def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | 
 
     for chunk in chunks:
         _draw_chunk(box, chunk, len(chunks))
+        moved = host_sentence(chunk)  # a chunk made by another host of the model says so on its own
+        if moved:
+            draw_wrapped(box, f"Chunk {chunk.chunk_index + 1}: {moved}", icon="INFO", width=width)
 
     _draw_actions(box, job, history=history, chunks=chunks)
 

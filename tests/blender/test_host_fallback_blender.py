@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import bpy
@@ -62,6 +63,11 @@ def test_any_host_shows_only_when_the_model_has_another_usable_host(
     scene.foley.provider = "wavespeed.mmaudio-v2"
     shown = [call for call in draw_panel(generate, make_context()).props("any_host")]
     assert len(shown) == 1 and shown[0].text == "Any host (also fal.ai)"
+    dialog = Recorder()  # the right-click dialog (and the shortcut's) draws the same switch
+    bpy.types.FOLEY_OT_generate.draw(SimpleNamespace(layout=dialog, providers="", frame_start=0, frame_end=0),
+                                     make_context())
+    assert_valid(dialog)
+    assert [call.text for call in dialog.props("any_host")] == ["Any host (also fal.ai)"]
     scene.foley.provider = "vidu.text2audio"  # a model with one host
     assert draw_panel(generate, make_context()).props("any_host") == []
     scene.foley.provider = "wavespeed.mmaudio-v2"
@@ -113,3 +119,34 @@ def test_hosts_compared_in_one_generate_are_not_each_others_fallback(
     assert len(hosts) == 3
     assert hosts["wavespeed.mmaudio-v2"] == [] and hosts["fal.mmaudio-v2"] == []  # compared: stay apart
     assert hosts["wavespeed.think-sound"] == ["wavespeed.think-sound", "fal.thinksound"]
+
+
+def test_the_job_row_names_the_host_of_a_moved_job_and_of_a_moved_chunk(extension: Any) -> None:
+    from fractions import Fraction
+
+    jobs, base, timeline = _module("core.jobs"), _module("providers.base"), _module("core.timeline")
+    draw_job = _module("panels.jobs_list").draw_job
+
+    def made(provider_id: str, state: str, **fields: Any) -> Any:
+        request = base.GenerationRequest(provider_id=provider_id, duration=4.0, prompt="rain")
+        job = jobs.Job.create(request, timeline.FrameRange(1, 96), Fraction(24), now=1000.0)
+        job.state = jobs.JobState(state)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        return job
+
+    why = "WaveSpeed was unavailable (HTTP 503: it refused the request), so nothing was charged there"
+    moved = made("fal.mmaudio-v2", "generating", host_note=why,
+                 hosts=["wavespeed.mmaudio-v2", "fal.mmaudio-v2"])
+    moved.note = _module("core.host_fallback").moved_note(moved)
+    row = Recorder()
+    draw_job(row, moved, now=1010.0)
+    assert_valid(row)
+    text = row.all_text()
+    assert text.count("Sent to fal.ai instead: WaveSpeed was unavailable") == 1  # once, not twice
+    assert "MMAudio v2 (fal.ai)" in text
+    parent = made("wavespeed.mmaudio-v2", "generating")
+    chunk = made("fal.mmaudio-v2", "ready", host_note=why, chunk_index=1, parent_id=parent.id)
+    row = Recorder()
+    draw_job(row, parent, [made("wavespeed.mmaudio-v2", "generating", chunk_index=0), chunk], now=1010.0)
+    assert "Chunk 2: Made by fal.ai; WaveSpeed was unavailable" in row.all_text()
