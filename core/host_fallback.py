@@ -188,11 +188,10 @@ def _move(engine: EngineParts, job_id: str, old: str, host: str, note: str) -> b
         # the worker that stops counts itself off the NEW provider (core/job_steps.py ``_work``)
         engine._in_flight[old] = max(0, engine._in_flight.get(old, 1) - 1)
         engine._in_flight[host] = engine._in_flight.get(host, 0) + 1
-        engine._update(
+        engine._update(  # the note (moved_note's sentence) is what the status bar says
             job_id, JobState.QUEUED, provider_id=host, request={**job.request, "provider_id": host},
             submit_attempted=False, submit_key="", keep_result=False, progress=None, retry_at=0.0,
-            waiting_since=0.0, host_note=note,
+            waiting_since=0.0, host_note=note, note=f"Sent to {_host_of(host)} instead: {note}.",
         )
-        engine._update(job_id, note=moved_note(engine._jobs[job_id]))  # the status bar says it too
         engine._schedule(job_id)  # starts once the worker on the old host has given its slot back
     return True
