@@ -44,7 +44,7 @@ from ..providers.errors import (
 )
 from ..providers.polling import PollWatch, poll_until_done
 from ..providers.recovery import reason_of
-from . import filling, naming, remote_cancel, submit_recovery
+from . import filling, host_fallback, naming, remote_cancel, submit_recovery
 from .chunks import chunk_limits
 from .disk import folder_problem, oserror_sentence
 from .engine_parts import EngineParts
@@ -200,7 +200,10 @@ class JobStepsMixin(EngineParts):
                 found_key = str(getattr(exc, "external_task_id", "") or key)
                 task = self._find_lost_submit(job_id, provider, request, found_key, exc)
             else:
-                # the vendor refused it as a whole: nothing was created, so Retry may send it again
+                # the vendor refused it as a whole: nothing was created, so Retry may send it again;
+                # with "any host" a proven-unavailable host hands the job to the next (issue 14 item 6)
+                if host_fallback.move_to_next_host(self, job_id, info, request, exc):
+                    raise _AbandonedError from exc
                 self._update(
                     job_id,
                     JobState.FAILED,
