@@ -82,7 +82,8 @@ class S3PolicyServer:
         end = time.monotonic() + START_TIMEOUT
         while time.monotonic() < end:  # bounded: the process either listens or exits
             if self.process.poll() is not None:
-                raise RuntimeError(f"moto's server exited: {self.log_path.read_text(errors='replace')[-500:]}")
+                output = self.log_path.read_text(errors="replace")[-500:]
+                raise RuntimeError(f"moto's server exited: {output}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -91,7 +92,7 @@ class S3PolicyServer:
         raise RuntimeError("moto's server did not start listening in time")
 
     def _set_up(self, keys: Mapping[str, Sequence[str]]) -> None:
-        import boto3  # moto's own dependency; only the set-up speaks IAM
+        import boto3  # type: ignore[import-untyped]  # moto's own dependency; only the set-up speaks IAM
 
         client: dict[str, Any] = {
             "endpoint_url": self.endpoint, "region_name": REGION,

@@ -119,10 +119,10 @@ class S3UploadHost:
             deleted = self._send("DELETE", key, cancel=cancel)
         if _refused_by_policy(deleted):
             return (
-                f"S3: connected; bucket {self.settings.bucket} accepted a test object and served it through a "
-                f"presigned link, but the key may not delete objects (s3:DeleteObject), so uploaded clips (and "
-                f"the test object {key}) will be left to the bucket's lifecycle rule: set one that deletes "
-                f"{self.settings.prefix}* after a day (README ▸ S3), or allow s3:DeleteObject."
+                f"S3: connected; bucket {self.settings.bucket} accepted a test object and served it through "
+                "a presigned link, but the key may not delete objects (s3:DeleteObject), so uploaded clips "
+                f"(and the test object {key}) will be left to the bucket's lifecycle rule: set one that "
+                f"deletes {self.settings.prefix}* after a day (README ▸ S3), or allow s3:DeleteObject."
             )
         if deleted.status_code not in (200, 204):
             raise self._error(deleted, "deleting the test object (clips could not be removed after use)")
@@ -184,7 +184,8 @@ class S3UploadHost:
         key_id, secret = S3.credential("access_key_id"), S3.credential("secret_access_key")
         return AuthError(
             f"The S3 key can read bucket {bucket} but may not write to it ({code} while {doing}): allow it "
-            f"s3:PutObject, and s3:DeleteObject for the clean-up, on {bucket}/{prefix}*, or set another key in "
+            f"s3:PutObject, and s3:DeleteObject for the clean-up, on {bucket}/{prefix}*, or set another key "
+            "in "
             f"{key_id.env} / {secret.env} or the preferences {key_id.pref} / {secret.pref} ({_SETUP_HINT}); "
             "nothing was sent to a vendor.",
             vendor_code=response.status_code,

@@ -141,4 +141,40 @@ def test_cli_generate_with_a_read_only_key_says_so_and_submits_nothing(policies,
     assert "AWS_ACCESS_KEY_ID" in result.stderr and "s3:PutObject" in result.stderr
     assert emu.vendor_tasks("kling") == []
     assert not any(r.vendor == "kling" for r in emu.requests)
-    assert not any(form in result.stdout + result.stderr for form in _secret_forms(server.secret("read-only")))
+    printed = result.stdout + result.stderr
+    assert not any(form in printed for form in _secret_forms(server.secret("read-only")))
+
+
+# -- a key that may write but not delete, where the probe's presigned read-back must work -------------
+# moto cannot serve a presigned link with its authentication on, so this case runs on nanio (which
+# verifies both signature kinds) with devtools/s3_key_rights.py refusing the key's DELETE.
+
+
+@pytest.fixture(scope="module")
+def no_delete_server():
+    from devtools.s3_server import S3Server
+
+    with S3Server(limited_keys={"write-no-delete": ["s3:DeleteObject"]}) as server:
+        yield server
+
+
+def test_test_connection_leaves_clips_to_the_lifecycle_rule_when_the_key_may_not_delete(no_delete_server):
+    server = no_delete_server
+    prefix = f"t-{uuid.uuid4().hex[:8]}/"
+    sentence = check_connection("s3", {}, server.environ("write-no-delete", VSE_FOLEY_S3_PREFIX=prefix))
+    assert sentence.startswith("S3: connected;") and "served it through a presigned link" in sentence
+    assert "may not delete objects (s3:DeleteObject)" in sentence and "lifecycle rule" in sentence
+    (left,) = server.keys(prefix)  # the test object stays, as the sentence says
+    assert left.startswith(f"{prefix}connection-test-") and left in sentence
+    # The same server deletes for the owner's key: the refusal is the limited key's alone.
+    assert "deleted it" in check_connection("s3", {}, server.environ(VSE_FOLEY_S3_PREFIX=f"{prefix}owner/"))
+    assert server.keys(f"{prefix}owner/") == []
+    secret = server.environ("write-no-delete")["AWS_SECRET_ACCESS_KEY"]
+    assert not any(form in sentence for form in _secret_forms(secret))
+
+
+def test_a_limited_key_is_still_signature_checked(no_delete_server):
+    server = no_delete_server
+    wrong = server.environ("write-no-delete", AWS_SECRET_ACCESS_KEY="not-the-secret")
+    with pytest.raises(AuthError, match="SignatureDoesNotMatch"):
+        check_connection("s3", {}, wrong)
