@@ -164,17 +164,16 @@ class S3UploadHost:
             raise self._error(response, doing)
 
     def _can_read(self, cancel: threading.Event | None) -> bool:
-        """Whether the key may read the bucket; asked only after a write was refused, to name what is missing.
+        """Whether the key may read objects; asked only after a write was refused, to name what is missing.
 
-        A GET of an object that does not exist answers 404 ``NoSuchKey`` to a key that may read it
-        and list the bucket; AWS answers 403 to a key with s3:GetObject but without s3:ListBucket,
-        so a listing of one key is the second question. Nothing is written either way.
+        A GET of an object that does not exist answers 404 ``NoSuchKey`` to a key that may read
+        (AWS: s3:GetObject, and s3:ListBucket to learn that nothing is there, as read-only policies
+        grant both) and 403 to one that may not. A key whose read is refused too gets the general
+        sentence, which names every action the host needs. Nothing is written either way.
         """
         absent = f"{self.settings.prefix}connection-test-absent-{uuid.uuid4().hex}.txt"
         try:
-            if self._send("GET", absent, cancel=cancel).status_code == 404:
-                return True
-            return self._send("GET", "", cancel=cancel, query="list-type=2&max-keys=1").status_code == 200
+            return self._send("GET", absent, cancel=cancel).status_code == 404
         except FoleyError:  # the network failed meanwhile: the write's own sentence is the one to give
             return False
 
@@ -184,10 +183,9 @@ class S3UploadHost:
         key_id, secret = S3.credential("access_key_id"), S3.credential("secret_access_key")
         return AuthError(
             f"The S3 key can read bucket {bucket} but may not write to it ({code} while {doing}): allow it "
-            f"s3:PutObject, and s3:DeleteObject for the clean-up, on {bucket}/{prefix}*, or set another key "
-            "in "
-            f"{key_id.env} / {secret.env} or the preferences {key_id.pref} / {secret.pref} ({_SETUP_HINT}); "
-            "nothing was sent to a vendor.",
+            f"s3:PutObject, and s3:DeleteObject for the clean-up, on {bucket}/{prefix}*, or set another "
+            f"key in {key_id.env} / {secret.env} or the preferences {key_id.pref} / {secret.pref} "
+            f"({_SETUP_HINT}); nothing was sent to a vendor.",
             vendor_code=response.status_code,
         )
 
@@ -199,9 +197,8 @@ class S3UploadHost:
         headers: dict[str, str] | None = None,
         cancel: threading.Event | None = None,
         read_timeout: float | None = None,
-        query: str = "",
     ) -> requests.Response:
-        url = self._url(key) + (f"?{query}" if query else "")  # "" and a query: the bucket itself
+        url = self._url(key)
         signed = self._signer.sign_with_headers(
             method, url, headers=headers, content_hash=hashlib.sha256(body).hexdigest()
         )
