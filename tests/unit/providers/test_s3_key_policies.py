@@ -2,8 +2,9 @@
 
 moto's server (devtools/s3_policy_server.py) checks every request's header signature and
 evaluates the key's IAM policy itself: a refused write here is the server's AccessDenied, not
-our code's guess. moto cannot verify presigned links, so what needs one (the vendor's fetch,
-the probe's read-back) is played on nanio in test_s3_host.py.
+our code's guess. moto cannot verify presigned links, so the one case that needs a limited key
+*and* a presigned link (Test Connection with a key that may write but not delete) runs at the
+end of this file on nanio with devtools/s3_key_rights.py; the vendor's fetch is in test_s3_host.py.
 """
 
 from __future__ import annotations
