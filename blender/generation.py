@@ -199,6 +199,8 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
     hosts = _hosts_of_jobs(context, scene, provider_ids)
     engine = runtime.engine()
+    if blend_copy:
+        runtime.warm_clip_renders()  # its Blender starts while the jobs are queued
     jobs: list[Job] = []
     for index, chosen in enumerate(plan.ranges):
         above = source_channel(scene, chosen.frames, list(chosen.strip_names))

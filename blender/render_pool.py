@@ -154,6 +154,7 @@ class RenderPool:
         self._peak_busy = 0
         self._started = 0
         self._closing = 0  # idle processes being ended by the reaper
+        self._warming = False  # ``warm`` is starting a process
         self._queue: collections.deque[object] = collections.deque()  # waiting callers, in order
         self._changed = threading.Condition()
         self._closed = False
@@ -185,7 +186,7 @@ class RenderPool:
                         raise CancelledError("VSE Foley is shutting down; the clip was not rendered.")
                     if cancel is not None and cancel.is_set():
                         raise CancelledError("The clip render was cancelled.")
-                    if self._queue[0] is turn and self._busy < self._size:
+                    if self._queue[0] is turn and self._busy < self._size and not self._warming:
                         break
                     self._changed.wait(0.1)
             finally:
@@ -211,6 +212,33 @@ class RenderPool:
                     self._changed.notify_all()
                 raise FoleyError(f"The clip render process could not start ({error}).") from None
         return process
+
+    def warm(self) -> None:
+        """Start a render process before the first clip is asked for (Generate of a video
+        provider), so its Blender start overlaps the rest of the enqueue; returns at once."""
+        with self._changed:
+            if self._closed or self._busy or self._idle or self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._start_warm, name="foley-render-warm", daemon=True).start()
+
+    def _start_warm(self) -> None:
+        process: _RenderProcess | None = None
+        try:
+            process = _RenderProcess(self._command)
+        except OSError as error:  # the first clip starts one itself and reports the failure
+            log.info("Could not start a render process ahead: %s", error)
+        with self._changed:
+            self._warming = False
+            if process is not None:
+                self._started += 1
+                if self._closed:
+                    process.kill()
+                else:
+                    process.idle_since = time.monotonic()
+                    self._idle.append(process)
+                    self._start_reaper()
+            self._changed.notify_all()
 
     def _give_back(self, process: _RenderProcess, healthy: bool) -> None:
         keep = healthy and process.alive and process.clips < MAX_CLIPS_PER_PROCESS

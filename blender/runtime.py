@@ -135,6 +135,11 @@ class Session:
     def existing_engine(self) -> JobEngine | None:
         return self._engine
 
+    def warm_clip_renders(self) -> None:
+        """A Generate that needs clips: start a render process now (it starts in the background)."""
+        if self._render_pool is not None:
+            self._render_pool.warm()
+
     @property
     def render_pool(self) -> RenderPool | None:
         """The clip render processes (made with the engine); the bench reads their counts."""
@@ -443,6 +448,10 @@ def resume_if_online(*, wait_for_ledger: bool = False) -> list[Job]:
 
 def take_over_orphans() -> list[Job]:
     return current().take_over_orphans()
+
+
+def warm_clip_renders() -> None:
+    current().warm_clip_renders()
 
 
 def note_jobs(jobs: list[Job]) -> None:

@@ -106,3 +106,17 @@ def test_an_idle_process_ends_by_itself(edit_copy: Any, tmp_path: Path) -> None:
         assert pool.processes() == 0
     finally:
         pool.close()
+
+
+def test_a_warmed_process_renders_the_first_clip(edit_copy: Any, tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    try:
+        pool.warm()
+        pool.warm()  # a second ask while one starts or waits changes nothing
+        result = pool.render(_spec(tmp_path, blend, edit.scene_name, "w", 1, 25))
+        assert Path(str(result["path"])).is_file()
+        assert pool.counts() == (1, 1)  # the clip went to the warmed process: no second start
+    finally:
+        pool.close()
+    assert pool.wait_until_no_processes(30)
