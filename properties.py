@@ -13,7 +13,7 @@ from typing import Any
 import bpy
 
 from .providers import PROVIDER_IDS, all_provider_infos
-from .providers.base import FieldKind, FieldSpec
+from .providers.capabilities import FieldKind, FieldSpec
 from .providers.catalog import SEED_MAX
 
 # Properties whose meaning is shared by every provider, drawn specially by the panel.

@@ -198,11 +198,11 @@ class Session:
         """Import pydantic, requests, the vendor clients and numpy off the main thread, read the
         ledger and clean up old work files. Registration stays fast, and the first Generate does
         not pause on imports."""
-        from .clip_cache import prune_work_files
-
         self.warm_up_finished.clear()
 
         def load() -> None:
+            from .clip_cache import prune_work_files  # subprocess, shutil, the jobs: not on the main thread
+
             for name in HEAVY_MODULES:
                 if self._stop.is_set():  # unregistered meanwhile
                     return
