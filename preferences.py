@@ -7,12 +7,10 @@ Empty key fields fall back to the environment variables named in each tooltip.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import bpy
 
-from .providers.settings import account_limit_pref_names, provider_pref_names, upload_host_choices
 from .providers.vendor_spec import ONLINE_ACCESS_PATH, VENDOR_SPECS, Credential, VendorSpec, upload_host_specs
 
 __all__ = ["ONLINE_ACCESS_PATH", "FOLEY_AddonPreferences", "addon_preferences", "offline_sentence", "prepare"]
@@ -22,13 +20,13 @@ def offline_sentence() -> str:
     return f"Online access is off, so nothing can be sent. Turn on {ONLINE_ACCESS_PATH}."
 
 
-@dataclass
 class _Hooks:
     """What the Blender layer plugs in at registration (this module imports neither it nor the panels)."""
 
-    draw: Callable[[Any, Any, Any], None] | None = None
-    limits_changed: Callable[[], None] | None = None
-    fill_changed: Callable[[], None] | None = None
+    def __init__(self) -> None:  # a plain class: one dataclass less to build at registration
+        self.draw: Callable[[Any, Any, Any], None] | None = None
+        self.limits_changed: Callable[[], None] | None = None
+        self.fill_changed: Callable[[], None] | None = None
 
 
 _hooks = _Hooks()
@@ -104,7 +102,8 @@ def _upload_host_property() -> Any:
     items += [(spec.upload_host, spec.upload_label or spec.upload_host, f"Needs a {spec.label} key")
               for spec in hosts]
     items.append(("none", "None", "Never upload clips to a third party"))
-    assert [item[0] for item in items] == list(upload_host_choices())
+    # the same choices as ``providers.settings.upload_host_choices`` (a test holds them equal; the
+    # settings module is not imported at registration)
     return bpy.props.EnumProperty(
         name="Clip upload host", default="auto",
         description=f"Where clips go for vendors that need a URL ({', '.join(direct)})" if direct
@@ -202,6 +201,8 @@ def prepare(*, draw: Callable[[Any, Any, Any], None] | None = None,
 
 def provider_prefs(context: Any = None) -> dict[str, str]:
     """The preference values the provider settings read (main thread only)."""
+    from .providers.settings import provider_pref_names  # not at registration
+
     prefs = addon_preferences(context)
     if prefs is None:
         return {}
@@ -217,6 +218,8 @@ def _setting_text(value: Any) -> str:
 
 def account_limit_prefs(context: Any = None) -> dict[str, int]:
     """The per-account limit preferences (main thread only); settings.account_limits reads them."""
+    from .providers.settings import account_limit_pref_names  # not at registration
+
     prefs = addon_preferences(context)
     if prefs is None:
         return {}

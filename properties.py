@@ -13,7 +13,7 @@ from typing import Any
 import bpy
 
 from .providers import PROVIDER_IDS, all_provider_infos
-from .providers.base import FieldKind, FieldSpec
+from .providers.capabilities import FieldKind, FieldSpec
 from .providers.catalog import SEED_MAX
 from .providers.model_hosts import menu_groups
 

@@ -9,21 +9,41 @@ imported at registration: before a provider exists, no secret has been registere
 
 from __future__ import annotations
 
-import logging
 import sys
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import logging
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 
-log = logging.getLogger("vse_foley")
+
+def _logger() -> logging.Logger:
+    """The ``vse_foley`` logger with its redaction filter (``logging`` loads here, on first use)."""
+    import logging
+
+    class _Redaction(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            redaction = sys.modules.get(f"{ROOT_PACKAGE}.providers.redaction")
+            if redaction is None:  # no provider has loaded: no key was given to anything yet
+                return True
+            return bool(redaction.RedactingLogFilter().filter(record))
+
+    logger = logging.getLogger("vse_foley")
+    if not any(type(f).__name__ == "_Redaction" for f in logger.filters):  # once, even if reloaded
+        logger.addFilter(_Redaction())
+    return logger
 
 
-class _Redaction(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        redaction = sys.modules.get(f"{ROOT_PACKAGE}.providers.redaction")
-        if redaction is None:  # no provider has loaded: no key was given to anything yet
-            return True
-        return bool(redaction.RedactingLogFilter().filter(record))
+class _FirstUse:
+    """Stands for the logger, made when something is first logged: registration does not load ``logging``."""
+
+    _real: logging.Logger | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._real is None:
+            self._real = _logger()
+        return getattr(self._real, name)
 
 
-if not any(type(f).__name__ == "_Redaction" for f in log.filters):  # once, even if reloaded
-    log.addFilter(_Redaction())
+log = cast("logging.Logger", _FirstUse())

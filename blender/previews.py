@@ -7,9 +7,10 @@ file once per job into one preview collection, removed again at unregister.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.jobs import Job
+if TYPE_CHECKING:  # registration imports this module: the jobs load with the warm-up instead
+    from ..core.jobs import Job
 
 _collection: Any = None
 

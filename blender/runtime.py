@@ -22,7 +22,6 @@ loads them off the main thread right after registration).
 from __future__ import annotations
 
 import importlib
-import queue
 import threading
 import time
 from collections import deque
@@ -77,7 +76,8 @@ class Session:
         self.warm_up_finished = threading.Event()  # the warm-up thread is done (imports, ledger, cleanup)
         self.resuming = threading.Event()  # a thread is picking up the ledger's unfinished jobs
         self.resume_finished = threading.Event()  # ... and has done so
-        self._resumed_jobs: queue.SimpleQueue[list[Job]] = queue.SimpleQueue()  # the resume thread's result
+        # the resume thread's result (deque: append and popleft are atomic; no ``queue`` at registration)
+        self._resumed_jobs: deque[list[Job]] = deque()
         self.resumed = False
         self.insert_due = False  # a file was loaded: try every waiting job on the pump's next tick
         self.insert_blocked = False  # the last look found insertion blocked (a render, a drag)
@@ -216,11 +216,11 @@ class Session:
         """Import pydantic, requests, the vendor clients and numpy off the main thread, read the
         ledger and clean up old work files. Registration stays fast, and the first Generate does
         not pause on imports."""
-        from .clip_cache import prune_work_files
-
         self.warm_up_finished.clear()
 
         def load() -> None:
+            from .clip_cache import prune_work_files  # subprocess, shutil, the jobs: not on the main thread
+
             for name in HEAVY_MODULES:
                 if self._stop.is_set():  # unregistered meanwhile
                     return
@@ -271,7 +271,7 @@ class Session:
 
         def resume() -> None:
             try:
-                self._resumed_jobs.put(job_engine.resume_from_ledger())
+                self._resumed_jobs.append(job_engine.resume_from_ledger())
             except Exception:  # the jobs stay in the ledger; the next start tries again
                 log.exception("Could not resume jobs")
             finally:
@@ -292,8 +292,8 @@ class Session:
         taken: list[Job] = []
         while True:
             try:
-                taken += self._resumed_jobs.get_nowait()
-            except queue.Empty:
+                taken += self._resumed_jobs.popleft()
+            except IndexError:  # empty
                 return taken
 
     def take_over_orphans(self) -> list[Job]:
@@ -326,7 +326,7 @@ class Session:
 
         def take_over() -> None:
             try:
-                self._resumed_jobs.put(job_engine.take_over_orphans())
+                self._resumed_jobs.append(job_engine.take_over_orphans())
             except Exception:  # looked at again next time
                 log.exception("Could not take over the jobs of a Blender window that quit")
 

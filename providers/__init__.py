@@ -12,12 +12,13 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .base import Provider, ProviderInfo
+from .capabilities import ProviderInfo
 from .catalog import IMPLEMENTATIONS, INFOS, PROVIDER_IDS, register_vendor, unregister_vendor
 from .errors import ConfigError
 from .vendor_spec import VENDOR_SPECS, Credential, Region, VendorSpec, vendor_spec
 
 if TYPE_CHECKING:
+    from .base import Provider
     from .settings import HttpTuning
     from .vendor_client import VendorClient
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .base import FieldKind, FieldSpec, PriceEstimate, ProviderInfo
+from .capabilities import FieldKind, FieldSpec, PriceEstimate, ProviderInfo
 from .catalog_fields import SEED, SEED_MAX, kling_fields, negative_field, prompt_field
 from .registry import (
     ACCOUNT_LIMITS,

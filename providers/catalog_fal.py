@@ -5,7 +5,7 @@ Registered by ``catalog`` at import; the provider module is ``fal``.
 
 from __future__ import annotations
 
-from .base import FieldKind, FieldSpec, PriceEstimate, ProviderInfo
+from .capabilities import FieldKind, FieldSpec, PriceEstimate, ProviderInfo
 from .catalog_fields import SEED, kling_fields, negative_field, prompt_field
 from .registry import register_vendor
 from .vendor_spec import FAL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import FieldKind, FieldSpec
+from .capabilities import FieldKind, FieldSpec
 
 SEED_MAX = 2147483647  # the one definition: properties.py and the vendor models import it (via catalog)
 

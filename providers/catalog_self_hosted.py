@@ -5,7 +5,7 @@ Registered by ``catalog`` at import; the provider module is ``comfyui``.
 
 from __future__ import annotations
 
-from .base import PriceEstimate, ProviderInfo
+from .capabilities import PriceEstimate, ProviderInfo
 from .catalog_fields import SEED, negative_field, prompt_field
 from .registry import register_vendor
 from .vendor_spec import COMFYUI

@@ -8,10 +8,13 @@ live views here (``INFOS``, ``PROVIDER_IDS``, ``VENDOR_NEEDS``, ``ACCOUNT_LIMITS
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
-from .base import AccountLimits, Provider, ProviderInfo
+from .capabilities import AccountLimits, ProviderInfo
 from .vendor_spec import VENDOR_SPECS, VendorSpec, add_spec, remove_spec, upload_host_specs, vendor_spec
+
+if TYPE_CHECKING:  # the provider interface (``base``) is not loaded at registration
+    from .base import Provider
 
 #: Limits per vendor ACCOUNT (one key), shared by all its models; the preferences override them.
 #: Filled from each ``VendorSpec.limits`` by ``register_vendor`` (updated in place: importers keep it).
@@ -22,7 +25,7 @@ INFOS: dict[str, ProviderInfo] = {}
 
 #: How a provider is made: (module, class) in this package, imported only when a provider is
 #: created, or a factory taking the resolved ``FoleySettings`` (a vendor registered by a test).
-Implementation = tuple[str, str] | Callable[[Any], Provider]
+Implementation: TypeAlias = "tuple[str, str] | Callable[[Any], Provider]"
 
 #: provider id -> its implementation.
 IMPLEMENTATIONS: dict[str, Implementation] = {}

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import AccountLimits
+from .capabilities import AccountLimits
 
 #: Where the add-on preferences are, for sentences.
 PREFS_PATH = "Edit ▸ Preferences ▸ Add-ons ▸ VSE Foley"
