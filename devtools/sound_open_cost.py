@@ -49,8 +49,9 @@ def main(seconds: float = 10.0) -> None:
             strip = strips.new_sound(name="probe", filepath=str(path), channel=2, frame_start=1)
             costs.append((time.perf_counter() - started) * 1000)
             strips.remove(strip)
-        print(f"{path.name:20} {path.stat().st_size / 1e6:6.2f} MB  new_sound median {statistics.median(costs):7.1f} "
-              f"ms  min {min(costs):7.1f} ms")
+        size_mb = path.stat().st_size / 1e6
+        print(f"{path.name:20} {size_mb:6.2f} MB  new_sound median {statistics.median(costs):7.1f} ms  "
+              f"min {min(costs):7.1f} ms")
 
 
 if __name__ == "__main__":

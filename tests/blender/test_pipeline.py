@@ -96,7 +96,8 @@ def test_generate_inserts_an_aligned_strip(extension: Any, online: None, emulato
 
 @requires_audaspace
 def test_a_16_bit_wav_result_plays_from_its_24_bit_copy_and_the_paid_file_stays_the_jobs(
-        extension: Any, online: None, emulator: VendorEmulator, footage: dict[float, Path], tmp_path: Path) -> None:
+        extension: Any, online: None, emulator: VendorEmulator, footage: dict[float, Path],
+        tmp_path: Path) -> None:
     """FFmpeg probes every 16-bit WAV it opens, and ``new_sound`` opens the file twice on the
     main thread: the strip plays a 24-bit copy the worker wrote beside the original."""
     make_saved_edit(tmp_path, footage[25.0])
