@@ -11,17 +11,19 @@ build with audaspace (not the 4.2 wheel).
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main(seconds: float = 10.0) -> None:
-    import aud
-    import bpy
-
+    # Any: the stubs know neither write()'s optional arguments nor that a scene is there
+    bpy: Any = importlib.import_module("bpy")
+    aud: Any = importlib.import_module("aud")  # the bpy module brings it
     from devtools.emulator.audio import synth_wav
     from vse_foley.core.playback_copy import make_playback_copy
 
@@ -29,7 +31,7 @@ def main(seconds: float = 10.0) -> None:
     pcm16 = folder / "pcm16.wav"
     pcm16.write_bytes(synth_wav(seconds, sample_rate=44100, channels=2))
     make_playback_copy(pcm16)  # pcm16.pcm24.wav
-    source = aud.Sound(str(pcm16))
+    source = aud.Sound.file(str(pcm16))
     for name, container, codec, sample_format in (
         ("pcm32.wav", aud.CONTAINER_WAV, aud.CODEC_PCM, aud.FORMAT_S32),
         ("float32.wav", aud.CONTAINER_WAV, aud.CODEC_PCM, aud.FORMAT_FLOAT32),
