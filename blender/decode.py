@@ -33,6 +33,25 @@ def result_analyser(preview_dir: Path) -> Callable[[Job, Path], dict[str, Any]]:
     def analyse(job: Job, path: Path) -> dict[str, Any]:
         from ..core.analysis import analyse_file
 
-        return analyse_file(path, preview=preview_dir / f"{job.id}.png", decode=decode_with_aud)
+        figures = analyse_file(path, preview=preview_dir / f"{job.id}.png", decode=decode_with_aud)
+        return {**figures, **playback_copy_record(path)}
 
     return analyse
+
+
+def playback_copy_record(path: Path) -> dict[str, Any]:
+    """``{PLAYBACK_KEY: copy}`` when a 16-bit WAV got its fast-opening copy (``core.playback_copy``).
+
+    Made here, on the worker, so the insertion tick's ``strips.new_sound`` opens a file
+    FFmpeg does not probe. A copy that cannot be written costs only that speed: the strip
+    then plays the original.
+    """
+    from ..core.playback_copy import PLAYBACK_KEY, make_playback_copy
+    from .logs import log
+
+    try:
+        copy = make_playback_copy(path)
+    except OSError as exc:
+        log.warning("No playback copy of %s: %s", path, exc)
+        return {}
+    return {PLAYBACK_KEY: str(copy)} if copy is not None else {}

@@ -14,6 +14,7 @@ from .. import compat
 from ..core.host_fallback import host_sentence
 from ..core.jobs import Job
 from ..core.naming import provider_short
+from ..core.playback_copy import playable_path
 from ..core.timeline import FrameRange
 from ..providers.errors import FoleyError
 from .loudness import level_for
@@ -179,7 +180,11 @@ def insert_job_audio(scene: Any, job: Job, *, above_channel: int, fade_frames: i
                              "choose another channel (0 = the lowest free one).")
     else:
         channel = free_channel(scene, frames, above_channel, extra_busy)
-    strip = compat.new_sound_strip(scene, strip_label(job), blend_relative(audio), channel, frames.start)
+    # A 16-bit WAV plays from its 24-bit copy beside it, made on the worker: FFmpeg probes
+    # every 16-bit WAV it opens, and ``new_sound`` opens the file twice on this thread
+    # (``core/playback_copy.py`` says where and how much). The paid original stays the job's file.
+    playable = playable_path(audio, job.audio_info.get("analysis") or {})
+    strip = compat.new_sound_strip(scene, strip_label(job), blend_relative(playable), channel, frames.start)
     try:
         return _finish_strip(scene, strip, job, channel, fade_frames=fade_frames, mute=mute, ours=ours,
                              takes=takes or [])
@@ -205,6 +210,7 @@ def _finish_strip(scene: Any, strip: Any, job: Job, channel: int, *, fade_frames
     # The strip's own name is recorded: a Shift+D or pasted copy keeps the metadata but gets
     # another name, so it is never taken for the take itself (``strip_metadata.is_take``).
     strip[METADATA_KEY] = {**metadata(job), "warnings": " ".join(warnings), INSERTED_NAME_KEY: strip.name,
+                           "original_file": job.audio_path,  # the paid file, when the strip plays a copy
                            "edit_id": str(scene.get(EDIT_ID_KEY, "")), **level.figures}
     strip.mute = mute
     strip.volume = level.volume  # before the fades: their keyframes rise to this level, not to 1.0

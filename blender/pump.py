@@ -6,11 +6,20 @@ they all depend on changed (a file opened, a render ended, another window quit),
 looked at. A tick without events and without such a change touches no job at all.
 
 ``insert_and_record`` is the one insertion: the pump and ``foley.insert`` both call it.
+
+A tick inserts at most ``INSERTS_PER_TICK`` strips (issue: "never freeze Blender"): one
+insertion is one ``strips.new_sound`` plus our own metadata and fades, and several
+results often land in the same tick (a batch, the takes of one request). The others
+stay "untried" in the session's ``JobView``, in the order they landed, and the timer
+comes back after ``CARRY_INTERVAL_S`` for the next one. ``pump_once`` (what
+``JobEngine.wait`` runs in background scripts, where no window can freeze) inserts
+them all, so a script that waits finds every strip on the timeline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +34,11 @@ if TYPE_CHECKING:
     from .runtime import Session
 
 PUMP_BUDGET_S = 0.02  # seconds of event handling per tick at most
+#: strips a timer tick may insert (or fail to insert): each is a main-thread call into Blender
+INSERTS_PER_TICK = 1
 ACTIVE_INTERVAL_S = 0.1
+#: the next tick when ready strips were carried over: soon, yet the window redraws in between
+CARRY_INTERVAL_S = 0.02
 IDLE_INTERVAL_S = 1.0
 #: a modal operator counts as "the same one still running" only while the pump keeps seeing it
 MODAL_GAP_S = 2.0
@@ -45,30 +58,45 @@ def tick(session: Session) -> float:
         # bpy.ops raises RuntimeError for an ERROR report: it was shown, that is all we want.
         with contextlib.suppress(RuntimeError):
             bpy.ops.foley.report(level=level, message=text)  # type: ignore[attr-defined]  # ours, not in the stubs
+    if inserts_carried(session):
+        return CARRY_INTERVAL_S
     return ACTIVE_INTERVAL_S if session.active_job_count() else IDLE_INTERVAL_S
 
 
-def pump(session: Session, budget_s: float = PUMP_BUDGET_S) -> int:
-    """Apply engine events on the main thread within ``budget_s``; returns how many."""
+def inserts_carried(session: Session) -> bool:
+    """Ready strips wait for the next tick because this one had inserted its share.
+
+    Not while insertion is blocked (a render, a drag): those are looked at again at the
+    usual interval.
+    """
+    return session.view.has_untried() and not session.insert_blocked
+
+
+def pump(session: Session, budget_s: float = PUMP_BUDGET_S, *,
+         insert_limit: int | None = INSERTS_PER_TICK) -> int:
+    """Apply engine events on the main thread within ``budget_s``; returns how many.
+
+    At most ``insert_limit`` strips are inserted (``None``: every ready one); the rest
+    are carried to the next tick.
+    """
     engine = session.existing_engine
     if engine is None or session.resuming.is_set():  # the resume thread holds the engine for a moment
         return 0
-    from ..core.events import JobCancelled, JobFailed, JobReady, PaidResultKept
+    from ..core.events import JobCancelled, JobFailed, PaidResultKept
 
     view = session.view
     view.note_all(session.take_resumed())  # picked up from the ledger without events of their own
     events = engine.drain(budget_s)
     for event in events:
+        # A JobReady of a top-level job makes it "untried" in the view, in the order the
+        # results landed: ``insert_waiting_jobs`` inserts it (no insertion here, so the
+        # tick's share of insertions is counted in one place).
         view.note(event.job)
-        if isinstance(event, JobReady):
-            if not event.job.parent_id:
-                view.tried(event.job.id)
-                insert_ready_job(session, event.job)
-        elif isinstance(event, JobFailed):
+        if isinstance(event, JobFailed):
             session.post_message("ERROR", f"Foley: {event.message}")
         elif isinstance(event, JobCancelled | PaidResultKept):
             session.post_message("WARNING", f"Foley: {event.message}")
-    insert_waiting_jobs(session)
+    insert_waiting_jobs(session, insert_limit)
     if events or _countdown_due(session):  # any event changes what the job list shows
         _tag_redraw()
     return len(events)
@@ -85,8 +113,12 @@ def _open_file() -> tuple[Any, ...]:
     return (bpy.data.filepath, *((scene.name, scene_edit_id(scene)) for scene in bpy.data.scenes))
 
 
-def insert_waiting_jobs(session: Session) -> int:
-    """Try the waiting jobs that may have become insertable since they were last tried."""
+def insert_waiting_jobs(session: Session, limit: int | None = None) -> int:
+    """Try the waiting jobs that may have become insertable since they were last tried.
+
+    At most ``limit`` of them reach Blender (inserted, or failed once the strip was being
+    made); those not looked at stay untried, in their order, for the next tick.
+    """
     view = session.view
     if not view.has_waiting():
         session.insert_due = session.insert_blocked = False
@@ -106,7 +138,17 @@ def insert_waiting_jobs(session: Session) -> int:
     from .edit_identity import scene_of_job
 
     untried = view.take_untried()
-    return sum(1 for job in untried if scene_of_job(job) is not None and insert_ready_job(session, job))
+    inserted = attempts = 0
+    for index, job in enumerate(untried):
+        if limit is not None and attempts >= limit:
+            view.retry(later.id for later in untried[index:])  # the next tick's, same order
+            break
+        if scene_of_job(job) is None:
+            continue  # another file's or scene's: tried again when the open file changes
+        outcome = _insert_ready(session, job)
+        attempts += outcome is not _Outcome.SKIPPED
+        inserted += outcome is _Outcome.INSERTED
+    return inserted
 
 
 def _countdown_due(session: Session) -> bool:
@@ -214,32 +256,43 @@ def insert_and_record(session: Session, scene: Any, job: Job, *, channel: int = 
     return inserted
 
 
+class _Outcome(enum.Enum):
+    INSERTED = "inserted"
+    FAILED = "failed"  # Blender was asked (the strip was being made): it counts as a tick's insertion
+    SKIPPED = "skipped"  # not ours, not ready, blocked: nothing costly happened
+
+
 def insert_ready_job(session: Session, job: Job) -> bool:
     """Insert a ready job's strip if its file and scene are open; True when inserted.
 
     A failure is reported once: the job keeps its sentence in ``insert_error`` and is
     not tried again until the user chooses Retry Insert (``foley.insert``) or Dismiss.
     """
+    return _insert_ready(session, job) is _Outcome.INSERTED
+
+
+def _insert_ready(session: Session, job: Job) -> _Outcome:
     from ..core.jobs import JobState
     from .edit_identity import scene_of_job
 
     engine = session.engine()
     current = engine.get(job.id)
     if current is None or current.state is not JobState.READY or current.insert_error:
-        return False  # announced twice (after download and again on resume), or waiting for the user
+        # announced twice (after download and again on resume), or waiting for the user
+        return _Outcome.SKIPPED
     if not engine.claim(job.id):
         session.claimed_elsewhere.add(job.id)  # looked at again when the takeover check runs
-        return False  # another Blender window runs it and inserts it (issue 11)
+        return _Outcome.SKIPPED  # another Blender window runs it and inserts it (issue 11)
     scene = scene_of_job(current)
     if scene is None or insertion_blocked_reason(session):
         if scene is not None:
             session.insert_blocked = True
-        return False
+        return _Outcome.SKIPPED
     try:
         inserted = insert_and_record(session, scene, current)
     except InsertFailedError as failure:
         session.post_message("ERROR", f"Foley: {failure}")
-        return False
+        return _Outcome.FAILED
     if not bpy.app.background:
         # One undo step per inserted sound (a timer is not an operator, so push it ourselves).
         with contextlib.suppress(RuntimeError):
@@ -247,7 +300,7 @@ def insert_ready_job(session: Session, job: Job) -> bool:
     session.post_message("INFO", f"Foley: inserted '{inserted.strip_name}' on channel {inserted.channel}.")
     for warning in inserted.warnings:
         session.post_message("WARNING", warning)
-    return True
+    return _Outcome.INSERTED
 
 
 def move_jobs_to_saved_file(session: Session, before: str, after: str) -> int:

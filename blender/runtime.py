@@ -544,8 +544,14 @@ def pump(budget_s: float | None = None) -> int:
 
 
 def pump_once() -> None:
-    """``pump`` for ``JobEngine.wait`` in background mode."""
-    pump()
+    """``pump`` for ``JobEngine.wait`` (a script that waits): every ready strip, not a tick's share.
+
+    A waiting script holds the main thread anyway, and it expects every settled job's
+    strip on the timeline when ``wait`` returns (``pump.INSERTS_PER_TICK`` is for the timer).
+    """
+    from . import pump as pump_module
+
+    pump_module.pump(current(), insert_limit=None)
 
 
 def tick() -> float:

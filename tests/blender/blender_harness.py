@@ -54,3 +54,15 @@ def foley_strips(scene: Any) -> list[Any]:
     """Sound strips made by VSE Foley, by channel."""
     return sorted((s for s in strips_of(scene) if s.type == "SOUND" and "vse_foley" in s),
                   key=lambda s: s.channel)
+
+
+def pump_ticks(rt: Any, limit: int = 64) -> int:
+    """Pump as the timer does: one tick, then the next ones while a tick carried ready strips
+    over (``pump.INSERTS_PER_TICK``); returns how many ticks ran (bounded by ``limit``)."""
+    pump = importlib.import_module(MODULE + ".blender.pump")
+    rt.pump()
+    ticks = 1
+    while pump.inserts_carried(rt.current()) and ticks < limit:
+        rt.pump()
+        ticks += 1
+    return ticks

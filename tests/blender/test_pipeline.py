@@ -95,6 +95,36 @@ def test_generate_inserts_an_aligned_strip(extension: Any, online: None, emulato
 
 
 @requires_audaspace
+def test_a_16_bit_wav_result_plays_from_its_24_bit_copy_and_the_paid_file_stays_the_jobs(
+        extension: Any, online: None, emulator: VendorEmulator, footage: dict[float, Path],
+        tmp_path: Path) -> None:
+    """FFmpeg probes every 16-bit WAV it opens, and ``new_sound`` opens the file twice on the
+    main thread: the strip plays a 24-bit copy the worker wrote beside the original."""
+    make_saved_edit(tmp_path, footage[25.0])
+    scene = bpy.context.scene
+    scene.foley.provider = "wavespeed.think-sound"  # the emulator answers a 16-bit PCM WAV
+    scene.foley.prompt = "footsteps on gravel"
+    emulator.reset()
+    conform = importlib.import_module(MODULE + ".core.conform")
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+
+    assert bpy.ops.foley.generate() == {"FINISHED"}
+
+    [strip] = foley_strips(scene)
+    job = runtime.engine().get(strip["vse_foley"]["job_id"])
+    original = Path(job.audio_path)
+    played = Path(bpy.path.abspath(strip.sound.filepath))
+    assert strip.sound.filepath.startswith("//foley/")
+    assert played == original.with_name(original.stem + ".pcm24.wav") != original
+    assert job.audio_info["analysis"]["playback_path"] == str(played)  # recorded with the job
+    assert strip["vse_foley"]["original_file"] == str(original)  # what the strip's copy stands for
+    source, copy = conform.read_wav(original), conform.read_wav(played)
+    assert (source.sample_format, copy.sample_format) == ("pcm16", "pcm24")
+    assert (copy.samples == source.samples).all()  # the same sound, nothing rounded
+    assert emulator.tasks_created("wavespeed") == 1
+
+
+@requires_audaspace
 @pytest.mark.parametrize("fps", [23.976, 29.97])
 def test_timing_events_are_sent_in_exact_seconds(extension: Any, online: None, emulator: VendorEmulator,
                                                  footage: dict[float, Path], tmp_path: Path,

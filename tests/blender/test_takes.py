@@ -4,6 +4,7 @@ selection after insertion — in real Blender against the emulator."""
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,72 @@ def test_regenerate_uses_the_strips_own_metadata(extension: Any, online: None, e
     assert (meta["frame_start"], meta["frame_end"]) == (edit.frame_start, edit.frame_end)
     [body] = [r.json for r in emulator.requests if r.kind == "submit"]
     assert (body["prompt"], body["seed"]) == ("engine idling", 7)
+
+
+def test_results_ready_at_once_land_one_a_tick_in_their_takes_order(extension: Any, online: None,
+                                                                    emulator: VendorEmulator, shot: Path,
+                                                                    tmp_path: Path) -> None:
+    """Three takes ready in the same tick: the timer inserts one strip a tick (never freeze
+    Blender) and comes back soon; all three land in the end, stacked, one audible."""
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "rain"
+    scene.foley.variations = 3
+    emulator.reset()
+    generate = importlib.import_module(MODULE + ".blender.generation")
+    selection = importlib.import_module(MODULE + ".blender.selection")
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    pump = importlib.import_module(MODULE + ".blender.pump")
+    chosen = selection.choose_range(scene, [strips_of(scene)[edit.movie_strip]], 0, 0)
+    jobs = generate.enqueue_generation(bpy.context, scene, chosen, ["vidu.text2audio"])
+    assert len(jobs) == 3
+    assert runtime.engine().wait([job.id for job in jobs], timeout=30)  # no pump: their events wait
+
+    session = runtime.current()
+    session.resume_if_online()  # the first tick's pick-up of the ledger, done before counting ticks
+    assert session.resume_finished.wait(30)
+    session.next_takeover = time.monotonic() + 3600  # and no look for dead windows in these ticks
+    landed: list[list[str]] = []
+    intervals = []
+    for _ in range(6):  # bounded: three ticks should do
+        intervals.append(runtime.tick())
+        landed.append([s["vse_foley"]["job_id"] for s in foley_strips(scene)])
+        if len(landed[-1]) == 3:
+            break
+    assert [len(ids) for ids in landed] == [1, 2, 3]  # one strip a tick
+    assert landed[1][:1] == landed[0] and set(landed[1]) < set(landed[2])  # nothing moved or replaced
+    assert intervals[:2] == [pump.CARRY_INTERVAL_S] * 2  # the timer comes back soon for the rest
+    assert intervals[2] != pump.CARRY_INTERVAL_S and not pump.inserts_carried(runtime.current())
+    assert sorted(landed[2]) == sorted(job.id for job in jobs)
+    takes = foley_strips(scene)
+    channels = [s.channel for s in takes]
+    assert channels == list(range(channels[0], channels[0] + 3))  # consecutive, as when they land apart
+    assert [s.mute for s in takes] == [False, True, True]  # the first to land stays the audible one
+    assert all(runtime.engine().get(job.id).state.value == "inserted" for job in jobs)
+
+
+def test_a_failed_insertion_takes_its_tick_and_the_next_result_lands_on_the_next(
+        extension: Any, online: None, emulator: VendorEmulator, shot: Path, tmp_path: Path) -> None:
+    edit = saved_edit(tmp_path, shot)
+    scene = bpy.context.scene
+    scene.foley.provider = "vidu.text2audio"
+    scene.foley.prompt = "hail"
+    scene.foley.variations = 2
+    emulator.reset()
+    generate = importlib.import_module(MODULE + ".blender.generation")
+    selection = importlib.import_module(MODULE + ".blender.selection")
+    runtime = importlib.import_module(MODULE + ".blender.runtime")
+    chosen = selection.choose_range(scene, [strips_of(scene)[edit.movie_strip]], 0, 0)
+    jobs = generate.enqueue_generation(bpy.context, scene, chosen, ["vidu.text2audio"])
+    assert runtime.engine().wait([job.id for job in jobs], timeout=30)
+    for job in jobs:  # every file gone: each insertion fails with its sentence
+        ready = runtime.engine().get(job.id)
+        Path(ready.audio_path).unlink()
+
+    runtime.pump()
+    failed = [job.id for job in jobs if runtime.engine().get(job.id).insert_error]
+    assert len(failed) == 1  # the first failure was the tick's one insertion
+    runtime.pump()
+    assert sorted(j.id for j in jobs if runtime.engine().get(j.id).insert_error) == sorted(j.id for j in jobs)
+    assert not foley_strips(scene)

@@ -20,7 +20,15 @@ from typing import Any
 
 import bpy
 import pytest
-from blender_harness import MODULE, ROOT, foley_strips, requires_audaspace, show_in_sequencer, strips_of
+from blender_harness import (
+    MODULE,
+    ROOT,
+    foley_strips,
+    pump_ticks,
+    requires_audaspace,
+    show_in_sequencer,
+    strips_of,
+)
 
 from devtools.emulator import VendorEmulator
 from devtools.sample_edit import build_edit, render_footage
@@ -187,7 +195,8 @@ def test_jobs_of_a_live_window_on_another_file_are_left_alone_until_it_dies(
     rt.pump()
     assert not foley_strips(bpy.context.scene)  # not this file: they wait as ready
     bpy.ops.wm.open_mainfile(filepath=first)
-    rt.pump()  # the pump's next tick after a load inserts (never load_post itself)
+    # the pump's next ticks after a load insert, one strip a tick (never load_post itself)
+    assert pump_ticks(rt) == len(with_task)
     strips = foley_strips(bpy.context.scene)
     assert sorted(s["vse_foley"]["job_id"] for s in strips) == sorted(with_task)
     assert emulator.submit_count("vidu") == TAKES  # polled, never resubmitted
