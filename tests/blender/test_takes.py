@@ -263,8 +263,9 @@ def test_results_ready_at_once_land_one_a_tick_in_their_takes_order(extension: A
     assert runtime.engine().wait([job.id for job in jobs], timeout=30)  # no pump: their events wait
 
     session = runtime.current()
+    picks_up = not session.resumed  # an earlier test's script wait may have picked the ledger up already
     session.resume_if_online()  # the first tick's pick-up of the ledger, done before counting ticks
-    assert session.resume_finished.wait(30)
+    assert not picks_up or session.resume_finished.wait(30)
     session.next_takeover = time.monotonic() + 3600  # and no look for dead windows in these ticks
     landed: list[list[str]] = []
     intervals = []
