@@ -20,11 +20,12 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .providers import PROVIDER_IDS, all_provider_infos, create_provider, provider_info
-from .providers.base import FieldKind, GenerationRequest, ProviderInfo, TimedEvent
+from .providers.base import AudioFile, FieldKind, GenerationRequest, ProviderInfo, TimedEvent
 from .providers.catalog import VENDOR_NEEDS
 from .providers.errors import CancelledError, FoleyError, InputError, SubmitUncertainError
 from .providers.vendor_spec import VENDOR_SPECS
@@ -158,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any other provider option (e.g. top_k=50, model=musicgen); repeatable",
     )
+    gen.add_argument(
+        "--any-host",
+        action="store_true",
+        help="when the provider's host proves it made nothing (its own 503 refusal, or the request never "
+        "left), use another host of the same model whose key is set; never after an uncertain answer",
+    )
     gen.add_argument("--deadline", type=float, default=1800.0, help="give up waiting after this many seconds")
     gen.add_argument("--out", required=True, type=Path, help="output file; see below for the extension")
     gen.add_argument("-v", "--verbose", action="store_true", help="log HTTP steps (never keys) to stderr")
@@ -243,25 +250,51 @@ def _request(args: argparse.Namespace) -> GenerationRequest:
     )
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _generate_on_a_host(args: argparse.Namespace, request: GenerationRequest, dest_stem: Path) -> AudioFile:
+    """The chosen host, then (``--any-host``) the next host of its model after a proven refusal only."""
+    from .core.host_fallback import falls_back, job_hosts, unfit_reason, why_unavailable
+    from .providers.model_hosts import host_label
     from .providers.one_shot import run_generation
 
+    hosts = (job_hosts(args.provider, {}, os.environ) if args.any_host else []) or [args.provider]
+    chosen = provider_info(args.provider)
+    notes: list[str] = []
+    refused: FoleyError | None = None
+    for index, host in enumerate(hosts):
+        asked = replace(request, provider_id=host)
+        reason = unfit_reason(asked, chosen, provider_info(host)) if index else ""
+        if reason:
+            notes.append(f"{host_label(host)} was skipped: {reason}")
+            continue
+        provider = create_provider(host, {}, os.environ)
+        try:
+            audio = run_generation(
+                provider, asked, dest_stem, on_progress=lambda line: print(line, file=sys.stderr, flush=True),
+                cancel=threading.Event(), deadline_s=args.deadline,
+            )
+        except FoleyError as exc:
+            if not falls_back(exc) or len(hosts) == 1:
+                raise  # an uncertain answer, or any host off: as without this option
+            refused = exc
+            notes.append(f"{host_label(host)} was unavailable ({why_unavailable(exc)}), so nothing was "
+                         "charged there")
+            print(f"{notes[-1]}.", file=sys.stderr, flush=True)
+            continue
+        finally:
+            provider.close()
+        if index:
+            print(f"Made by {host_label(host)}; {'; '.join(notes)}.", file=sys.stderr, flush=True)
+        return audio
+    print(f"No other host could take it: {'; '.join(notes)}.", file=sys.stderr, flush=True)
+    assert refused is not None  # the chosen host is never skipped: only a refusal ends up here
+    raise refused
+
+
+def _generate(args: argparse.Namespace) -> int:
     request = _request(args)
     out: Path = args.out
     dest_stem = out.with_suffix("") if out.suffix else out
-    provider = create_provider(args.provider, {}, os.environ)
-    cancel = threading.Event()
-    try:
-        audio = run_generation(
-            provider,
-            request,
-            dest_stem,
-            on_progress=lambda message: print(message, file=sys.stderr, flush=True),
-            cancel=cancel,
-            deadline_s=args.deadline,
-        )
-    finally:
-        provider.close()
+    audio = _generate_on_a_host(args, request, dest_stem)
     seconds = f", {audio.duration:.2f} s" if audio.duration is not None else ""
     print(f"wrote {audio.format}{seconds}", file=sys.stderr)
     if args.json:

@@ -15,14 +15,40 @@ import bpy
 from .providers import PROVIDER_IDS, all_provider_infos
 from .providers.base import FieldKind, FieldSpec
 from .providers.catalog import SEED_MAX
+from .providers.model_hosts import menu_groups
 
 # Properties whose meaning is shared by every provider, drawn specially by the panel.
 COMMON_FIELDS = ("prompt", "bgm_prompt", "negative_prompt", "seed", "duration")
 
 
 
-def _provider_items() -> list[tuple[str, str, str]]:
-    return [(info.id, info.label, info.description) for info in all_provider_infos()]
+def _provider_items() -> list[tuple[str, str, str, int] | None]:
+    """The provider menu, hosts of one model together under the model's name (issue 14 item 6).
+
+    Blender's EnumProperty items: ``None`` is a separator, and "a regular item tuple with an empty
+    identifier string, in which case the name, if non-empty, will be displayed in the UI above the
+    separator line" is a heading (bpy.props.EnumProperty's docstring, source/blender/python/intern/
+    bpy_props.cc; the same text in the API docs of 4.2 to 5.1). Each provider keeps its identifier
+    AND the number it had when the list was flat (its place in ``PROVIDER_IDS``): a saved .blend
+    stores the number, so inserting headings must not shift it; headings get numbers no provider has.
+    """
+    infos = {info.id: info for info in all_provider_infos()}
+    items: list[tuple[str, str, str, int] | None] = []
+    previous_named = False
+    for index, (model, hosts) in enumerate(menu_groups()):
+        if model:
+            items.append(("", model, "", _HEADING_NUMBERS + index))
+        elif previous_named:
+            items.append(None)  # the models after a group are not its hosts
+        previous_named = bool(model)
+        for provider_id in hosts:
+            info = infos[provider_id]
+            items.append((info.id, info.label, info.description, PROVIDER_IDS.index(provider_id)))
+    return items
+
+
+#: headings' numbers start here: far above any provider's (a stored number is always a provider's)
+_HEADING_NUMBERS = 10_000
 
 
 def _random_seed_get(self: Any) -> bool:
@@ -85,6 +111,12 @@ def _annotations() -> dict[str, Any]:
         "provider": bpy.props.EnumProperty(  # type: ignore[func-returns-value]
             name="Provider", description="The service and model that makes the sound",
             items=_provider_items(), default=PROVIDER_IDS[0]),
+        # issue 14 item 6: may a job use another host of the chosen model (a key for it is set) when
+        # the chosen host proves it made nothing? Off: the editor's choice of host is respected
+        "any_host": bpy.props.BoolProperty(  # type: ignore[func-returns-value]
+            name="Any host", description="When the chosen host is unavailable and made nothing, send the job "
+            "to another host of the same model that you have a key for (never after an uncertain answer)",
+            default=False),
         "prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]
             name="Prompt", description="What should be heard"),
         "bgm_prompt": bpy.props.StringProperty(  # type: ignore[func-returns-value]

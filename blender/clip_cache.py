@@ -33,9 +33,6 @@ RENDER_TIMEOUT_S = 30 * 60
 DEFAULT_SHORT_SIDE = 360
 #: the render process prints one line starting with this, then its result as JSON
 RESULT_MARKER = "VSE_FOLEY_CLIP "
-#: a warm render process (``render_pool``) with no request for this long ends itself (it holds a
-#: Blender's memory)
-DEFAULT_IDLE_EXIT_S = 120.0
 
 _BOOT = (
     "import sys, json, importlib; args = json.loads(sys.argv[-1]); "
@@ -59,8 +56,8 @@ class ClipSpec:
     min_short_side: int = 0  # the provider's preferred input: the clip is never smaller
 
 
-def render_args(spec: ClipSpec) -> dict[str, object]:
-    """What the render process needs to render ``spec`` (one request, as JSON)."""
+def spec_arguments(spec: ClipSpec) -> dict[str, object]:
+    """What the render process needs to know of a clip (JSON), with where to import the extension from."""
     return {
         "blend_path": spec.blend_path,
         "scene_name": spec.scene_name,
@@ -70,29 +67,22 @@ def render_args(spec: ClipSpec) -> dict[str, object]:
         "output_dir": spec.output_dir,
         "stem": spec.stem,
         "min_short_side": spec.min_short_side,
+        "package_parent": str(PACKAGE_DIR.parent),
+        "package": PACKAGE_DIR.name,
     }
-
-
-def _process_command(args: dict[str, object], binary_path: str) -> list[str]:
-    payload = json.dumps({**args, "package_parent": str(PACKAGE_DIR.parent), "package": PACKAGE_DIR.name})
-    if binary_path:
-        return [binary_path, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _BOOT,
-                "--", payload]
-    return [sys.executable, "-c", _BOOT, payload]
 
 
 def render_command(spec: ClipSpec, binary_path: str) -> list[str]:
     """Blender's binary with ``-b``; under the ``bpy`` module (no binary), this Python.
 
-    ``binary_path`` is ``bpy.app.binary_path``, read by the caller on the main thread.
+    ``binary_path`` is ``bpy.app.binary_path``, read by the caller on the main thread. One process
+    for one clip (the bench's render figures); the session renders in ``render_pool``'s processes.
     """
-    return _process_command(render_args(spec), binary_path)
-
-
-def serve_command(binary_path: str, idle_exit_s: float) -> list[str]:
-    """The same process as ``render_command``, staying to render one request a line from stdin
-    (``render_process.serve``; ``render_pool`` keeps it)."""
-    return _process_command({"serve": True, "idle_exit_s": idle_exit_s}, binary_path)
+    payload = json.dumps(spec_arguments(spec))
+    if binary_path:
+        return [binary_path, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _BOOT,
+                "--", payload]
+    return [sys.executable, "-c", _BOOT, payload]
 
 
 def render_clip_in_subprocess(command: list[str], cancel: threading.Event | None = None,
@@ -129,25 +119,25 @@ def render_clip_in_subprocess(command: list[str], cancel: threading.Event | None
         raise FoleyError(f"The clip render process stopped without a clip ({reason}).")
 
 
-#: renders one clip and returns the render process's result (``path``, ``width``, ``height``…)
-RenderFunction = Callable[[ClipSpec, threading.Event], dict[str, object]]
+#: renders one clip on a worker thread and returns the render process's result
+RenderFunction = Callable[["ClipSpec", threading.Event], dict[str, object]]
 
 
 class ClipCache:
-    """The engine's ``render_clip``: one render per clip; other takes of the range wait and reuse it.
-
-    ``render`` makes a clip; by default a new render process per clip. ``render_pool.RenderPool``'s
-    ``render_clip`` renders them in warm processes instead (one Blender start for many clips).
-    """
+    """The engine's ``render_clip``: one render per clip; other takes of the range wait and reuse it."""
 
     def __init__(self, user_dir: UserDir, binary_path: str, find_job: Callable[[str], Job | None],
                  render: RenderFunction | None = None) -> None:
         self._user_dir = user_dir
         self._binary_path = binary_path
-        self._render = render or self._render_in_new_process
+        #: how a clip is rendered: the session's ``render_pool.RenderPool.render``; alone, a process a clip
+        self._render = render or self._render_in_own_process
         self._find_job = find_job  # a chunk renders from its parent's copy of the edit
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def _render_in_own_process(self, spec: ClipSpec, cancel: threading.Event) -> dict[str, object]:
+        return render_clip_in_subprocess(render_command(spec, self._binary_path), cancel)
 
     def source_of(self, job: Job) -> tuple[str, int] | None:
         """The copy of the edit a job renders from, and the clip size (a chunk asks its parent)."""
@@ -160,9 +150,6 @@ class ClipCache:
             if source:
                 return str(source), int(owner.extra.get("clip_short_side", DEFAULT_SHORT_SIDE))
         return None
-
-    def _render_in_new_process(self, spec: ClipSpec, cancel: threading.Event) -> dict[str, object]:
-        return render_clip_in_subprocess(render_command(spec, self._binary_path), cancel)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:

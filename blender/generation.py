@@ -17,6 +17,7 @@ import bpy
 
 from .. import preferences
 from ..core.cost import CostEstimate, estimate_cost
+from ..core.host_fallback import job_hosts
 from ..core.jobs import Job, new_job_id
 from ..core.request_plan import (
     DEFAULT_ASK_ABOVE_REQUESTS,
@@ -196,7 +197,10 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
         blend_copy = shared_clip_source(scene, runtime.user_dir("sources"), new_job_id())
     prefs = preferences.addon_preferences(context)
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
+    hosts = _hosts_of_jobs(context, scene, provider_ids)
     engine = runtime.engine()
+    if blend_copy:
+        runtime.warm_clip_renders()  # its Blender starts while the jobs are queued
     jobs: list[Job] = []
     for index, chosen in enumerate(plan.ranges):
         above = source_channel(scene, chosen.frames, list(chosen.strip_names))
@@ -212,7 +216,7 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
                 edit_id=edit_id_for(scene),  # the job follows this edit through Save As (edit_identity)
                 channel=above, label=label, group_id=group_id, take_index=len(jobs) - takes_before,
                 take_label=provider_info(provider_id).label if len(provider_ids) > 1 else f"take {take + 1}",
-                batch_id=batch_id,
+                batch_id=batch_id, hosts=list(hosts[provider_id]),
                 # Kept in the ledger, so a job resumed after a restart can still render its clip.
                 extra={"source_strips": list(chosen.strip_names), "clip_source": blend_copy,
                        "clip_short_side": short_side},
@@ -220,6 +224,20 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
             jobs.append(engine.enqueue(job, chunk_ranges=plan.chunks[(index, provider_id)]))
     runtime.note_jobs(jobs)  # the job list counts them before their first event
     return jobs
+
+
+def _hosts_of_jobs(context: Any, scene: Any, provider_ids: Sequence[str]) -> dict[str, list[str]]:
+    """"Any host" (issue 14 item 6): each provider's jobs carry the hosts of its model usable now,
+    chosen first. A host compared in the same Generate is never another's fallback: a comparison
+    of hosts must not end up made by one of them."""
+    if not getattr(scene.foley, "any_host", False):
+        return {pid: [] for pid in provider_ids}
+    values = preferences.provider_prefs(context)
+    hosts: dict[str, list[str]] = {}
+    for pid in provider_ids:
+        usable = [host for host in job_hosts(pid, values) if host == pid or host not in provider_ids]
+        hosts[pid] = usable if len(usable) > 1 else []
+    return hosts
 
 
 def generation_plan_for(context: Any, scene: Any, providers: str, frame_start: int,

@@ -11,6 +11,7 @@ from typing import Any
 import bpy
 
 from .. import compat
+from ..core.host_fallback import host_sentence
 from ..core.jobs import Job
 from ..core.naming import provider_short
 from ..core.timeline import FrameRange
@@ -111,6 +112,8 @@ def metadata(job: Job) -> dict[str, Any]:
         "group_id": job.group_id,
         "take_index": job.take_index,
         "take_label": job.take_label,
+        # issue 14 item 6: the host that made it ("provider" above) and why it is not the one chosen
+        "made_by": host_sentence(job),
     }
 
 

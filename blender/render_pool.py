@@ -1,213 +1,309 @@
-"""Warm render processes: one Blender start (and one load of the edit's copy) for many clips.
+"""Clip renders in long-lived Blender processes: one start and one file load for many clips.
 
-A new render process per clip pays Blender's start and the file load every time; a batch
-of shots pays it per shot. ``RenderPool.render_clip`` sends each clip to a process that
-stays (``render_process.serve``): one request a line on its stdin, one result line on its
-stdout. Runs on worker threads and imports no bpy, like ``clip_cache``.
+A clip render is a whole background Blender (``render_process``). Starting one costs about a
+second of processor time before the first frame, and a batch of 24 shots paid it 24 times on a
+2-core machine where renders already bound the batch (issue 13 item 3). So the clips go to a
+few render processes that stay up between clips:
 
-- A process renders one clip at a time; the pool starts another when all are busy and keeps
-  at most ``keep`` idle ones (render-ahead runs a few renders at once).
-- Cancel or a timeout kills the process (a render cannot be interrupted); the next clip
-  starts a fresh one. A process that ended while idle (its own idle exit, a crash) is
-  replaced, and a request it never answered is sent once more to a fresh process.
-- ``close()`` (at session shutdown) ends them all; a process also ends when its parent
-  goes away (its stdin closes) or after ``idle_exit_s`` without a request.
+- at most ``size`` at once (the machine's render budget, ``core/render_ahead.py``); further
+  requests wait their turn, first come first served, so a render never competes with more
+  renders than the machine can take;
+- each process reads one request a line on its stdin and answers with one
+  ``RESULT_MARKER`` line on its stdout (Blender prints a line per frame there too, so a
+  reader thread drains it: a full pipe would stall the render);
+- a process that errs, is cancelled (killed: a Cancel must stop the render now), runs past
+  the timeout or has rendered ``MAX_CLIPS_PER_PROCESS`` clips is replaced by a fresh one;
+- a process idle for ``idle_s`` (``IDLE_S``) exits, so a finished batch gives its memory back.
+
+Runs on worker threads, no bpy: the binary path is captured on the main thread.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
-import queue
+import logging
 import subprocess
-import tempfile
+import sys
 import threading
 import time
+from typing import IO
 
 from ..providers.errors import CancelledError, FoleyError
-from .clip_cache import (
-    DEFAULT_IDLE_EXIT_S,
-    RENDER_TIMEOUT_S,
-    RESULT_MARKER,
-    ClipSpec,
-    render_args,
-    serve_command,
+from .clip_cache import PACKAGE_DIR, RENDER_TIMEOUT_S, RESULT_MARKER, ClipSpec, spec_arguments
+
+log = logging.getLogger(__name__)
+
+#: an idle render process exits after this long (it holds a Blender's memory)
+IDLE_S = 30.0
+#: a fresh process after this many clips, so nothing a render leaves behind piles up
+MAX_CLIPS_PER_PROCESS = 25
+#: lines of a process's output kept to explain a failure
+TAIL_LINES = 40
+
+_SERVE_BOOT = (
+    "import sys, json, importlib; args = json.loads(sys.argv[-1]); "
+    "sys.path.insert(0, args['package_parent']); "
+    "importlib.import_module(args['package'] + '.blender.render_process').serve()"
 )
 
-#: idle processes kept for the next clips (more start when more renders run at once)
-DEFAULT_KEEP = 2
+
+def serve_command(binary_path: str) -> list[str]:
+    """The command of a render process that serves requests from its stdin (see ``render_process.serve``)."""
+    payload = json.dumps({"package_parent": str(PACKAGE_DIR.parent), "package": PACKAGE_DIR.name})
+    if binary_path:
+        return [binary_path, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr",
+                _SERVE_BOOT, "--", payload]
+    return [sys.executable, "-c", _SERVE_BOOT, payload]
 
 
-class _ProcessEndedError(FoleyError):
-    """The process ended before it answered (``answered_nothing``: not a word about this request)."""
-
-    def __init__(self, message: str, answered_nothing: bool) -> None:
-        super().__init__(message)
-        self.answered_nothing = answered_nothing
-
-
-class RenderProcess:
-    """One warm render process; ``render`` is called by one thread at a time (the pool's rule)."""
+class _RenderProcess:
+    """One serving Blender process and the thread that reads what it prints."""
 
     def __init__(self, command: list[str]) -> None:
-        # stderr: the reason when it dies; open as long as the process (closed by ``close``)
-        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        # stdout is read all the time by a thread: Blender prints a line per frame and a full pipe
-        # would stall it.
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self._log, text=True, bufsize=1)
-        self._answers: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read_answers, name="foley-render-answers", daemon=True)
-        self._reader.start()
-        self.clips_rendered = 0
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1,
+        )
+        self.clips = 0
+        self.idle_since = time.monotonic()
+        self._results: collections.deque[dict[str, object]] = collections.deque()
+        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._answered = threading.Condition()
+        self._ended = False
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(target=self._read, args=(stdout,), name="foley-render-output", daemon=True).start()
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
+    def _read(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            if line.startswith(RESULT_MARKER):
+                try:
+                    result = json.loads(line[len(RESULT_MARKER):])
+                except ValueError:
+                    result = {"ok": False, "error": "the render process answered something unreadable"}
+                with self._answered:
+                    self._results.append(result)
+                    self._answered.notify_all()
+            else:
+                self._tail.append(line.rstrip())
+        with self._answered:
+            self._ended = True
+            self._answered.notify_all()
 
     @property
     def alive(self) -> bool:
-        return self._process.poll() is None
+        return self.process.poll() is None and not self._ended
 
-    def _read_answers(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            if line.startswith(RESULT_MARKER):
-                self._answers.put(line[len(RESULT_MARKER):])
-        self._answers.put(None)  # the process ended
-
-    def render(self, args: dict[str, object], cancel: threading.Event | None,
-               timeout_s: float = RENDER_TIMEOUT_S) -> dict[str, object]:
-        """Send one request and wait for its answer; raises FoleyError (CancelledError on cancel)."""
-        assert self._process.stdin is not None
+    def render(self, spec: ClipSpec, cancel: threading.Event | None, timeout_s: float) -> dict[str, object]:
+        stdin = self.process.stdin
+        assert stdin is not None
         try:
-            self._process.stdin.write(json.dumps(args) + "\n")
-            self._process.stdin.flush()
-        except OSError as error:  # the process ended while it waited (BrokenPipeError)
-            raise _ProcessEndedError(f"The clip render process stopped ({error}).",
-                                     answered_nothing=True) from error
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if cancel is not None and cancel.is_set():
-                self.kill()
-                raise CancelledError("The clip render was cancelled.")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise FoleyError("Rendering the clip took longer than 30 minutes; try a shorter range.")
-            try:
-                answer = self._answers.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if answer is None:
-                reason = self._last_words()
-                raise _ProcessEndedError(f"The clip render process stopped without a clip ({reason}).",
-                                         answered_nothing=True)
-            result: dict[str, object] = json.loads(answer)
-            if not result.get("ok"):
-                raise FoleyError(f"Rendering the clip failed: {result.get('error')}")
-            self.clips_rendered += 1
-            return result
-
-    def _last_words(self) -> str:
-        self._process.wait()
-        self._log.seek(0)
-        tail = self._log.read()[-400:].strip().splitlines()
-        return tail[-1] if tail else f"exit code {self._process.returncode}"
-
-    def wait_ended(self, timeout_s: float) -> bool:
-        """Wait until the process has ended by itself (e.g. its idle exit); True when it has."""
-        try:
-            self._process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-    def close(self, wait_s: float = 5.0) -> None:
-        """End the process: its stdin closes (it leaves its loop); killed if it does not end soon."""
-        try:
-            if self._process.stdin is not None:
-                self._process.stdin.close()
+            stdin.write(json.dumps(spec_arguments(spec)) + "\n")
+            stdin.flush()
         except OSError:
-            pass
+            stopped = f"The clip render process stopped before it took the clip ({self.why()})."
+            raise FoleyError(stopped) from None
+        deadline = time.monotonic() + timeout_s
+        with self._answered:
+            while not self._results:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("The clip render was cancelled.")
+                if time.monotonic() > deadline:
+                    raise FoleyError("Rendering the clip took longer than 30 minutes; try a shorter range.")
+                if self._ended:
+                    raise FoleyError(f"The clip render process stopped without a clip ({self.why()}).")
+                self._answered.wait(0.1)  # short: a Cancel is seen within a tenth of a second
+            result = self._results.popleft()
+        self.clips += 1
+        if not result.get("ok"):
+            raise FoleyError(f"Rendering the clip failed: {result.get('error')}")
+        return result
+
+    def why(self) -> str:
+        tail = [line for line in self._tail if line.strip()]
+        return tail[-1] if tail else f"exit code {self.process.poll()}"
+
+    def close(self) -> None:
+        """Ask it to end (stdin closed), and make sure it does."""
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
         try:
-            self._process.wait(timeout=wait_s)
+            self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
-        self._log.close()
 
     def kill(self) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
 
 
 class RenderPool:
-    """The engine's clip renders in warm processes: ``ClipCache(..., render=pool.render_clip)``."""
+    """Up to ``size`` serving render processes, shared by every clip render of a session."""
 
-    def __init__(self, binary_path: str, keep: int = DEFAULT_KEEP,
-                 idle_exit_s: float = DEFAULT_IDLE_EXIT_S) -> None:
-        self._command = serve_command(binary_path, idle_exit_s)
-        self._keep = keep
-        self._idle: list[RenderProcess] = []
-        self._busy: set[RenderProcess] = set()
-        self._guard = threading.Lock()
+    def __init__(self, binary_path: str, size: int, idle_s: float = IDLE_S) -> None:
+        self._command = serve_command(binary_path)
+        self._size = max(1, int(size))
+        self._idle_s = idle_s
+        self._idle: list[_RenderProcess] = []
+        self._busy = 0
+        self._peak_busy = 0
+        self._started = 0
+        self._closing = 0  # idle processes being ended by the reaper
+        self._warming = False  # ``warm`` is starting a process
+        self._queue: collections.deque[object] = collections.deque()  # waiting callers, in order
+        self._changed = threading.Condition()
         self._closed = False
-        self.processes_started = 0
+        self._reaper: threading.Thread | None = None
 
-    def _take(self) -> RenderProcess:
-        with self._guard:
-            if self._closed:
-                raise CancelledError("The clip render was cancelled (the session is closing).")
-            while self._idle:
-                process = self._idle.pop()
-                if process.alive:
-                    self._busy.add(process)
-                    return process
-                process.close(wait_s=0)  # ended while idle: its own idle exit, or a crash
-            process = RenderProcess(self._command)
-            self.processes_started += 1
-            self._busy.add(process)
-            return process
+    @property
+    def size(self) -> int:
+        return self._size
 
-    def _give_back(self, process: RenderProcess, healthy: bool) -> None:
-        with self._guard:
-            self._busy.discard(process)
-            if healthy and not self._closed and process.alive and len(self._idle) < self._keep:
-                self._idle.append(process)
-                return
-        process.close()
+    def render(self, spec: ClipSpec, cancel: threading.Event | None = None,
+               timeout_s: float = RENDER_TIMEOUT_S) -> dict[str, object]:
+        """Render one clip (worker thread); waits for a free process, first come first served."""
+        process = self._take(cancel)
+        healthy = False
+        try:
+            result = process.render(spec, cancel, timeout_s)
+            healthy = True
+            return result
+        finally:
+            self._give_back(process, healthy)
 
-    def render_clip(self, spec: ClipSpec, cancel: threading.Event | None = None) -> dict[str, object]:
-        """Worker thread: render ``spec`` in a warm process; the same result as a one-off render."""
-        args = render_args(spec)
-        for attempt in range(2):
-            process = self._take()
-            healthy = False
+    def _take(self, cancel: threading.Event | None) -> _RenderProcess:
+        turn = object()
+        with self._changed:
+            self._queue.append(turn)
             try:
-                result = process.render(args, cancel)
-                healthy = True
-                return result
-            except _ProcessEndedError as ended:
-                # A warm process may end on its own just before a request (its idle exit): the
-                # request was never started, so one fresh process gets it again. A render is
-                # repeatable (it writes the same file); a process that ends twice is an error.
-                if attempt == 0 and ended.answered_nothing and process.clips_rendered > 0:
-                    continue
-                raise
-            except FoleyError as error:
-                healthy = not isinstance(error, CancelledError) and process.alive  # a refused clip keeps it
-                raise
+                while True:
+                    if self._closed:
+                        raise CancelledError("VSE Foley is shutting down; the clip was not rendered.")
+                    if cancel is not None and cancel.is_set():
+                        raise CancelledError("The clip render was cancelled.")
+                    if self._queue[0] is turn and self._busy < self._size and not self._warming:
+                        break
+                    self._changed.wait(0.1)
             finally:
-                self._give_back(process, healthy)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+                self._queue.remove(turn)
+                self._changed.notify_all()
+            self._busy += 1
+            self._peak_busy = max(self._peak_busy, self._busy)
+            process = None
+            while self._idle:
+                candidate = self._idle.pop()
+                if candidate.alive:
+                    process = candidate
+                    break
+                candidate.kill()
+        if process is None:
+            try:
+                process = _RenderProcess(self._command)
+                with self._changed:
+                    self._started += 1
+            except OSError as error:
+                with self._changed:
+                    self._busy -= 1
+                    self._changed.notify_all()
+                raise FoleyError(f"The clip render process could not start ({error}).") from None
+        return process
+
+    def warm(self) -> None:
+        """Start a render process before the first clip is asked for (Generate of a video
+        provider), so its Blender start overlaps the rest of the enqueue; returns at once."""
+        with self._changed:
+            if self._closed or self._busy or self._idle or self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._start_warm, name="foley-render-warm", daemon=True).start()
+
+    def _start_warm(self) -> None:
+        process: _RenderProcess | None = None
+        try:
+            process = _RenderProcess(self._command)
+        except OSError as error:  # the first clip starts one itself and reports the failure
+            log.info("Could not start a render process ahead: %s", error)
+        with self._changed:
+            self._warming = False
+            if process is not None:
+                self._started += 1
+                if self._closed:
+                    process.kill()
+                else:
+                    process.idle_since = time.monotonic()
+                    self._idle.append(process)
+                    self._start_reaper()
+            self._changed.notify_all()
+
+    def _give_back(self, process: _RenderProcess, healthy: bool) -> None:
+        keep = healthy and process.alive and process.clips < MAX_CLIPS_PER_PROCESS
+        if not keep:
+            process.kill()  # cancelled, timed out or failed mid-render: the next clip gets a fresh one
+        with self._changed:
+            self._busy -= 1
+            if keep and not self._closed:
+                process.idle_since = time.monotonic()
+                self._idle.append(process)
+                self._start_reaper()
+            elif keep:
+                process.close()
+            self._changed.notify_all()
+
+    def _start_reaper(self) -> None:
+        """Under the lock: one thread that ends processes left idle for ``idle_s``."""
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap, name="foley-render-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        while True:
+            with self._changed:
+                if not self._idle or self._closed:
+                    return
+                now = time.monotonic()
+                expired = [process for process in self._idle if now - process.idle_since >= self._idle_s]
+                if not expired:
+                    self._changed.wait(min(process.idle_since for process in self._idle) + self._idle_s - now)
+                    continue
+                self._idle = [process for process in self._idle if process not in expired]
+                self._closing += len(expired)
+            for process in expired:  # outside the lock: ending one may take a moment
+                process.close()
+            with self._changed:
+                self._closing -= len(expired)
+                self._changed.notify_all()  # ``wait_until_no_processes`` looks again
+
+    def processes(self) -> int:
+        """Render processes alive now, busy or idle (tests)."""
+        with self._changed:
+            return self._busy + sum(1 for process in self._idle if process.alive)
+
+    def counts(self) -> tuple[int, int]:
+        """(most renders that ran at once, processes started so far): tests and the bench."""
+        with self._changed:
+            return self._peak_busy, self._started
+
+    def wait_until_no_processes(self, timeout_s: float) -> bool:
+        """Tests: True once every process has ended (idle ones end after ``idle_s``)."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while self._busy or self._idle or self._closing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            return True
 
     def close(self) -> None:
-        """End every process (session shutdown); a render still running ends with its process."""
-        with self._guard:
+        """Shutdown: idle processes end; a render in progress is stopped by its job's Cancel."""
+        with self._changed:
             self._closed = True
-            processes = [*self._idle, *self._busy]
-            self._idle.clear()
-        for process in processes:
-            if process in self._busy:
-                process.kill()
-            else:
-                process.close()
+            idle, self._idle = self._idle, []
+            self._changed.notify_all()
+        for process in idle:
+            process.close()

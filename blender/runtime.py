@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ..core.jobs import Job
     from ..core.ledger import JobLedger
     from ..providers.base import Provider
+    from .render_pool import RenderPool
 
 ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 #: how often jobs of a Blender window that has quit are looked for (issue 11: two windows)
@@ -65,6 +66,7 @@ class Session:
         self.binary_path = binary_path  # ``bpy.app.binary_path`` ("" under the bpy module)
         self.prefs: dict[str, str] = {}  # rebound, never mutated: workers read a whole snapshot
         self._engine: JobEngine | None = None
+        self._render_pool: RenderPool | None = None  # the clip render processes, made with the engine
         self._ledger: JobLedger | None = None
         self._ledger_guard = threading.Lock()  # the warm-up thread and the main thread may both open it
         self.messages: deque[tuple[str, str]] = deque()  # (level, sentence); appended from any thread
@@ -133,6 +135,16 @@ class Session:
     def existing_engine(self) -> JobEngine | None:
         return self._engine
 
+    def warm_clip_renders(self) -> None:
+        """A Generate that needs clips: start a render process now (it starts in the background)."""
+        if self._render_pool is not None:
+            self._render_pool.warm()
+
+    @property
+    def render_pool(self) -> RenderPool | None:
+        """The clip render processes (made with the engine); the bench reads their counts."""
+        return self._render_pool
+
     def engine(self) -> JobEngine:
         """The engine, made on first use (never at registration: it reads the ledger)."""
         if self._engine is None:
@@ -149,7 +161,13 @@ class Session:
                 from ..providers import PROVIDER_IDS
 
                 concurrency = dict.fromkeys(PROVIDER_IDS, prefs.concurrency)
-            clips = ClipCache(self.user_dir, self.binary_path, find_job=self._find_running_job)
+            from .render_pool import RenderPool
+
+            budget = _render_ahead_budget()
+            # Every clip render of the session (in a job's slot or ahead) goes to these processes.
+            self._render_pool = RenderPool(self.binary_path, size=budget)
+            clips = ClipCache(self.user_dir, self.binary_path, find_job=self._find_running_job,
+                              render=self._render_pool.render)
             self._engine = JobEngine(ledger, self.make_provider, clips, self.output_dir_for,
                                      concurrency=concurrency,
                                      account_limits=account_limits(preferences.account_limit_prefs()),
@@ -157,7 +175,7 @@ class Session:
                                      library_dir=lambda: self.user_dir("library"),
                                      analyse=result_analyser(self.user_dir("previews")),
                                      fill_short=preferences.fill_short_results(),
-                                     render_ahead=_render_ahead_budget())
+                                     render_ahead=budget)
         return self._engine
 
     def _find_running_job(self, job_id: str) -> Job | None:
@@ -334,6 +352,9 @@ class Session:
             thread.join(THREAD_JOIN_S)
         if self._engine is not None:
             self._engine.shutdown()
+        if self._render_pool is not None:
+            self._render_pool.close()
+            self._render_pool = None
         with self._ledger_guard:
             if self._ledger is not None:
                 self._ledger.close()
@@ -427,6 +448,10 @@ def resume_if_online(*, wait_for_ledger: bool = False) -> list[Job]:
 
 def take_over_orphans() -> list[Job]:
     return current().take_over_orphans()
+
+
+def warm_clip_renders() -> None:
+    current().warm_clip_renders()
 
 
 def note_jobs(jobs: list[Job]) -> None:

@@ -161,6 +161,7 @@ class ChunkParentsMixin(EngineParts):
             prompt=parent.prompt,
             parent_id=parent.id,
             chunk_index=index,
+            hosts=list(parent.hosts),  # each chunk may move to another host of the model on its own
         )
 
     def _assemble_parent(self, parent_id: str) -> None:

@@ -460,10 +460,11 @@ class JobEngine(
             self._jobs[job_id] = job
         return job
 
-    def _save(self, job: Job, event: EventKind = EventKind.CHANGED, message: str = "") -> Job:
+    def _save(self, job: Job, event: EventKind = EventKind.CHANGED, message: str = "", *,
+              durable: bool = True) -> Job:
         """Write to the ledger, then publish; the ledger write comes first, always."""
         with self._lock:
-            job = self._record(job)
+            job = self._record(job, durable=durable)
             self._jobs[job.id] = job
             self._publish(job, event, message)
             if not job.unfinished and job.id not in self._unrecorded:
@@ -472,7 +473,7 @@ class JobEngine(
                 self._refresh_parent(job.parent_id)
             return job
 
-    def _record(self, job: Job) -> Job:
+    def _record(self, job: Job, *, durable: bool = True) -> Job:
         """Append ``job`` to the ledger; when the disk refuses, keep it in memory with a warning.
 
         The next save of any job writes its full snapshot again, and
@@ -483,7 +484,7 @@ class JobEngine(
         if warnings != job.warnings:
             job = replace(job, warnings=warnings)
         try:
-            self._ledger.append(job)
+            self._ledger.append(job, durable=durable)
         except OSError as exc:
             sentence = getattr(exc, "sentence", "") or str(exc)
             log.warning("Could not record job %s in the ledger: %s", job.id, sentence)
@@ -508,9 +509,15 @@ class JobEngine(
         *,
         event: EventKind | None = None,
         message: str = "",
+        durable: bool = True,
         **changes: Any,
     ) -> Job:
-        """Apply a change to the current job and save it. A cancelled job stays cancelled."""
+        """Apply a change to the current job and save it. A cancelled job stays cancelled.
+
+        ``durable=False``: a passing state (rendering, uploading, generating, downloading) whose loss
+        in a crash changes nothing a resume does; its line is written but not fsynced (the next
+        durable line's fsync takes it to disk too). Everything that holds money or a result is durable.
+        """
         unknown = set(changes) - _JOB_FIELDS
         if unknown:
             raise TypeError(f"Unknown job fields: {sorted(unknown)}")
@@ -526,7 +533,7 @@ class JobEngine(
             if event is None:
                 event = kind_of_change(job, new)
                 message = message or (new.error if new.state == JobState.FAILED else new.note)
-            self._save(new, event, message)
+            self._save(new, event, message, durable=durable)
             return new.copy()
 
     def _limit(self, provider_id: str) -> int:

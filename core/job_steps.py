@@ -44,7 +44,7 @@ from ..providers.errors import (
 )
 from ..providers.polling import PollWatch, poll_until_done
 from ..providers.recovery import reason_of
-from . import filling, naming, remote_cancel, submit_recovery
+from . import filling, host_fallback, naming, remote_cancel, submit_recovery
 from .chunks import chunk_limits
 from .disk import folder_problem, oserror_sentence
 from .engine_parts import EngineParts
@@ -86,13 +86,26 @@ class JobStepsMixin(EngineParts):
         finally:
             with self._lock:
                 provider_id = self._jobs[job_id].provider_id
+                # "Jobs at once per model" counts whole jobs, download included
                 self._in_flight[provider_id] = max(0, self._in_flight.get(provider_id, 1) - 1)
-                account = self._slot_of.pop(job_id, None)
-                if account is not None:
-                    self._accounts.release(account)
+                self._give_slot_back(job_id)
                 self._workers.pop(job_id, None)
                 self._dispatch()
                 self._changed.notify_all()
+
+    def _give_slot_back(self, job_id: str) -> None:
+        """Under the lock: the job's vendor slot is free (once: later calls do nothing)."""
+        account = self._slot_of.pop(job_id, None)
+        if account is not None:
+            self._accounts.release(account)
+
+    def _vendor_finished(self, job_id: str) -> None:
+        """The vendor says the task is done: it no longer counts against the account's tasks at once
+        (the emulator counts a task running until a poll sees it finished, as a vendor would), so
+        the next job starts while this one downloads and measures its result."""
+        with self._lock:
+            self._give_slot_back(job_id)
+            self._dispatch()
 
     def _run(self, job_id: str) -> None:
         job = self._snapshot(job_id)
@@ -114,6 +127,7 @@ class JobStepsMixin(EngineParts):
             status = self._poll_until_done(
                 job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
+            self._vendor_finished(job_id)
             self._download(job_id, provider, status)
         finally:
             with contextlib.suppress(Exception):
@@ -134,14 +148,14 @@ class JobStepsMixin(EngineParts):
                         f"{info.label} needs a video clip, but no renderer is available here; "
                         "generate from Blender instead."
                     )
-                self._update(job_id, JobState.RENDERING)
+                self._update(job_id, JobState.RENDERING, durable=False)
                 with self._render_in_slot():
                     clip = self._render_clip(self._snapshot(job_id), abort)
                 self._check(job_id)
                 self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
             request = replace(request, video_path=str(clip))
             self._check(job_id)
-            self._update(job_id, JobState.UPLOADING)
+            self._update(job_id, JobState.UPLOADING, durable=False)
         try:
             clip_url = provider.upload_clip(request, abort)
         except VendorBusyError as exc:  # an upload host that is busy: nothing was made, wait like a submit
@@ -186,7 +200,10 @@ class JobStepsMixin(EngineParts):
                 found_key = str(getattr(exc, "external_task_id", "") or key)
                 task = self._find_lost_submit(job_id, provider, request, found_key, exc)
             else:
-                # the vendor refused it as a whole: nothing was created, so Retry may send it again
+                # the vendor refused it as a whole: nothing was created, so Retry may send it again;
+                # with "any host" a proven-unavailable host hands the job to the next (issue 14 item 6)
+                if host_fallback.move_to_next_host(self, job_id, info, request, exc):
+                    raise _AbandonedError from exc
                 self._update(
                     job_id,
                     JobState.FAILED,
@@ -300,7 +317,7 @@ class JobStepsMixin(EngineParts):
         with self._lock:
             job = self._jobs[job_id]
             if job.state == JobState.SUBMITTED:
-                self._update(job_id, JobState.GENERATING, progress=progress)
+                self._update(job_id, JobState.GENERATING, progress=progress, durable=False)
             elif progress is not None and progress != job.progress:
                 updated = job.copy()
                 updated.progress = progress
@@ -310,7 +327,7 @@ class JobStepsMixin(EngineParts):
     def _download(self, job_id: str, provider: Provider, status: TaskStatus) -> None:
         job = self._snapshot(job_id)
         directory, moved = self._audio_folder(job)
-        self._update(job_id, JobState.DOWNLOADING)
+        self._update(job_id, JobState.DOWNLOADING, durable=False)
         try:
             audio = provider.download(status, self._audio_stem(directory, job))
         except OSError as exc:  # the folder filled up during the download: once more in the library

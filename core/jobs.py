@@ -163,6 +163,12 @@ class Job:
     insert_error: str = ""
     #: one Generate of "one sound per strip": every job of it shares this id (one row in the job list)
     batch_id: str = ""
+    #: "any host" (issue 14 item 6): the hosts of one model this job may use, the chosen one first
+    #: (provider ids; core/host_fallback.py); empty: ``provider_id`` only. ``provider_id`` is the
+    #: host the job is on now: a job moves along this list only when a host proved it made nothing.
+    hosts: list[str] = field(default_factory=list)
+    #: why the job is not on the host chosen ("WaveSpeed was unavailable ..."); "" when it is
+    host_note: str = ""
 
     # -- construction ---------------------------------------------------------------
 
@@ -371,6 +377,7 @@ _MUTABLE_FIELDS = (
     "timings",
     "warnings",
     "chunk_ids",
+    "hosts",
     "extra",
 )
 

@@ -339,8 +339,11 @@ class JobLedger:
             return write_problem_sentence(exc, self.path)
         return ""
 
-    def append(self, job: Job) -> None:
+    def append(self, job: Job, *, durable: bool = True) -> None:
         """Write one snapshot durably; returns only after it is on disk.
+
+        ``durable=False`` writes the line without waiting for the disk (a passing state whose
+        loss changes nothing a resume does); the next durable append's fsync covers it too.
 
         Raises LedgerWriteError (an OSError with a ``sentence``) when the disk refuses;
         the snapshot is then kept in memory and written by the next append or compaction.
@@ -352,7 +355,7 @@ class JobLedger:
             self._records[job.id] = record
             try:
                 with self._shared_file():
-                    self._write_line(payload)
+                    self._write_line(payload, durable=durable)
             except OSError as exc:
                 self._unwritten.add(job.id)
                 raise LedgerWriteError(exc, self.path) from exc
@@ -381,7 +384,7 @@ class JobLedger:
             with self._lock:
                 self._compaction_asked = False
 
-    def _write_line(self, payload: bytes) -> None:
+    def _write_line(self, payload: bytes, *, durable: bool = True) -> None:
         """Under both locks: one write of the whole line at the end of the file, then fsync."""
         created = not self.path.exists()
         fd = self.opener(str(self.path), os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
@@ -397,7 +400,8 @@ class JobLedger:
             written = os.write(fd, payload)
             while written < len(payload):  # a short write (rare); still under the lock, so never interleaved
                 written += os.write(fd, payload[written:])
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
             after = os.fstat(fd)
             if read_all:  # nobody appended between our last read and this line: it is read too
                 self._read_to = (after.st_ino, after.st_size)

@@ -116,7 +116,11 @@ def run(bench: Any) -> None:
     bench.figures["batch_peak_in_flight"] = float(engine.peak_in_account("wavespeed"))
     bench.figures["batch_main_thread_max_ms"] = max(enqueue_costs + tick_costs) * 1000
     first_enqueue = min(job.created_at for job in finals)
+    pool = runtime.current().render_pool
+    peak_renders, render_processes = pool.counts() if pool is not None else (0, 0)
     bench.notes["batch"] = {
+        "renders_at_once_max": peak_renders, "render_processes_started": render_processes,
+        "render_budget": pool.size if pool is not None else 0,
         "makespan_s": makespan, "ideal_s": ideal, "clip_render_s": render_s, "latency_s": LATENCY_S,
         "enqueue_ms_max": max(enqueue_costs) * 1000,
         "enqueue_ms_median": statistics.median(enqueue_costs) * 1000,
@@ -125,6 +129,8 @@ def run(bench: Any) -> None:
         # seconds from the first enqueue at which each shot was submitted and inserted
         "submitted_s": sorted(round(j.timings.get("submitted", 0) - first_enqueue, 2) for j in finals),
         "inserted_s": sorted(round(j.timings.get("inserted", 0) - first_enqueue, 2) for j in finals),
+        # every shot's states, seconds from the first enqueue: where a gap between two waves comes from
+        "jobs_s": [{state: round(at - first_enqueue, 2) for state, at in j.timings.items()} for j in finals],
     }
 
 

@@ -9,6 +9,7 @@ private bucket; ``environ()`` gives the settings a user would set.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -39,21 +41,37 @@ def _free_port() -> int:
 
 
 class S3Server:
-    """``nanio serve`` on a free loopback port with one bucket; stop it with ``close()``."""
+    """``nanio serve`` on a free loopback port with one bucket; stop it with ``close()``.
 
-    def __init__(self, bucket: str = BUCKET) -> None:
+    ``limited_keys`` (name -> refused S3 actions, e.g. ``{"write-no-delete": ["s3:DeleteObject"]}``)
+    adds keys that may not do everything: nanio then runs with devtools/s3_key_rights.py's layer.
+    """
+
+    def __init__(self, bucket: str = BUCKET, limited_keys: Mapping[str, Sequence[str]] | None = None) -> None:
         self.bucket = bucket
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.folder = Path(tempfile.mkdtemp(prefix="vse-foley-s3-"))
         self.log_path = self.folder / "server.log"
         env = dict(os.environ, NANIO_ACCESS_KEY=ACCESS_KEY_ID, NANIO_SECRET_KEY=SECRET_ACCESS_KEY)
+        #: name -> (access key id, secret) of each limited key
+        self.limited = {name: (f"VSEFOLEYLIMITED{index:02d}", f"{SECRET_ACCESS_KEY}-{name}")
+                        for index, name in enumerate(limited_keys or {})}
+        command = [sys.executable, "-m", "nanio", "serve", "--data-dir", str(self.folder / "data"),
+                   "--host", "127.0.0.1", "--port", str(self.port), "--region", REGION,
+                   "--log-level", "warning", "--no-access-log"]
+        if limited_keys:
+            rights = self.folder / "rights.json"
+            rights.write_text(json.dumps({
+                "data_dir": str(self.folder / "data"), "port": self.port, "region": REGION,
+                "keys": {ACCESS_KEY_ID: SECRET_ACCESS_KEY, **dict(self.limited.values())},
+                "refused": {self.limited[name][0]: list(actions) for name, actions in limited_keys.items()},
+            }))
+            command = [sys.executable, "-m", "devtools.s3_key_rights", str(rights)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "nanio", "serve", "--data-dir", str(self.folder / "data"),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--region", REGION,
-                 "--log-level", "warning", "--no-access-log"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
+                command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=Path(__file__).resolve().parents[1],  # devtools.s3_key_rights is importable from here
             )
         self._signer = AwsRequestSigner(REGION, ACCESS_KEY_ID, SECRET_ACCESS_KEY, "s3")
         try:
@@ -78,13 +96,17 @@ class S3Server:
                 time.sleep(0.05)
         raise RuntimeError("the S3 server did not start listening in time")
 
-    def environ(self, **overrides: str) -> dict[str, str]:
-        """The environment a user of this bucket would set (the AWS SDKs' names for the keys)."""
+    def environ(self, as_key: str = "", **overrides: str) -> dict[str, str]:
+        """The environment a user of this bucket would set (the AWS SDKs' names for the keys).
+
+        ``as_key`` names one of the ``limited_keys``; the default is the bucket owner's key.
+        """
+        access_key_id, secret = self.limited[as_key] if as_key else (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         env = {
             "VSE_FOLEY_S3_ENDPOINT": self.endpoint,
             "VSE_FOLEY_S3_BUCKET": self.bucket,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": access_key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_REGION": REGION,
         }
         env.update(overrides)

@@ -88,6 +88,9 @@ class FOLEY_OT_generate(bpy.types.Operator):
         if layout is None:  # Blender sets the layout before it calls draw()
             return
         layout.prop(settings, "provider")
+        from ..panels.any_host import draw_any_host
+
+        draw_any_host(layout, context, settings)
         layout.prop(settings, "each_strip")
         try:
             chosen: ChosenRange | None = choose_range(scene, compat.selected_strips(context),

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.host_fallback import host_sentence, moved_note
 from ..core.jobs import FINISHED_STATES, Job, JobState
 from ..providers import provider_info
 from ..providers.errors import ConfigError
@@ -168,11 +169,17 @@ def draw_job(layout: Any, job: Job, chunks: Sequence[Job] = (), *, now: float | 
         draw_wrapped(box, job.error, icon="ERROR", width=width, alert=True)
     for warning in job.warnings:
         draw_wrapped(box, warning, icon="INFO", width=width)
-    if job.note:
+    made_by = host_sentence(job)  # "Made by fal.ai; WaveSpeed was unavailable ..." (issue 14 item 6)
+    if made_by:
+        draw_wrapped(box, made_by, icon="INFO", width=width)
+    if job.note and job.note != moved_note(job):  # the move's own note is the sentence above
         draw_wrapped(box, job.note, icon="INFO", width=width)
 
     for chunk in chunks:
         _draw_chunk(box, chunk, len(chunks))
+        moved = host_sentence(chunk)  # a chunk made by another host of the model says so on its own
+        if moved:
+            draw_wrapped(box, f"Chunk {chunk.chunk_index + 1}: {moved}", icon="INFO", width=width)
 
     _draw_actions(box, job, history=history, chunks=chunks)
 

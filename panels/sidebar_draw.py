@@ -34,6 +34,8 @@ from ..core.request_plan import (
 from ..providers import PROVIDER_IDS, provider_info
 from ..providers.base import ProviderInfo
 from ..providers.errors import ConfigError
+from ..providers.model_hosts import menu_groups
+from .any_host import draw_any_host
 from .fields import draw_provider_fields, event_count_in, field_values, requested_seconds
 from .jobs_list import draw_batch, draw_job, provider_label
 from .readiness import ONLINE_ACCESS_PATH, online_access, preference_values, ready_providers
@@ -211,6 +213,7 @@ def draw_generate_panel(layout: Any, context: Any) -> None:
         _draw_blockers(layout, generate_blockers(context, scene, settings, None), width)
         return
     layout.prop(settings, "provider", text="")
+    draw_any_host(layout, context, settings)
     try:
         info = provider_info(settings.provider)
     except ConfigError as error:
@@ -352,6 +355,8 @@ def draw_strip_panel(layout: Any, context: Any) -> None:
     column.label(text=f"Frames {meta.get('frame_start', '?')}–{meta.get('frame_end', '?')}")
     if meta.get("vendor_task_id"):
         column.label(text=f"Task: {meta.get('vendor_task_id')}")
+    if meta.get("made_by"):  # another host of the model made it (issue 14 item 6)
+        draw_wrapped(column, str(meta.get("made_by")), icon="INFO", width=width)
 
     row = layout.row(align=True)
     row.operator("foley.regenerate", text="Regenerate", icon="FILE_REFRESH").new_seed = True
@@ -408,10 +413,18 @@ def draw_history_panel(layout: Any, context: Any, jobs: list[Job] | None = None)
 def draw_generate_with_menu(layout: Any, context: Any) -> None:
     """One entry per provider (greyed out without its key), then "compare" entries."""
     ready = set(ready_providers(context, list(PROVIDER_IDS)))
-    for provider_id in PROVIDER_IDS:
-        column = layout.column()
-        column.enabled = provider_id in ready
-        column.operator("foley.generate", text=provider_info(provider_id).label).providers = provider_id
+    previous_named = False
+    for model, hosts in menu_groups():  # hosts of one model together under its name (issue 14 item 6)
+        if model:
+            layout.separator()
+            layout.label(text=model)
+        elif previous_named:
+            layout.separator()
+        previous_named = bool(model)
+        for provider_id in hosts:
+            column = layout.column()
+            column.enabled = provider_id in ready
+            column.operator("foley.generate", text=provider_info(provider_id).label).providers = provider_id
     layout.separator()
     video = [pid for pid in PROVIDER_IDS if pid in ready and provider_info(pid).needs_video]
     column = layout.column()

@@ -108,6 +108,9 @@ class ProviderInfo:
     account: str = ""
     #: options a script may pass that are no UI fields (``cli --option``), e.g. a vendor's own ids
     extra_options: tuple[str, ...] = ()
+    #: the model it runs when several hosts offer the same one ("mmaudio-v2"; providers/model_hosts.py):
+    #: providers with the same ``model`` are hosts of it; empty: a model of its own
+    model: str = ""
 
     @property
     def account_id(self) -> str:

@@ -65,6 +65,7 @@ KLING_T2A_WAVESPEED_PRICE = PriceEstimate(
 _INFOS: tuple[ProviderInfo, ...] = (
     ProviderInfo(
         id="wavespeed.think-sound",
+        model="thinksound",
         label="ThinkSound (WaveSpeed)",
         vendor="wavespeed",
         account="wavespeed",
@@ -79,6 +80,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         id="wavespeed.mmaudio-v2",
+        model="mmaudio-v2",
         label="MMAudio v2 (WaveSpeed)",
         vendor="wavespeed",
         account="wavespeed",
@@ -136,6 +138,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         id="wavespeed.kling-video-to-audio",
+        model="kling-video-to-audio",
         label="Kling video-to-audio (WaveSpeed)",
         vendor="wavespeed",
         account="wavespeed",
@@ -173,6 +176,7 @@ _INFOS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         id="kling.video-to-audio",
+        model="kling-video-to-audio",
         label="Kling video-to-audio",
         vendor="kling",
         account="kling",

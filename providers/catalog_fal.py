@@ -22,6 +22,7 @@ _FAL_GUIDANCE = FieldSpec(
 _FAL_INFOS: tuple[ProviderInfo, ...] = (
     ProviderInfo(
         id="fal.mmaudio-v2",
+        model="mmaudio-v2",
         label="MMAudio v2 (fal.ai)",
         vendor="fal",
         account="fal",
@@ -50,6 +51,7 @@ _FAL_INFOS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         id="fal.thinksound",
+        model="thinksound",
         label="ThinkSound (fal.ai)",
         vendor="fal",
         account="fal",
@@ -71,6 +73,7 @@ _FAL_INFOS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         id="fal.kling-video-to-audio",
+        model="kling-video-to-audio",
         label="Kling video-to-audio (fal.ai)",
         vendor="fal",
         account="fal",

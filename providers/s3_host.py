@@ -29,7 +29,7 @@ from .errors import AuthError, ConfigError, FoleyError, InputError, VendorBusyEr
 from .http import VendorHttp, safe_url, with_retry_after
 from .s3_settings import S3Settings, check_endpoint
 from .settings import PREFS_PATH, FoleySettings, HttpTuning
-from .vendor_spec import VendorSpec
+from .vendor_spec import S3, VendorSpec
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,12 @@ class S3UploadHost:
     # -- Test Connection ---------------------------------------------------------------------------
 
     def probe(self, cancel: threading.Event | None = None) -> str:
-        """Write, read back through a presigned link, and delete a tiny object; a sentence or a FoleyError."""
+        """Write, read back through a presigned link, and delete a tiny object; a sentence or a FoleyError.
+
+        A key that may read but not write is refused at the write with a sentence saying so
+        (``_put``); a key that may write but not delete passes, with a sentence saying the
+        clips will be left to the bucket's lifecycle rule.
+        """
         key = f"{self.settings.prefix}connection-test-{uuid.uuid4().hex}.txt"
         self._put(key, PROBE_BODY, "text/plain", "writing a test object", cancel)
         try:
@@ -112,6 +117,13 @@ class S3UploadHost:
                 raise self._error(response, "reading the test object back through a presigned link")
         finally:
             deleted = self._send("DELETE", key, cancel=cancel)
+        if _refused_by_policy(deleted):
+            return (
+                f"S3: connected; bucket {self.settings.bucket} accepted a test object and served it through "
+                "a presigned link, but the key may not delete objects (s3:DeleteObject), so uploaded clips "
+                f"(and the test object {key}) will be left to the bucket's lifecycle rule: set one that "
+                f"deletes {self.settings.prefix}* after a day (README ▸ S3), or allow s3:DeleteObject."
+            )
         if deleted.status_code not in (200, 204):
             raise self._error(deleted, "deleting the test object (clips could not be removed after use)")
         return (
@@ -147,7 +159,35 @@ class S3UploadHost:
         response = self._send("PUT", key, body, {"Content-Type": mime}, cancel,
                               read_timeout=self.http.tuning.upload_read_timeout)
         if response.status_code != 200:
+            if _refused_by_policy(response) and self._can_read(cancel):
+                raise self._read_only(response, doing)
             raise self._error(response, doing)
+
+    def _can_read(self, cancel: threading.Event | None) -> bool:
+        """Whether the key may read objects; asked only after a write was refused, to name what is missing.
+
+        A GET of an object that does not exist answers 404 ``NoSuchKey`` to a key that may read
+        (AWS: s3:GetObject, and s3:ListBucket to learn that nothing is there, as read-only policies
+        grant both) and 403 to one that may not. A key whose read is refused too gets the general
+        sentence, which names every action the host needs. Nothing is written either way.
+        """
+        absent = f"{self.settings.prefix}connection-test-absent-{uuid.uuid4().hex}.txt"
+        try:
+            return self._send("GET", absent, cancel=cancel).status_code == 404
+        except FoleyError:  # the network failed meanwhile: the write's own sentence is the one to give
+            return False
+
+    def _read_only(self, response: requests.Response, doing: str) -> AuthError:
+        code = self.http.redact(_xml_field(response.text, "Code"))[:60] or f"HTTP {response.status_code}"
+        bucket, prefix = self.settings.bucket, self.settings.prefix
+        key_id, secret = S3.credential("access_key_id"), S3.credential("secret_access_key")
+        return AuthError(
+            f"The S3 key can read bucket {bucket} but may not write to it ({code} while {doing}): allow it "
+            f"s3:PutObject, and s3:DeleteObject for the clean-up, on {bucket}/{prefix}*, or set another "
+            f"key in {key_id.env} / {secret.env} or the preferences {key_id.pref} / {secret.pref} "
+            f"({_SETUP_HINT}); nothing was sent to a vendor.",
+            vendor_code=response.status_code,
+        )
 
     def _send(
         self,
@@ -187,6 +227,11 @@ def probe_connection(settings: FoleySettings, _spec: VendorSpec) -> str:
         return host.probe()
     finally:
         host.http.close()
+
+
+def _refused_by_policy(response: requests.Response) -> bool:
+    """A 403 that is about what the key may do (AccessDenied), not about the key itself (a bad signature)."""
+    return response.status_code == 403 and _xml_field(response.text, "Code") in ("AccessDenied", "")
 
 
 def _xml_field(text: str, name: str) -> str:

@@ -23,6 +23,15 @@ def s3_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def s3_policy_server():
+    """A real S3-compatible server enforcing per-key IAM policies (moto, header-signed requests only)."""
+    from devtools.s3_policy_server import S3PolicyServer
+
+    with S3PolicyServer() as server:
+        yield server
+
+
 # -- ending the test process ------------------------------------------------------------------------
 # With the bpy module loaded, the process can hang in Blender's C++ teardown after every test has
 # passed and pytest has reported (seen after a fal.ai movie answer's sound track was decoded with

@@ -74,6 +74,10 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     # Kling: the created task is not found by its external_task_id for a while.
     "lookup_lag": frozenset({"submit"}),
     "busy": frozenset({"submit"}),  # accounts.py: the vendor's "over the concurrency limit" refusal
+    # Host fallback (issue 14 item 6): the submit is refused with the vendor's own 503 answer
+    # (WaveSpeed 5003, Kling 5001; fal's has no code, so its client reads it as a lost answer);
+    # no task is made. ``count`` covers the client's re-sends: one per refused attempt.
+    "unavailable": frozenset({"submit"}),
 }
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -666,6 +670,8 @@ class VendorEmulator:
         if burst is not None:
             status = int(burst.params.get("status", 500))
             return gateway_502() if status == 502 else api.server_error(status)
+        if self.take_fault(ex.vendor, "unavailable", ex.kind) is not None:
+            return api.server_error(503)
         limited = self.take_fault(ex.vendor, "http_429", ex.kind)
         if limited is not None:
             reply = api.rate_limited()

@@ -8,7 +8,7 @@ import hmac
 import json
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -154,17 +154,21 @@ def test_kling_create_query_by_external_id_and_download(emu: VendorEmulator) -> 
 @pytest.mark.parametrize(
     ("authorization", "code"),
     [
-        ("", 1001),
-        ("Bearer not-a-jwt", 1002),
-        (f"Bearer {kling_token(_header={'alg': 'none', 'typ': 'JWT'})}", 1002),
-        (f"Bearer {kling_token(sk='wrong-secret')}", 1000),
-        (f"Bearer {kling_token(ak='someone-else')}", 1000),
-        (f"Bearer {kling_token(exp=int(time.time()) - 10)}", 1004),
-        (f"Bearer {kling_token(nbf=int(time.time()) + 600)}", 1003),
+        # made when the test runs, not when it is collected: a time-bound token built at collection
+        # is no longer "not yet valid" once a long suite reaches it
+        (lambda: "", 1001),
+        (lambda: "Bearer not-a-jwt", 1002),
+        (lambda: f"Bearer {kling_token(_header={'alg': 'none', 'typ': 'JWT'})}", 1002),
+        (lambda: f"Bearer {kling_token(sk='wrong-secret')}", 1000),
+        (lambda: f"Bearer {kling_token(ak='someone-else')}", 1000),
+        (lambda: f"Bearer {kling_token(exp=int(time.time()) - 10)}", 1004),
+        (lambda: f"Bearer {kling_token(nbf=int(time.time()) + 600)}", 1003),
     ],
+    ids=["none", "not-a-jwt", "alg-none", "wrong-secret", "other-key", "expired", "not-yet-valid"],
 )
-def test_kling_rejects_bad_jwts(emu: VendorEmulator, authorization: str, code: int) -> None:
-    headers = {"Authorization": authorization} if authorization else {}
+def test_kling_rejects_bad_jwts(emu: VendorEmulator, authorization: Callable[[], str], code: int) -> None:
+    token = authorization()
+    headers = {"Authorization": token} if token else {}
     response = requests.get(f"{emu.base_url('kling')}/v1/audio/video-to-audio/1", headers=headers, timeout=5)
     assert response.status_code == 401
     assert response.json()["code"] == code

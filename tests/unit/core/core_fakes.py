@@ -296,10 +296,13 @@ class ObservedLedger(JobLedger):
     def __init__(self, path: Path, changes: Changes) -> None:
         super().__init__(path)
         self.changes = changes
+        #: (state, result file recorded, durable) of every append, in order
+        self.appends: list[tuple[str, bool, bool]] = []
 
-    def append(self, job: Job) -> None:
+    def append(self, job: Job, *, durable: bool = True) -> None:
+        self.appends.append((job.state.value, bool(job.files.get("audio")), durable))
         try:
-            super().append(job)
+            super().append(job, durable=durable)
         finally:
             self.changes.bump()
 

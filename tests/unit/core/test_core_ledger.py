@@ -36,6 +36,25 @@ def test_append_and_reload_last_snapshot_wins(tmp_path: Path):
     assert len(path.read_bytes().splitlines()) == 2
 
 
+def test_a_passing_state_is_written_without_waiting_for_the_disk(tmp_path: Path, monkeypatch):
+    path = tmp_path / "ledger.jsonl"
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr("vse_foley.core.ledger.os.fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    job = make_job()
+    with JobLedger(path) as ledger:
+        ledger.append(job)
+        after_first = len(synced)
+        job.state = JobState.GENERATING
+        ledger.append(job, durable=False)
+        assert len(synced) == after_first  # no fsync for it
+        assert JobLedger(path).get(job.id) == job  # but written: another reader sees it at once
+        job.state = JobState.READY
+        ledger.append(job)
+        assert len(synced) == after_first + 1  # the next durable line's fsync takes both to disk
+    assert JobLedger(path).get(job.id) == job
+
+
 def test_a_torn_last_line_at_every_offset_loses_only_that_write(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(os, "fsync", lambda fd: None)  # parsing is under test here, not the disk
     a, b = make_job("a", 1.0), make_job("b", 2.0)

@@ -85,7 +85,9 @@ def test_a_higher_tier_lets_one_model_use_every_slot_of_the_account(tmp_path: Pa
         h.wait_for(lambda: started(h, "acct.one") == 5)
         gate.set()
         assert h.wait(timeout=10)
-        assert h.engine.peak_in_flight("acct.one") == 5 and h.engine.peak_in_account(ACCOUNT) == 5
+        # every slot used, never more tasks at the vendor than the tier allows (a job that is only
+        # downloading holds no slot, so jobs in flight may briefly be one more)
+        assert h.engine.peak_in_account(ACCOUNT) == 5 and vendor.peak_running == 5
     finally:
         h.close()
 

@@ -260,3 +260,47 @@ def test_generate_json_prints_the_figures_and_flags(emu, run_cli, tmp_path: Path
 def test_measure_says_what_is_wrong_with_a_missing_file(run_cli, tmp_path: Path):
     result = run_cli(["measure", str(tmp_path / "nope.wav")], {})
     assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+# -- --any-host (issue 14 item 6) ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_hosts(monkeypatch: pytest.MonkeyPatch):
+    """The CLI's providers with the tests' short waits between re-sends (the real first wait is 1 s)."""
+    from providers_testkit import FAST
+
+    from vse_foley.providers import create_provider
+
+    monkeypatch.setattr(cli, "create_provider", lambda pid, prefs, env: create_provider(pid, prefs, env,
+                                                                                         tuning=FAST))
+    return FAST.submit_retries + 1
+
+
+def _mmaudio(clip, tmp_path: Path, *extra: str) -> list[str]:
+    return ["generate", "--provider", "wavespeed.mmaudio-v2", "--video", str(clip(5.0)), "--prompt", "rain",
+            "--out", str(tmp_path / "rain.wav"), *extra]
+
+
+def test_any_host_makes_it_on_the_next_host_after_a_proven_refusal(emu, run_cli, clip, fast_hosts, tmp_path):
+    emu.inject("wavespeed", "unavailable", count=fast_hosts)
+    result = run_cli(_mmaudio(clip, tmp_path, "--any-host"), emu.environ())
+    assert result.returncode == cli.EXIT_OK, result.stderr
+    assert Path(result.stdout.strip().splitlines()[-1]).is_file()
+    assert "Made by fal.ai; WaveSpeed was unavailable" in result.stderr
+    assert emu.tasks_created("wavespeed") == 0 and emu.tasks_created("fal") == 1
+
+
+def test_without_any_host_the_refusal_ends_the_run(emu, run_cli, clip, fast_hosts, tmp_path):
+    emu.inject("wavespeed", "unavailable", count=fast_hosts)
+    result = run_cli(_mmaudio(clip, tmp_path), emu.environ())
+    assert result.returncode == cli.EXIT_FAILED and "nothing was created" in result.stderr
+    assert not any(r.vendor == "fal" and r.kind == "submit" for r in emu.requests)
+
+
+def test_any_host_never_moves_after_an_uncertain_answer(emu, run_cli, clip, fast_hosts, tmp_path):
+    emu.inject("wavespeed", "lose_submit_answer", on="submit", status=502)
+    result = run_cli(_mmaudio(clip, tmp_path, "--any-host"), emu.environ())
+    assert result.returncode == cli.EXIT_UNCERTAIN, result.stderr
+    assert emu.tasks_created("wavespeed") == 1
+    assert not any(r.vendor == "fal" and r.kind == "submit" for r in emu.requests)

@@ -23,11 +23,18 @@ from vse_foley.providers.polling import PollSchedule
 # -- poll schedule ----------------------------------------------------------------------------------
 
 
-def test_poll_interval_grows_from_1_to_10_seconds():
+def test_poll_interval_is_1_second_five_times_then_grows_to_10_seconds():
     intervals = PollSchedule().delays()
-    first = [next(intervals) for _ in range(10)]
-    assert first[0] == 1.0 and first[-1] == 10.0
+    first = [next(intervals) for _ in range(15)]
+    assert first[:5] == [1.0] * 5 and first[5] > 1.0
+    assert first[-1] == 10.0
     assert all(b >= a for a, b in itertools.pairwise(first))
+
+
+def test_a_three_second_task_is_found_at_three_seconds():
+    """The steady start: a short task is seen done on the poll right after it finished."""
+    elapsed = list(itertools.accumulate(itertools.islice(PollSchedule().delays(), 5)))
+    assert 3.0 in elapsed
 
 
 @pytest.mark.parametrize("minutes", [1, 2, 5, 30])
