@@ -127,7 +127,6 @@ class JobStepsMixin(EngineParts):
             status = self._poll_until_done(
                 job_id, provider, task, first_delay=self._poll.initial if fresh else 0, account=account
             )
-            self._vendor_finished(job_id)
             self._download(job_id, provider, status)
         finally:
             with contextlib.suppress(Exception):
@@ -328,6 +327,7 @@ class JobStepsMixin(EngineParts):
         job = self._snapshot(job_id)
         directory, moved = self._audio_folder(job)
         self._update(job_id, JobState.DOWNLOADING, durable=False)
+        self._vendor_finished(job_id)  # downloading: the vendor's task is over, its slot is free
         try:
             audio = provider.download(status, self._audio_stem(directory, job))
         except OSError as exc:  # the folder filled up during the download: once more in the library
