@@ -185,15 +185,18 @@ class JobEngine(
                 parent.chunk_ids = [child.id for child in children]
                 for owned in (*children, parent):
                     self._ownership.claim(owned.id, new=True)
-                # children first: a kill in between leaves unsent orphans, which resume cancels
+                # children first: a kill in between leaves unsent orphans, which resume cancels.
+                # Queued lines skip the fsync (the main thread waits on it): a queued job has sent
+                # nothing, and its submit's line is fsynced before any byte leaves; a killed process's
+                # writes stay in the file (only an OS crash can lose them: the job, never money).
                 for child in children:
-                    self._save(child)
-                self._save(parent)
+                    self._save(child, durable=False)
+                self._save(parent, durable=False)
                 for child in children:
                     self._schedule(child.id)
                 return parent.copy()
             self._ownership.claim(job.id, new=True)
-            self._save(job)
+            self._save(job, durable=False)  # queued: see above
             self._schedule(job.id)
             return job.copy()
 
@@ -514,9 +517,10 @@ class JobEngine(
     ) -> Job:
         """Apply a change to the current job and save it. A cancelled job stays cancelled.
 
-        ``durable=False``: a passing state (rendering, uploading, generating, downloading) whose loss
-        in a crash changes nothing a resume does; its line is written but not fsynced (the next
-        durable line's fsync takes it to disk too). Everything that holds money or a result is durable.
+        ``durable=False``: a passing state (rendering, uploading, generating, downloading; queued
+        at enqueue) whose loss in a crash changes nothing a resume does; its line is written but
+        not fsynced (the next durable line's fsync takes it to disk too). Everything that holds
+        money or a result is durable.
         """
         unknown = set(changes) - _JOB_FIELDS
         if unknown:
