@@ -90,3 +90,24 @@ def test_the_upload_host_choices_are_the_settings_ones(installed_extension: str)
     prefs = bpy.context.preferences.addons[MODULE].preferences
     items = prefs.bl_rna.properties["upload_host"].enum_items
     assert [item.identifier for item in items] == list(settings.upload_host_choices())
+
+
+def test_every_installed_module_ships_checked_bytecode_for_both_pythons(installed_extension: str) -> None:
+    """Blender runs with ``dont_write_bytecode``: a module without shipped bytecode is compiled at
+    every start. The zip holds checked-hash ``.pyc`` files for Python 3.11 (Blender 4.2-5.0) and
+    3.13 (5.1+), for every module, including every module at the top of the checkout."""
+    from pathlib import Path
+
+    installed = Path(sys.modules[installed_extension].__file__ or "").parent
+    checkout = Path(__file__).resolve().parents[2]
+    sources = sorted(path.relative_to(installed) for path in installed.rglob("*.py"))
+    assert {path.name for path in checkout.glob("*.py")} <= {str(path) for path in sources}
+    assert len(sources) > 100
+    missing = []
+    for source in sources:
+        for tag in ("cpython-311", "cpython-313"):
+            compiled = installed / source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+            # PEP 552 flags: 0b11 = hash-based, checked against the source
+            if not compiled.is_file() or int.from_bytes(compiled.read_bytes()[4:8], "little") != 0b11:
+                missing.append(f"{source} ({tag})")
+    assert missing == []
