@@ -9,8 +9,10 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import bpy
+import pytest
 from blender_harness import MODULE
 
 #: A fresh Blender enables the installed extension. Threads started during the enable (the
@@ -114,3 +116,37 @@ def test_every_installed_module_ships_checked_bytecode_for_both_pythons(installe
             if not compiled.is_file() or int.from_bytes(compiled.read_bytes()[4:8], "little") != 0b11:
                 missing.append(f"{source} ({tag})")
     assert missing == []
+
+
+def _runtime() -> Any:
+    return importlib.import_module(MODULE + ".blender.runtime")
+
+
+def test_the_registration_warm_up_begins_at_the_pump_s_first_tick(extension: object,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its imports hold the GIL for a while: they wait until Blender's event loop runs (the first
+    pump tick) instead of slowing the rest of the enable. Without timers (the bpy module) a bound
+    (``WARM_UP_AFTER_S``) starts them; here the bound is an hour, so only the tick can."""
+    rt = _runtime()
+    rt.shutdown()  # a fresh session without a warm-up
+    monkeypatch.setattr(rt, "WARM_UP_AFTER_S", 3600.0)
+    session = rt.current()
+    session.warm_up_in_background(after_first_tick=True)
+    assert session.threads() and not session.warm_up_finished.is_set()
+    rt.tick()
+    assert session.warm_up_finished.wait(60)
+    assert session.ledger_loaded.is_set()
+    rt.shutdown()
+
+
+def test_closing_the_session_ends_a_warm_up_still_waiting_for_the_first_tick(
+        extension: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = _runtime()
+    rt.shutdown()
+    monkeypatch.setattr(rt, "WARM_UP_AFTER_S", 3600.0)
+    session = rt.current()
+    session.warm_up_in_background(after_first_tick=True)
+    [waiting] = session.threads()
+    rt.shutdown()  # joins it (5 s at most): it must have noticed at once
+    assert not waiting.is_alive()
+    assert not session.warm_up_finished.is_set()  # it stopped before importing anything
