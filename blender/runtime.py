@@ -48,6 +48,10 @@ ROOT_PACKAGE = __package__.rpartition(".")[0] if __package__ else "vse_foley"
 #: how often jobs of a Blender window that has quit are looked for (issue 11: two windows)
 TAKEOVER_INTERVAL_S = 5.0
 THREAD_JOIN_S = 5.0  # at unregister: how long the warm-up and resume threads may take to notice
+#: After registration the warm-up waits for the pump's first tick (Blender's event loop runs: the
+#: enable, and at start-up the file load and first draw, are done), at most this long: its imports
+#: hold the GIL for ~0.3 s and would otherwise slow the rest of the enable on the main thread.
+WARM_UP_AFTER_S = 1.0
 
 # Everything registration leaves for later, in the order a first Generate needs it.
 HEAVY_MODULES = (
@@ -74,6 +78,7 @@ class Session:
         self._stop = threading.Event()  # the session is closing: start-up threads stop at their next step
         self.ledger_loaded = threading.Event()  # set once the ledger is read (normally by the warm-up thread)
         self.warm_up_finished = threading.Event()  # the warm-up thread is done (imports, ledger, cleanup)
+        self.warm_up_go = threading.Event()  # the pump ticked (or the session closes): the warm-up begins
         self.resuming = threading.Event()  # a thread is picking up the ledger's unfinished jobs
         self.resume_finished = threading.Event()  # ... and has done so
         # the resume thread's result (deque: append and popleft are atomic; no ``queue`` at registration)
@@ -212,13 +217,18 @@ class Session:
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def warm_up_in_background(self) -> None:
+    def warm_up_in_background(self, *, after_first_tick: bool = False) -> None:
         """Import pydantic, requests, the vendor clients and numpy off the main thread, read the
         ledger and clean up old work files. Registration stays fast, and the first Generate does
-        not pause on imports."""
+        not pause on imports. ``after_first_tick`` (registration): begin once the pump has ticked,
+        or after ``WARM_UP_AFTER_S`` where no timer runs (the bpy module)."""
         self.warm_up_finished.clear()
 
         def load() -> None:
+            if after_first_tick:
+                self.warm_up_go.wait(WARM_UP_AFTER_S)
+                if self._stop.is_set():  # unregistered meanwhile
+                    return
             from .clip_cache import prune_work_files  # subprocess, shutil, the jobs: not on the main thread
 
             for name in HEAVY_MODULES:
@@ -348,6 +358,7 @@ class Session:
     def close(self) -> None:
         """Stop workers (jobs stay resumable in the ledger), close the ledger, join start-up threads."""
         self._stop.set()
+        self.warm_up_go.set()  # a warm-up still waiting for the first tick sees the stop at once
         for thread in self._threads:
             thread.join(THREAD_JOIN_S)
         if self._engine is not None:
@@ -377,7 +388,7 @@ def start() -> Session:
     if _session is not None:
         _session.close()
     _session = Session.capture()
-    _session.warm_up_in_background()
+    _session.warm_up_in_background(after_first_tick=True)
     return _session
 
 
@@ -561,7 +572,9 @@ def tick() -> float:
     """
     from . import pump as pump_module
 
-    return pump_module.tick(current())
+    session = current()
+    session.warm_up_go.set()  # Blender's event loop runs: the warm-up may begin
+    return pump_module.tick(session)
 
 
 def active_job_count() -> int:
