@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -206,9 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="vse-foley-bench-user-")
+    user_resources = tempfile.mkdtemp(prefix="vse-foley-bench-user-")
+    os.environ["BLENDER_USER_RESOURCES"] = user_resources
     work = Path(tempfile.mkdtemp(prefix="vse-foley-bench-"))
+    try:
+        return _run(chosen, work)
+    finally:  # the renders and the footage are about 0.6 GB a run
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(user_resources, ignore_errors=True)
 
+
+def _run(chosen: list[str], work: Path) -> int:
     import bpy
 
     from devtools.emulator.process import EmulatorProcess
