@@ -22,15 +22,12 @@ Test-only (requirements/dev.txt), never bundled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +36,7 @@ from typing import Any
 import requests
 from aws_request_signer import AwsRequestSigner
 
-from devtools.s3_server import BUCKET, REGION, START_TIMEOUT, _free_port
+from devtools.s3_server import BUCKET, REGION, _free_port, signed_request, stop_server, wait_until_listening
 
 #: The keys the tests use: name -> the S3 actions its policy allows on the bucket and its objects.
 READ_ONLY = ("s3:GetObject", "s3:ListBucket")
@@ -79,17 +76,7 @@ class S3PolicyServer:
         self._owner = AwsRequestSigner(REGION, *self.credentials[_OWNER], "s3")
 
     def _wait_until_serving(self) -> None:
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:  # bounded: the process either listens or exits
-            if self.process.poll() is not None:
-                output = self.log_path.read_text(errors="replace")[-500:]
-                raise RuntimeError(f"moto's server exited: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("moto's server did not start listening in time")
+        wait_until_listening(self.process, self.port, self.log_path, "moto's server")
 
     def _set_up(self, keys: Mapping[str, Sequence[str]]) -> None:
         import boto3  # type: ignore[import-untyped]  # moto's own dependency; only the set-up speaks IAM
@@ -134,9 +121,7 @@ class S3PolicyServer:
     # -- looking inside, as the bucket's owner (a key whose policy allows s3:*) ---------------------
 
     def request(self, method: str, path: str, body: bytes = b"") -> requests.Response:
-        url = f"{self.endpoint}{path}"
-        headers = self._owner.sign_with_headers(method, url, content_hash=hashlib.sha256(body).hexdigest())
-        return requests.request(method, url, headers=headers, data=body or None, timeout=10)
+        return signed_request(self._owner, method, f"{self.endpoint}{path}", body)
 
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key under ``prefix`` (ListObjectsV2; the tests' prefixes hold a few objects)."""
@@ -146,13 +131,7 @@ class S3PolicyServer:
         return [key for key in re.findall(r"<Key>([^<]+)</Key>", answer.text) if key.startswith(prefix)]
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_server(self.process)
         self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> S3PolicyServer:

@@ -39,6 +39,37 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, log_path: Path, name: str) -> None:
+    """Return once ``process`` listens on ``port`` of 127.0.0.1; raise with its log if it exits."""
+    end = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < end:  # bounded: the process either listens or exits
+        if process.poll() is not None:
+            output = log_path.read_text(errors="replace")[-500:]
+            raise RuntimeError(f"{name} exited: {output}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start listening in time")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a test server's process, killing it if it does not end within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def signed_request(signer: AwsRequestSigner, method: str, url: str, body: bytes = b"") -> requests.Response:
+    """One header-signed (SigV4) request with ``signer``'s key."""
+    headers = signer.sign_with_headers(method, url, content_hash=hashlib.sha256(body).hexdigest())
+    return requests.request(method, url, headers=headers, data=body or None, timeout=10)
+
 
 class S3Server:
     """``nanio serve`` on a free loopback port with one bucket; stop it with ``close()``.
@@ -84,17 +115,7 @@ class S3Server:
             raise
 
     def _wait_until_serving(self) -> None:
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:  # bounded: the process either listens or exits
-            if self.process.poll() is not None:
-                output = self.log_path.read_text(errors="replace")[-500:]
-                raise RuntimeError(f"the S3 server exited: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the S3 server did not start listening in time")
+        wait_until_listening(self.process, self.port, self.log_path, "the S3 server")
 
     def environ(self, as_key: str = "", **overrides: str) -> dict[str, str]:
         """The environment a user of this bucket would set (the AWS SDKs' names for the keys).
@@ -115,9 +136,7 @@ class S3Server:
     # -- looking inside, as the bucket's owner ---------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes = b"") -> requests.Response:
-        url = f"{self.endpoint}{path}"
-        headers = self._signer.sign_with_headers(method, url, content_hash=hashlib.sha256(body).hexdigest())
-        return requests.request(method, url, headers=headers, data=body or None, timeout=10)
+        return signed_request(self._signer, method, f"{self.endpoint}{path}", body)
 
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key in the bucket (ListObjectsV2; the tests' buckets hold a few objects)."""
@@ -132,13 +151,7 @@ class S3Server:
         return answer.content if answer.status_code == 200 else None
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_server(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> S3Server:
