@@ -138,6 +138,19 @@ class FOLEY_AddonPreferences(bpy.types.AddonPreferences):
     clip_short_side: bpy.props.IntProperty(  # type: ignore[valid-type]
         name="Clip size", description="Short side in pixels of the clips sent to video providers",
         default=360, min=128, max=1080, subtype="PIXEL")
+    clip_colour: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Clip colour",
+        description="How the clips sent to video providers get their colours",
+        items=(
+            ("STANDARD", "Standard (fast)",
+             "The Standard view transform: footage as it was recorded, about three times faster to "
+             "render than AgX or Filmic (Blender's Video Editing template uses Standard for the "
+             "same reason)"),
+            ("SCENE", "As the preview",
+             "The scene's own view transform and look: exactly what the preview shows, slower "
+             "with AgX or Filmic"),
+        ),
+        default="STANDARD")
     concurrency: bpy.props.IntProperty(  # type: ignore[valid-type]
         name="Jobs at once per model",
         description="An extra cap per model; 0: none. The account limits below always apply",

@@ -31,6 +31,14 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 RENDER_TIMEOUT_S = 30 * 60
 #: the clip's short side when a job does not say (``render_settings`` imports this: it needs bpy)
 DEFAULT_SHORT_SIDE = 360
+#: how a clip's colours are made (the ``clip_colour`` preference, ``render_settings.view_settings_for``):
+#: STANDARD renders through the Standard view transform (the footage as recorded, fast); SCENE
+#: through the scene's own view transform and look (what the preview shows; AgX or Filmic cost
+#: about three times the rest of a clip's frame)
+CLIP_COLOURS = ("STANDARD", "SCENE")
+DEFAULT_CLIP_COLOUR = "STANDARD"
+#: what jobs recorded before the preference existed were rendered with
+UNRECORDED_CLIP_COLOUR = "SCENE"
 #: the render process prints one line starting with this, then its result as JSON
 RESULT_MARKER = "VSE_FOLEY_CLIP "
 
@@ -54,6 +62,16 @@ class ClipSpec:
     output_dir: str
     stem: str
     min_short_side: int = 0  # the provider's preferred input: the clip is never smaller
+    colour: str = DEFAULT_CLIP_COLOUR  # one of CLIP_COLOURS
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """What a job's clip is rendered from and how, recorded with the job at Generate."""
+
+    blend_copy: str
+    short_side: int
+    colour: str
 
 
 def spec_arguments(spec: ClipSpec) -> dict[str, object]:
@@ -67,6 +85,7 @@ def spec_arguments(spec: ClipSpec) -> dict[str, object]:
         "output_dir": spec.output_dir,
         "stem": spec.stem,
         "min_short_side": spec.min_short_side,
+        "colour": spec.colour,
         "package_parent": str(PACKAGE_DIR.parent),
         "package": PACKAGE_DIR.name,
     }
@@ -139,8 +158,8 @@ class ClipCache:
     def _render_in_own_process(self, spec: ClipSpec, cancel: threading.Event) -> dict[str, object]:
         return render_clip_in_subprocess(render_command(spec, self._binary_path), cancel)
 
-    def source_of(self, job: Job) -> tuple[str, int] | None:
-        """The copy of the edit a job renders from, and the clip size (a chunk asks its parent)."""
+    def source_of(self, job: Job) -> ClipSource | None:
+        """The copy of the edit a job renders from, the clip size and colour (a chunk asks its parent)."""
         owners = [job]
         if job.parent_id:
             parent = self._find_job(job.parent_id)
@@ -148,7 +167,8 @@ class ClipCache:
         for owner in owners:
             source = owner.extra.get("clip_source")
             if source:
-                return str(source), int(owner.extra.get("clip_short_side", DEFAULT_SHORT_SIDE))
+                return ClipSource(str(source), int(owner.extra.get("clip_short_side", DEFAULT_SHORT_SIDE)),
+                                  str(owner.extra.get("clip_colour", UNRECORDED_CLIP_COLOUR)))
         return None
 
     def _lock(self, key: str) -> threading.Lock:
@@ -160,13 +180,12 @@ class ClipCache:
         from ..providers import provider_info  # loaded by the warm-up thread long before the first job
 
         source = self.source_of(job)
-        if source is None or not Path(source[0]).is_file():
+        if source is None or not Path(source.blend_copy).is_file():
             raise FoleyError("The copy of the edit this job renders from is gone (the work files were "
                              "cleaned up); generate the sound again.")
-        blend_copy, short_side = source
         preferred = provider_info(job.provider_id).min_short_side  # the clip is never smaller than this
-        identity = (f"{blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|{short_side}|"
-                    f"{preferred}")
+        identity = (f"{source.blend_copy}|{job.scene_name}|{job.frame_start}|{job.frame_end}|"
+                    f"{source.short_side}|{preferred}|{source.colour}")
         key = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
         folder = self._user_dir("clips", key)
         done = folder / "clip.json"  # written only after a complete render
@@ -175,9 +194,10 @@ class ClipCache:
                 cached = Path(json.loads(done.read_text())["path"])
                 if cached.is_file():
                     return str(cached)
-            spec = ClipSpec(blend_path=blend_copy, scene_name=job.scene_name, frame_start=job.frame_start,
-                            frame_end=job.frame_end, short_side=short_side, output_dir=str(folder),
-                            stem="clip", min_short_side=preferred)
+            spec = ClipSpec(blend_path=source.blend_copy, scene_name=job.scene_name,
+                            frame_start=job.frame_start, frame_end=job.frame_end,
+                            short_side=source.short_side, output_dir=str(folder), stem="clip",
+                            min_short_side=preferred, colour=source.colour)
             result = self._render(spec, cancel)
             done.write_text(json.dumps(result))
             return str(result["path"])

@@ -36,7 +36,7 @@ from ..providers import PROVIDER_IDS, provider_info
 from ..providers.errors import ConfigError, FoleyError, InputError
 from . import runtime
 from .clip import shared_clip_source
-from .clip_cache import DEFAULT_SHORT_SIDE
+from .clip_cache import DEFAULT_CLIP_COLOUR, DEFAULT_SHORT_SIDE
 from .edit_identity import edit_id_for
 from .insert import source_channel
 from .request_builder import build_request
@@ -197,6 +197,7 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
         blend_copy = shared_clip_source(scene, runtime.user_dir("sources"), new_job_id())
     prefs = preferences.addon_preferences(context)
     short_side = int(prefs.clip_short_side) if prefs is not None else DEFAULT_SHORT_SIDE
+    colour = str(prefs.clip_colour) if prefs is not None else DEFAULT_CLIP_COLOUR
     hosts = _hosts_of_jobs(context, scene, provider_ids)
     engine = runtime.engine()
     if blend_copy:
@@ -219,7 +220,7 @@ def enqueue_ranges(context: Any, scene: Any, ranges: list[ChosenRange], provider
                 batch_id=batch_id, hosts=list(hosts[provider_id]),
                 # Kept in the ledger, so a job resumed after a restart can still render its clip.
                 extra={"source_strips": list(chosen.strip_names), "clip_source": blend_copy,
-                       "clip_short_side": short_side},
+                       "clip_short_side": short_side, "clip_colour": colour},
             )
             jobs.append(engine.enqueue(job, chunk_ranges=plan.chunks[(index, provider_id)]))
     runtime.note_jobs(jobs)  # the job list counts them before their first event

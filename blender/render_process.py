@@ -20,7 +20,7 @@ from typing import Any
 
 import bpy
 
-from .clip_cache import RESULT_MARKER
+from .clip_cache import DEFAULT_CLIP_COLOUR, RESULT_MARKER
 from .render_settings import clip_render_settings, even_clip_size
 
 
@@ -38,7 +38,9 @@ def render(args: dict[str, Any]) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = str(output_dir / args["stem"])
     loaded = time.perf_counter()
-    with clip_render_settings(scene, int(args["frame_start"]), int(args["frame_end"]), size, stem):
+    with clip_render_settings(scene, int(args["frame_start"]), int(args["frame_end"]), size, stem,
+                              str(args.get("colour", DEFAULT_CLIP_COLOUR))):
+        view_transform = scene.view_settings.view_transform  # the one the clip is rendered through
         bpy.ops.render.render(animation=True, scene=scene.name)
     # Blender appends the frame range and extension to the stem for movie files.
     clips = sorted(output_dir.glob(Path(stem).name + "*.mp4"))
@@ -48,6 +50,7 @@ def render(args: dict[str, Any]) -> dict[str, Any]:
         "path": str(clips[-1]),
         "width": size.width,
         "height": size.height,
+        "view_transform": view_transform,
         "process_id": os.getpid(),  # which render process made it (a serving one makes many)
         "load_seconds": loaded - started,
         "render_seconds": time.perf_counter() - loaded,

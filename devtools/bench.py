@@ -252,7 +252,7 @@ def render_section(bench: Bench) -> None:
 
     def ours(short_side: int, name: str) -> tuple[float, dict[str, Any]]:
         spec = clip.ClipSpec(str(bench.blend), edit.scene_name, edit.frame_start, edit.frame_end,
-                             short_side, str(work / name), "clip")
+                             short_side, str(work / name), "clip", colour=str(bench.prefs.clip_colour))
         return timed(clip.render_clip_in_subprocess, clip.render_command(spec))
 
     print("rendering: scene settings, our clip, the decode floor…", flush=True)
@@ -266,7 +266,9 @@ def render_section(bench: Bench) -> None:
     bench.figures["render_vs_floor"] = clip_s / floor_s
     bench.figures["clip_kb_per_10s"] = Path(str(clip_result["path"])).stat().st_size / 1024 * 10 / seconds
     bench.notes["render_seconds"] = {"scene_settings": scene_s, "our_clip": clip_s, "floor": floor_s,
-                                     "clip_size": f"{clip_result['width']}x{clip_result['height']}"}
+                                     "clip_size": f"{clip_result['width']}x{clip_result['height']}",
+                                     # the preference's default; the scene's own render is its view (AgX)
+                                     "clip_view_transform": clip_result.get("view_transform")}
 
 
 def main_thread_section(bench: Bench) -> None:

@@ -58,7 +58,7 @@ def _clip_render_s(bench: Any, scene: Any) -> float:
     clip = bench.clip
     short_side = int(bench.prefs.clip_short_side)
     spec = clip.ClipSpec(str(bench.work / "batch.blend"), scene.name, 1, SHOT_FRAMES, short_side,
-                         str(bench.work / "batch_clip"), "clip")
+                         str(bench.work / "batch_clip"), "clip", colour=str(bench.prefs.clip_colour))
     started = time.perf_counter()
     clip.render_clip_in_subprocess(clip.render_command(spec))
     return time.perf_counter() - started

@@ -98,6 +98,7 @@ def draw_jobs_box(layout: Any, prefs: Any) -> None:
     column = box.column()
     column.prop(prefs, "upload_host")
     column.prop(prefs, "clip_short_side")
+    column.prop(prefs, "clip_colour")
     column.prop(prefs, "concurrency")
     draw_account_limits(column, prefs)
     column.prop(prefs, "output_folder")

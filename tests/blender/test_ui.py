@@ -646,8 +646,9 @@ def test_preferences_show_keys_env_fallback_and_tests(ui: SimpleNamespace, no_cr
     # issue 14 (ElevenLabs, fal.ai, the S3 upload host) and issue 16 (ComfyUI) are testable too
     assert tests == {"wavespeed", "kling", "vidu", "flexstack", "elevenlabs", "fal", "s3", "comfyui"}
     drawn = {call.args[1] for call in recorder.props()}
-    assert {"kling_region", "vidu_region", "upload_host", "clip_short_side", "concurrency", "output_folder",
-            "confirm_cost_above", "s3_endpoint", "s3_bucket", "s3_secret_access_key"} <= drawn
+    assert {"kling_region", "vidu_region", "upload_host", "clip_short_side", "clip_colour", "concurrency",
+            "output_folder", "confirm_cost_above", "s3_endpoint", "s3_bucket",
+            "s3_secret_access_key"} <= drawn
     assert prefs.bl_rna.properties["s3_secret_access_key"].subtype == "PASSWORD"
     assert prefs.bl_rna.properties["s3_access_key_id"].subtype == "PASSWORD"
     assert "Empty: uses $AWS_SECRET_ACCESS_KEY" in text
