@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..providers.errors import CancelledError, FoleyError
+from .render_priority import lowered
 
 if TYPE_CHECKING:
     from ..core.jobs import Job
@@ -109,7 +110,8 @@ def render_clip_in_subprocess(command: list[str], cancel: threading.Event | None
     """Run the render process; return its result. Safe on a worker thread (no bpy)."""
     # Files, not pipes: Blender prints a line per frame and a full pipe would stall it.
     with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as log:
-        process = subprocess.Popen(command, stdout=out, stderr=log, text=True)
+        command, creationflags = lowered(command)  # below the editor's Blender (render_priority)
+        process = subprocess.Popen(command, stdout=out, stderr=log, text=True, creationflags=creationflags)
         deadline = time.monotonic() + timeout_s
         try:
             while process.poll() is None:

@@ -32,6 +32,7 @@ from typing import IO
 
 from ..providers.errors import CancelledError, FoleyError
 from .clip_cache import PACKAGE_DIR, RENDER_TIMEOUT_S, RESULT_MARKER, ClipSpec, spec_arguments
+from .render_priority import lowered
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,10 @@ class _RenderProcess:
     """One serving Blender process and the thread that reads what it prints."""
 
     def __init__(self, command: list[str]) -> None:
+        command, creationflags = lowered(command)  # below the editor's Blender (render_priority)
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1,
+            text=True, bufsize=1, creationflags=creationflags,
         )
         self.clips = 0
         self.idle_since = time.monotonic()

@@ -8,7 +8,9 @@ the only thing that holds a batch back.
 
 A render is a Blender process, so the machine bounds how many run at once
 (``machine_render_budget``: half the processors, so playback keeps the other half, and
-no more than free memory holds), counting renders inside running jobs too. Only as many
+no more than free memory holds), counting renders inside running jobs too. One render
+may still keep several processors busy (its threads); it runs below the editor's Blender
+in CPU priority (``blender/render_priority.py``), so playback gets them first. Only as many
 clips are rendered ahead for an account as it has slots: more would spend the machine on
 clips no slot can take yet. Pure decisions here; the engine (``core/engine.py``) runs them.
 """

@@ -4,6 +4,7 @@ clips, never more renders at once than the pool's size, a Cancel stops a render 
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,28 @@ def test_a_warmed_process_renders_the_first_clip(edit_copy: Any, tmp_path: Path)
     finally:
         pool.close()
     assert pool.wait_until_no_processes(30)
+
+
+def thread_nice_values(pid: int) -> list[int]:
+    """The nice value of every thread of process ``pid`` (Linux keeps one per thread)."""
+    values = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        fields = stat.read_text().rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+        values.append(int(fields[16]))  # field 19 of proc(5); fields[0] is field 3
+    return values
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread priorities in /proc")
+def test_a_render_process_and_all_its_threads_run_below_the_editors_blender(edit_copy: Any,
+                                                                           tmp_path: Path) -> None:
+    edit, blend = edit_copy
+    priority = importlib.import_module(MODULE + ".blender.render_priority")
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        result = pool.render(_spec(tmp_path, blend, edit.scene_name, "n", 1, 10))
+        threads = thread_nice_values(int(str(result["process_id"])))  # it stays up between clips
+    finally:
+        pool.close()
+    assert len(threads) > 1  # a render runs threads: each must have been started lowered
+    assert set(threads) == {min(19, ours + priority.NICE_INCREMENT)}

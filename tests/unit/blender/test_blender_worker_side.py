@@ -18,7 +18,7 @@ from vse_foley.providers.base import GenerationRequest
 PACKAGE = Path(__file__).resolve().parents[3]
 #: modules whose code runs on worker threads or the warm-up thread (plus core/ and providers/)
 WORKER_SIDE = ("blender/clip_cache.py", "blender/render_pool.py", "blender/job_view.py", "blender/logs.py",
-               "blender/decode.py")
+               "blender/decode.py", "blender/render_priority.py")
 
 
 def _imports(path: Path) -> set[str]:
