@@ -1,7 +1,7 @@
 """The engine's side of render-ahead (``core/render_ahead.py`` decides; this runs it).
 
-A mixin of ``JobEngine``: ``_render_ahead_now`` (called at the end of every dispatch, under
-the engine's lock) starts a short thread per chosen clip; the thread records the clip on the
+A mixin of ``JobEngine``: ``_render_ahead_now`` (called under the engine's lock at the end of
+every dispatch and whenever a render inside a job's slot ends) starts a short thread per chosen clip; the thread records the clip on the
 still-queued job and dispatches again, so a free slot takes that job with its clip ready. A
 job that starts while its clip is still being rendered ahead waits for that render instead of
 starting a second one (``_await_clip_ahead``). A failed render ahead is only logged: the job
@@ -126,7 +126,12 @@ class RenderAheadMixin(EngineParts):
 
     @contextlib.contextmanager
     def _render_in_slot(self) -> Iterator[None]:
-        """Count a render inside a running job, so renders ahead leave the machine room for it."""
+        """Count a render inside a running job, so renders ahead leave the machine room for it.
+
+        When it ends, the machine has room for the next clip ahead at once: waiting for the next
+        dispatch (a slot freeing) would leave the renderer idle for a whole vendor latency, and on
+        a 2-core machine (a budget of one render) that idle time bounded a whole batch.
+        """
         with self._lock:
             self._count_render(+1)
         try:
@@ -134,3 +139,4 @@ class RenderAheadMixin(EngineParts):
         finally:
             with self._lock:
                 self._count_render(-1)
+                self._render_ahead_now()

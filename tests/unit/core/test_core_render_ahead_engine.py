@@ -42,6 +42,26 @@ def test_a_queued_jobs_clip_is_ready_when_the_slot_frees(tmp_path: Path):
     assert "rendering" not in h.states(second.id)  # it never rendered inside its slot
 
 
+def test_the_next_clip_renders_as_soon_as_a_slots_own_render_ends(tmp_path: Path):
+    """A budget of one render (a 2-core machine): the first job renders in its slot, then waits on
+    the vendor. Nothing else happens in the engine, yet the second job's clip must render now, not
+    when the slot frees: the renderer would otherwise sit idle for a whole vendor latency (seen
+    in the batch bench: 1.75 s idle after the first wave's renders)."""
+    vendor = FakeVendor(polls_until_done=1)
+    gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=1)
+    first = h.engine.enqueue(new_job("fake.video"))
+    second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
+    assert reached.wait(5)  # the first rendered in its slot and holds it at the submit
+    h.wait_for(lambda: h.engine.get(second.id).files.get("clip"))  # with no event but the render's end
+    assert state_of(h, second.id) is JobState.QUEUED
+    assert h.engine.peak_renders() == 1  # the budget held: the two renders came one after the other
+    gate.set()
+    assert h.wait(timeout=10)
+    assert "rendering" not in h.states(second.id)
+
+
 def test_a_job_that_starts_during_its_render_ahead_waits_for_it(tmp_path: Path):
     vendor = FakeVendor(polls_until_done=1)
     submit_gate, reached = threading.Event(), threading.Event()
