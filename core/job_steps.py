@@ -148,10 +148,10 @@ class JobStepsMixin(EngineParts):
                         "generate from Blender instead."
                     )
                 self._update(job_id, JobState.RENDERING, durable=False)
-                with self._render_in_slot():
+                with self._render_in_slot(job_id):  # recorded inside: the next render ahead starts as it ends
                     clip = self._render_clip(self._snapshot(job_id), abort)
-                self._check(job_id)
-                self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
+                    self._check(job_id)
+                    self._update(job_id, files={**self._snapshot(job_id).files, "clip": str(clip)})
             request = replace(request, video_path=str(clip))
             self._check(job_id)
             self._update(job_id, JobState.UPLOADING, durable=False)

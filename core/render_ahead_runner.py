@@ -1,10 +1,10 @@
 """The engine's side of render-ahead (``core/render_ahead.py`` decides; this runs it).
 
 A mixin of ``JobEngine``: ``_render_ahead_now`` (called under the engine's lock at the end of
-every dispatch and whenever a render inside a job's slot ends) starts a short thread per chosen clip; the thread records the clip on the
-still-queued job and dispatches again, so a free slot takes that job with its clip ready. A
-job that starts while its clip is still being rendered ahead waits for that render instead of
-starting a second one (``_await_clip_ahead``). A failed render ahead is only logged: the job
+every dispatch and whenever a render inside a job's slot ends) starts a short thread per
+chosen clip; the thread records the clip on the still-queued job and dispatches again, so a
+free slot takes that job with its clip ready. A job that starts while its clip is still being
+rendered ahead waits for that render instead of starting a second one (``_await_clip_ahead``). A failed render ahead is only logged: the job
 renders in its slot when it starts, and reports a failure there with its sentence.
 """
 
@@ -30,6 +30,7 @@ class RenderAheadMixin(EngineParts):
     _ahead_tried: set[str]
     _renders_running: int
     _peak_renders: int
+    _rendering_in_slot: set[str]  # started jobs rendering their own clip now (counted in _renders_running)
 
     def _init_render_ahead(self, budget: int) -> None:
         self._render_budget = max(0, int(budget))
@@ -37,6 +38,7 @@ class RenderAheadMixin(EngineParts):
         self._ahead_tried = set()
         self._renders_running = 0
         self._peak_renders = 0
+        self._rendering_in_slot = set()
 
     def peak_renders(self) -> int:
         """Most clip renders that ran at once, ahead and inside jobs (tests and the bench)."""
@@ -82,7 +84,8 @@ class RenderAheadMixin(EngineParts):
             return
         slots = {account: self._accounts.limits(account).concurrency for account in self._pending}
         chosen = render_ahead.clips_to_render(
-            waiting, rendering=self._ahead, ready_ahead=ready, renders_running=self._renders_running,
+            waiting, rendering=self._ahead, ready_ahead=ready,
+            renders_running=self._renders_running + self._slot_renders_due(),
             budget=self._render_budget, slots=slots,
         )
         for job_id in chosen:
@@ -91,6 +94,24 @@ class RenderAheadMixin(EngineParts):
             self._count_render(+1)
             threading.Thread(target=self._render_one_ahead, args=(job_id, done),
                              name=f"foley-render-ahead-{job_id}", daemon=True).start()
+
+    def _slot_renders_due(self) -> int:
+        """Under the lock: started jobs that will render their own clip but have not begun.
+
+        Counted as running renders: a worker takes a moment to reach its render (validation, a
+        server's preflight), and a render ahead chosen in that moment would go first in the
+        render processes' queue, holding up a job that already holds a vendor slot (seen in the
+        batch bench: a slot's render started 7 ms after a render ahead and waited for it).
+        """
+        due = 0
+        for job_id in self._workers:
+            if job_id in self._rendering_in_slot or job_id in self._ahead:
+                continue
+            job = self._jobs.get(job_id)
+            if (job is not None and not job.settled and job.vendor_task is None
+                    and not job.files.get("clip") and self._needs_clip(job.provider_id)):
+                due += 1
+        return due
 
     def _count_render(self, step: int) -> None:
         self._renders_running += step
@@ -125,7 +146,7 @@ class RenderAheadMixin(EngineParts):
             self._check(job_id)  # shutdown or cancel
 
     @contextlib.contextmanager
-    def _render_in_slot(self) -> Iterator[None]:
+    def _render_in_slot(self, job_id: str) -> Iterator[None]:
         """Count a render inside a running job, so renders ahead leave the machine room for it.
 
         When it ends, the machine has room for the next clip ahead at once: waiting for the next
@@ -134,9 +155,11 @@ class RenderAheadMixin(EngineParts):
         """
         with self._lock:
             self._count_render(+1)
+            self._rendering_in_slot.add(job_id)
         try:
             yield
         finally:
             with self._lock:
                 self._count_render(-1)
+                self._rendering_in_slot.discard(job_id)
                 self._render_ahead_now()

@@ -51,12 +51,17 @@ def test_the_next_clip_renders_as_soon_as_a_slots_own_render_ends(tmp_path: Path
     gate, reached = threading.Event(), threading.Event()
     vendor.hooks["submit"] = gate_hook(gate, reached)
     h = harness(tmp_path, vendor, slots=1, budget=1)
+    order: list[str] = []
+    h.renderer.on_render = lambda job: order.append(job.id)
     first = h.engine.enqueue(new_job("fake.video"))
     second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
     assert reached.wait(5)  # the first rendered in its slot and holds it at the submit
     h.wait_for(lambda: h.engine.get(second.id).files.get("clip"))  # with no event but the render's end
     assert state_of(h, second.id) is JobState.QUEUED
-    assert h.engine.peak_renders() == 1  # the budget held: the two renders came one after the other
+    # the budget held, and the job holding the slot rendered first: the second was chosen ahead only
+    # once the first's render had ended (enqueued right after it, before its worker had begun)
+    assert h.engine.peak_renders() == 1
+    assert order == [first.id, second.id]
     gate.set()
     assert h.wait(timeout=10)
     assert "rendering" not in h.states(second.id)
