@@ -4,8 +4,9 @@ A mixin of ``JobEngine``: ``_render_ahead_now`` (called under the engine's lock 
 every dispatch and whenever a render inside a job's slot ends) starts a short thread per
 chosen clip; the thread records the clip on the still-queued job and dispatches again, so a
 free slot takes that job with its clip ready. A job that starts while its clip is still being
-rendered ahead waits for that render instead of starting a second one (``_await_clip_ahead``). A failed render ahead is only logged: the job
-renders in its slot when it starts, and reports a failure there with its sentence.
+rendered ahead waits for that render instead of starting a second one (``_await_clip_ahead``).
+A failed render ahead is only logged: the job renders in its slot when it starts, and reports a
+failure there with its sentence.
 """
 
 from __future__ import annotations
