@@ -351,6 +351,9 @@ class JobLedger:
         record = job.to_dict()
         payload = _dumps(record)
         with self._lock:
+            # A refused write of this job may have held what must be durable (a task id): the
+            # snapshot that first reaches the disk carries it, so it is fsynced whatever its state.
+            durable = durable or job.id in self._unwritten
             self._records.pop(job.id, None)
             self._records[job.id] = record
             try:

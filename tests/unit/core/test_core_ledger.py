@@ -55,6 +55,38 @@ def test_a_passing_state_is_written_without_waiting_for_the_disk(tmp_path: Path,
     assert JobLedger(path).get(job.id) == job
 
 
+def test_a_refused_durable_write_is_durable_when_the_disk_takes_it_again(tmp_path: Path, monkeypatch):
+    """A task id the full disk refused is kept in memory; the next write of that job (even a
+    passing state's, which alone would skip the fsync) carries it, so it is fsynced then."""
+    path = tmp_path / "ledger.jsonl"
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr("vse_foley.core.ledger.os.fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    disk_full = threading.Event()
+
+    def opener(name: str, flags: int, mode: int = 0o644) -> int:
+        if disk_full.is_set():
+            raise OSError(28, "No space left on device")
+        return os.open(name, flags, mode)
+
+    job = make_job()
+    with JobLedger(path, opener=opener) as ledger:
+        ledger.append(job)
+        job.state, job.vendor_task = JobState.SUBMITTED, {"task_id": "paid-1", "data": {}}
+        disk_full.set()
+        with pytest.raises(OSError):
+            ledger.append(job)  # the task id: refused
+        disk_full.clear()
+        before = len(synced)
+        job.state = JobState.GENERATING
+        ledger.append(job, durable=False)  # the next poll's passing state
+        assert len(synced) == before + 1  # fsynced: it is the first record of the task id on disk
+        job.state = JobState.DOWNLOADING
+        ledger.append(job, durable=False)
+        assert len(synced) == before + 1  # written once: passing states skip the fsync again
+    assert JobLedger(path).get(job.id).vendor_task == {"task_id": "paid-1", "data": {}}
+
+
 def test_a_torn_last_line_at_every_offset_loses_only_that_write(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(os, "fsync", lambda fd: None)  # parsing is under test here, not the disk
     a, b = make_job("a", 1.0), make_job("b", 2.0)
