@@ -208,9 +208,9 @@ class RenderPool:
                 process = _RenderProcess(self._command)
                 with self._changed:
                     self._started += 1
-            except OSError as error:
+            except Exception as error:  # OSError, or ValueError/SubprocessError from a bad binary path
                 with self._changed:
-                    self._busy -= 1
+                    self._busy -= 1  # else every failed start would keep a place of the pool
                     self._changed.notify_all()
                 raise FoleyError(f"The clip render process could not start ({error}).") from None
         return process
@@ -222,13 +222,19 @@ class RenderPool:
             if self._closed or self._busy or self._idle or self._warming:
                 return
             self._warming = True
-        threading.Thread(target=self._start_warm, name="foley-render-warm", daemon=True).start()
+        try:
+            threading.Thread(target=self._start_warm, name="foley-render-warm", daemon=True).start()
+        except RuntimeError as error:  # no thread to be had: the first clip starts its own process
+            log.info("Could not start a render process ahead: %s", error)
+            with self._changed:
+                self._warming = False  # every render waits while this is set
+                self._changed.notify_all()
 
     def _start_warm(self) -> None:
         process: _RenderProcess | None = None
         try:
             process = _RenderProcess(self._command)
-        except OSError as error:  # the first clip starts one itself and reports the failure
+        except Exception as error:  # any failure: the first clip starts one itself and reports it
             log.info("Could not start a render process ahead: %s", error)
         with self._changed:
             self._warming = False
