@@ -121,11 +121,12 @@ def view_settings_for(scene: Any, colour: str) -> list[tuple[str, Any]]:
     Exposure, gamma and curves stay: they are the editor's own brightness.
 
     SCENE: nothing changes; the clip is what the preview shows (the ``clip_colour`` preference).
-    The look goes first: a look belongs to a view, and "None" is valid under every view.
+    The view goes first, then the look: "None" is valid under every view, and when the view cannot
+    be set (``clip_render_settings``) the scene's look stays with the scene's view.
     """
     if colour != "STANDARD":
         return []
-    return [("view_settings.look", "None"), ("view_settings.view_transform", "Standard")]
+    return [("view_settings.view_transform", "Standard"), ("view_settings.look", "None")]
 
 
 @contextmanager
@@ -149,22 +150,21 @@ def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: Cli
         if before != "" or owner.bl_rna.properties[attr].type != "ENUM":
             saved.append((owner, attr, before))
         targets.append((owner, attr, value))
-    view = scene.view_settings
-    for path, value in view_settings_for(scene, colour):
-        owner, attr = _path_get(scene, path)
-        saved.append((owner, attr, getattr(owner, attr)))
-        targets.append((owner, attr, value))
+    view_targets = [(*_path_get(scene, path), value) for path, value in view_settings_for(scene, colour)]
+    saved += [(owner, attr, getattr(owner, attr)) for owner, attr, _value in view_targets]
     try:
         compat.use_ffmpeg_output(render)
         settings.color_mode = "RGB"
         for owner, attr, value in targets:
-            try:
+            setattr(owner, attr, value)
+        try:
+            for owner, attr, value in view_targets:
                 setattr(owner, attr, value)
-            except TypeError:
-                # A studio's own OCIO config may have no Standard view (the views are the config's):
-                # the clip then keeps the scene's view, the slow but faithful choice.
-                if owner != view:
-                    raise
+        except TypeError:
+            # A studio's own OCIO config may have no Standard view (the views are the config's): the
+            # clip then keeps the scene's view and look, the slow but faithful choice.
+            for owner, attr, value in reversed(saved[-len(view_targets):]):
+                setattr(owner, attr, value)
         yield
     finally:
         for owner, attr, value in reversed(saved):

@@ -6,6 +6,7 @@ than the encoding does, and the scene's own settings are left as they were."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,24 @@ def test_generate_sends_the_clip_in_the_chosen_colours(red_agx_scene: Any, onlin
     # the same edit and frames: only the colour tells the two clips apart (no stale clip is reused)
     assert colours["STANDARD"] == pytest.approx(untransformed, abs=0.03)
     assert colours["SCENE"] == pytest.approx(as_seen, abs=0.03)
+
+
+def test_without_a_standard_view_the_clip_keeps_the_scenes_view_and_look(
+        extension: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A studio OCIO config may have no Standard view: setting it raises, and then neither the
+    view nor the look may change (not the scene's view without its look)."""
+    settings = module("blender.render_settings")
+    scene = bpy.context.scene
+    view = scene.view_settings
+    view.view_transform = "AgX"
+    for look in ("AgX - Punchy", "Punchy"):  # the name a Blender version gives it
+        with contextlib.suppress(TypeError):
+            view.look = look
+    chosen = view.look
+    assert chosen != "None"  # else the test could not see a look lost
+    missing = [("view_settings.view_transform", "A view not in this config"), ("view_settings.look", "None")]
+    monkeypatch.setattr(settings, "view_settings_for", lambda _scene, _colour: missing)
+    with settings.clip_render_settings(scene, 1, 10, settings.even_clip_size(320, 180, 90), "/tmp/c_",
+                                       "STANDARD"):
+        assert (view.view_transform, view.look) == ("AgX", chosen)
+    assert (view.view_transform, view.look) == ("AgX", chosen)
