@@ -76,7 +76,9 @@ class _RenderProcess:
         self._ended = False
         stdout = self.process.stdout
         assert stdout is not None
-        threading.Thread(target=self._read, args=(stdout,), name="foley-render-output", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(stdout,), name="foley-render-output",
+                                        daemon=True)
+        self._reader.start()
 
     def _read(self, stdout: IO[str]) -> None:
         for line in stdout:
@@ -124,6 +126,8 @@ class _RenderProcess:
         return result
 
     def why(self) -> str:
+        if self.process.poll() is not None:
+            self._reader.join(timeout=2)  # an ended process's last words are still in the pipe
         tail = [line for line in self._tail if line.strip()]
         return tail[-1] if tail else f"exit code {self.process.poll()}"
 

@@ -73,7 +73,12 @@ class SchedulingMixin(EngineParts):
         queued = self._pending.setdefault(self._account(self._jobs[job_id].provider_id), deque())
         if job_id not in queued:
             queued.append(job_id)
-        self._aborts[job_id] = threading.Event()
+        abort = self._aborts.get(job_id)
+        if abort is None or abort.is_set():
+            # A fresh one for a retry of a cancelled job. An unset one is kept: a render ahead of this
+            # job's clip may hold it (a chunk released after being held), and a Cancel or shutdown that
+            # set only a new event would leave that Blender rendering for up to 30 minutes.
+            self._aborts[job_id] = threading.Event()
         self._dispatch()
 
     def _dispatch(self) -> None:

@@ -105,3 +105,27 @@ def test_without_a_budget_clips_render_inside_their_slot_as_before(tmp_path: Pat
     gate.set()
     assert h.wait(timeout=10)
     assert "rendering" in h.states(second.id) and state_of(h, first.id) is JobState.INSERTED
+
+
+def test_a_render_ahead_still_stops_at_cancel_after_its_job_was_scheduled_again(tmp_path: Path):
+    """A held chunk that is released is scheduled again while its clip may be rendering ahead;
+    that render must keep the job's abort event, or a Cancel would not reach it."""
+    vendor = FakeVendor(polls_until_done=1)
+    gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=2)
+    first = h.engine.enqueue(new_job("fake.video"))
+    assert reached.wait(5)  # the first holds the one slot
+    h.renderer.gate = threading.Event()  # renders from now on are held until released or aborted
+    h.renderer.started.clear()
+    second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
+    assert h.renderer.started.wait(5)  # its clip is rendering ahead
+    with h.engine._lock:
+        render_ended = h.engine._ahead[second.id]  # set when that render ahead returns
+        h.engine._schedule(second.id)  # what releasing a held chunk does (scheduling._hold_or_release)
+    h.engine.cancel(second.id)
+    assert render_ended.wait(3)  # the render saw the abort (the renderer's own bound is 10 s)
+    assert not h.renderer.gate.is_set() and state_of(h, second.id) is JobState.CANCELLED
+    gate.set()
+    assert h.wait(timeout=10)
+    assert state_of(h, first.id) is JobState.INSERTED
