@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.unit.core.core_fakes import Changes, ObservedLedger
 from vse_foley.core.engine import JobEngine
 from vse_foley.core.jobs import Job
 from vse_foley.core.ledger import JobLedger
@@ -143,7 +145,8 @@ class EngineRun:
 
     ``real`` is the clock's token real pause per sleep (``EngineClock``); ``ledger`` reopens
     another run's ledger (a restarted or second Blender); ``environ`` replaces the emulator's
-    keys and URLs (a vendor left out, a dead port).
+    keys and URLs (a vendor left out, a dead port). Every ledger write wakes ``until``, so a
+    test waits for a job's state without polling.
     """
 
     def __init__(
@@ -161,7 +164,8 @@ class EngineRun:
         self.environ = environ or emu.environ()
         self.clock = EngineClock(real)
         self.ledger_path = ledger or tmp / "jobs.jsonl"
-        self.ledger = JobLedger(self.ledger_path)
+        self.changes = Changes()
+        self.ledger: JobLedger = ObservedLedger(self.ledger_path, self.changes)
         env = self.environ
         from vse_foley.providers import create_provider, provider_info
 
@@ -195,6 +199,19 @@ class EngineRun:
         return self.engine.enqueue(
             Job.create(asked, frames, fps, blend_path="/p/e.blend", scene_name="S", hosts=hosts)
         )
+
+    def until(self, job: Job, reached: Callable[[Job], bool], timeout: float = 30.0) -> Job:
+        """The engine's copy of ``job`` once ``reached`` holds for it (checked after every ledger
+        write, which the engine makes for every change); AssertionError at ``timeout`` s."""
+
+        def seen() -> bool:
+            current = self.engine.get(job.id)
+            return current is not None and reached(current)
+
+        self.changes.wait_for(seen, timeout)
+        current = self.engine.get(job.id)
+        assert current is not None
+        return current
 
     def finish(self, job: Job) -> Job:
         assert self.engine.wait([job.id], timeout=60)

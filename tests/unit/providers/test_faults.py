@@ -169,9 +169,7 @@ def test_slow_submit_answer_elsewhere_is_uncertain(provider, clip, emu, tmp_path
     emu.inject("vidu", "slow", on="submit", delay=0.4)
     with pytest.raises(SubmitUncertainError):
         _run("vidu.text2audio", provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.15))
-    deadline = time.monotonic() + 2.0
-    while emu.submit_count("vidu") == 0 and time.monotonic() < deadline:  # the slow answer lands late
-        time.sleep(0.02)
+    assert emu.wait_for_submits("vidu", 1, timeout=2.0)  # the slow answer's task lands late
     assert emu.submit_count("vidu") == 1 and _submits_sent(emu, "vidu") == 1
 
 

@@ -172,10 +172,7 @@ def test_a_404_on_a_known_task_says_the_vendor_no_longer_has_it_and_retry_is_fre
         frames, fps = FrameRange(1, 125), Fraction(25)
         request = GenerationRequest(provider_id, float(frames.seconds(fps)), prompt="footsteps")
         job = engine.enqueue(Job.create(request, frames, fps, blend_path="/p/e.blend", scene_name="S"))
-        for _ in range(5000):  # bounded: until the vendor has the task
-            if emu.vendor_tasks(vendor):
-                break
-            engine.wait([job.id], timeout=0.01)
+        assert emu.wait_for_submits(vendor, 1, timeout=30)  # until the vendor has the task
         task = emu.vendor_tasks(vendor)[0]
         emu.forget_task(task.task_id)
         assert engine.wait([job.id], timeout=30)

@@ -50,12 +50,7 @@ def ledger_lines(path: Path, job_id: str) -> list[dict[str, object]]:
 
 
 def _until_accepted(run: EngineRun, job: Job) -> Job:
-    for _ in range(20000):  # bounded: until a host accepted the task
-        seen = run.engine.get(job.id)
-        if seen is not None and seen.vendor_task:
-            return seen
-        run.engine.wait([job.id], timeout=0.01)
-    raise AssertionError("no host accepted the task")
+    return run.until(job, lambda seen: bool(seen.vendor_task))  # a host accepted the task
 
 
 # -- a proven refusal moves the job ---------------------------------------------------------------

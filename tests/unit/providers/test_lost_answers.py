@@ -11,7 +11,6 @@ the job ended with the result or with the *may have been charged* sentence.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -100,10 +99,7 @@ def test_a_read_timeout_on_submit_makes_exactly_one_task(vendor, emu, tmp_path):
     run = EngineRun(emu, tmp_path, real=0.05, tuning=replace(FAST, read_timeout=0.2, recover_delay=0.05))
     try:
         final = run.finish(run.job(BY_VENDOR[vendor]))
-        for _ in range(200):  # bounded: the slow answer's task lands after the client gave up
-            if emu.tasks_created(vendor):
-                break
-            time.sleep(0.01)
+        assert emu.wait_for_submits(vendor, 1, timeout=2.0)  # lands after the client gave up
         assert emu.tasks_created(vendor) == 1 and submits_sent(emu, vendor) == 1
         if vendor == "kling":
             assert final.state == S.READY, final.error
@@ -215,12 +211,7 @@ def test_retry_of_a_may_have_been_charged_kling_job_looks_again_and_never_sends(
 
 
 def _until_looking(run: EngineRun, job: Job) -> Job:
-    for _ in range(5000):  # bounded: until the worker reports a miss
-        looking = run.engine.get(job.id)
-        if looking is not None and "Still looking" in looking.note:
-            return looking
-        run.engine.wait([job.id], timeout=0.01)
-    raise AssertionError("the job never reported that it is looking")
+    return run.until(job, lambda seen: "Still looking" in seen.note)  # the worker reported a miss
 
 
 def test_cancel_while_looking_still_fetches_the_paid_result_and_keeps_its_note(emu, run):
