@@ -224,6 +224,11 @@ class EngineRun:
         self.ledger.close()
 
 
+def submits_sent(emu: VendorEmulator, vendor: str) -> int:
+    """Paid submits the client SENT to ``vendor``, answered or not (``emu.submit_count``: tasks made)."""
+    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
+
+
 def _emulated_provider_ids() -> tuple[str, ...]:
     from vse_foley.providers import PROVIDER_IDS, provider_info
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, EngineRun
+from providers_testkit import FAST, EngineRun, submits_sent
 
-from devtools.emulator import VendorEmulator
 from vse_foley.core.host_fallback import host_sentence
 from vse_foley.core.jobs import Job, JobState
 
@@ -31,17 +29,6 @@ def _dead_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[EngineRun]:
-    made = EngineRun(emu, tmp_path)
-    yield made
-    made.close()
-
-
-def submits_sent(emu: VendorEmulator, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
 
 
 def ledger_lines(path: Path, job_id: str) -> list[dict[str, object]]:

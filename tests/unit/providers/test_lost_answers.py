@@ -11,12 +11,11 @@ the job ended with the result or with the *may have been charged* sentence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, EngineRun
+from providers_testkit import FAST, EngineRun, submits_sent
 
 from devtools.emulator import VendorEmulator
 from vse_foley.core.jobs import Job, JobState
@@ -46,17 +45,6 @@ BY_VENDOR = {
 }
 #: lose_submit_answer statuses: 500, 502 (a gateway page), 504, and 0 = closed with no answer.
 LOST = {"http_500": 500, "http_502": 502, "http_504": 504, "closed": 0}
-
-
-@pytest.fixture
-def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[EngineRun]:
-    made = EngineRun(emu, tmp_path)
-    yield made
-    made.close()
-
-
-def submits_sent(emu: VendorEmulator, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
 
 
 def assert_exactly_one_task(emu: VendorEmulator, vendor: str) -> None:

@@ -13,7 +13,6 @@ silent join.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -45,13 +44,6 @@ def streamed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(audio, "synth_wav", streamed_wav)
     return placeholder
-
-
-@pytest.fixture
-def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[EngineRun]:
-    made = EngineRun(emu, tmp_path)
-    yield made
-    made.close()
 
 
 def test_a_streamed_result_lands_whole_measured_and_not_filled(streamed: int, emu: VendorEmulator,
