@@ -72,38 +72,43 @@ class PcmAudio:
 
 
 def read_wav(path: Path | str) -> PcmAudio:
-    """Read 8/16/24/32-bit integer PCM or 32/64-bit float WAV (plain or EXTENSIBLE)."""
+    """Read 8/16/24/32-bit integer PCM or 32/64-bit float WAV (plain or EXTENSIBLE).
+
+    How much audio there is follows ``providers.riff``'s one rule, the rule the download's
+    checks (``providers.media``) measure by: a streaming writer's placeholder size runs to
+    the end of the file, a file cut short keeps its whole frames, an empty data chunk is an
+    AudioFormatError.
+    """
     name = Path(path).name
     with Path(path).open("rb") as stream:
-        if not riff.is_riff_wave(stream.read(riff.RIFF_HEADER_SIZE)):
-            raise AudioFormatError(f"{name} is not a WAV file; convert it to WAV first.")
-        fmt: riff.WavFormat | None = None
-        payload: bytes | None = None
-        for chunk in riff.walk_chunks(stream):
-            if chunk.kind == b"fmt ":
-                body = riff.read_body(stream, chunk)
-                fmt = riff.parse_format(body)
-                if fmt is None:  # cut short (a truncated download): a sentence, not a struct error
-                    raise AudioFormatError(
-                        f"{name} has a format chunk cut short ({len(body)} of 16 bytes); the file is "
-                        "damaged or incomplete."
-                    )
-            elif chunk.kind == b"data":
-                payload = riff.read_body(stream, chunk)  # a truncated file keeps what it has
-    if fmt is None or payload is None:
-        raise AudioFormatError(f"{name} has no audio data; the download may be incomplete.")
-    tag, channels, rate, bits = fmt.tag, fmt.channels, fmt.sample_rate, fmt.bits
-    if channels < 1 or rate < 1:
-        raise AudioFormatError(f"{Path(path).name} declares {channels} channels at {rate} Hz.")
-    width = max(1, bits // 8)
-    usable = len(payload) - len(payload) % (width * channels)
-    decoded = _decode(tag, bits, payload[:usable])
-    if decoded is None:
-        raise AudioFormatError(
-            f"{Path(path).name} uses WAV format {tag} with {bits}-bit samples, which cannot be read."
-        )
+        try:
+            layout = riff.find_audio(stream)
+        except ValueError:
+            raise AudioFormatError(f"{name} is not a WAV file; convert it to WAV first.") from None
+        fmt = layout.fmt
+        if layout.fmt_bytes is not None and fmt is None:  # truncated: a sentence, not a struct error
+            raise AudioFormatError(
+                f"{name} has a format chunk cut short ({layout.fmt_bytes} of {riff.FORMAT_MIN_SIZE} bytes); "
+                "the file is damaged or incomplete."
+            )
+        if fmt is None or layout.data is None:
+            raise AudioFormatError(f"{name} has no audio data; the download may be incomplete.")
+        if fmt.channels < 1 or fmt.sample_rate < 1:
+            raise AudioFormatError(f"{name} declares {fmt.channels} channels at {fmt.sample_rate} Hz.")
+        if _decode(fmt.tag, fmt.bits, b"") is None:
+            raise AudioFormatError(
+                f"{name} uses WAV format {fmt.tag} with {fmt.bits}-bit samples, which cannot be read."
+            )
+        if layout.frame_count == 0:
+            raise AudioFormatError(
+                f"{name} holds no audio samples (its data chunk is empty); generate again."
+            )
+        stream.seek(layout.data.offset)
+        payload = stream.read(layout.frame_count * fmt.frame_size)
+    decoded = _decode(fmt.tag, fmt.bits, payload[: len(payload) - len(payload) % fmt.frame_size])
+    assert decoded is not None  # the format was checked above
     samples, sample_format = decoded
-    return PcmAudio(samples.reshape(-1, channels), rate, sample_format)
+    return PcmAudio(samples.reshape(-1, fmt.channels), fmt.sample_rate, sample_format)
 
 
 _INT_PCM: dict[int, tuple[str, float, SampleFormat]] = {

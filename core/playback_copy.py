@@ -41,19 +41,18 @@ def copy_path(original: Path) -> Path:
     return original.with_name(original.stem + SUFFIX)
 
 
-def _pcm16_layout(stream: BinaryIO) -> tuple[riff.WavFormat, riff.Chunk] | None:
-    """The format and data chunk of a 16-bit integer PCM WAV (plain or EXTENSIBLE), else None."""
-    if not riff.is_riff_wave(stream.read(riff.RIFF_HEADER_SIZE)):
+def _pcm16_layout(stream: BinaryIO) -> riff.WavLayout | None:
+    """Where the samples of a 16-bit integer PCM WAV (plain or EXTENSIBLE) are, else None."""
+    try:
+        layout = riff.find_audio(stream)  # the one rule for how much audio there is
+    except ValueError:
         return None
-    fmt: riff.WavFormat | None = None
-    for chunk in riff.walk_chunks(stream):
-        if chunk.kind == b"fmt ":
-            fmt = riff.parse_format(riff.read_body(stream, chunk))
-        elif chunk.kind == b"data":
-            if fmt is None or fmt.tag != riff.FORMAT_PCM or fmt.bits != 16 or fmt.channels < 1:
-                return None
-            return fmt, chunk
-    return None
+    fmt = layout.fmt
+    if fmt is None or layout.data is None or not layout.format_first:
+        return None
+    if fmt.tag != riff.FORMAT_PCM or fmt.bits != 16 or fmt.channels < 1:
+        return None
+    return layout
 
 
 def _header(fmt: riff.WavFormat, data_bytes: int) -> bytes:
@@ -78,9 +77,10 @@ def make_playback_copy(original: Path) -> Path | None:
         layout = _pcm16_layout(stream)
         if layout is None:
             return None
-        fmt, data = layout
-        frame_bytes = fmt.channels * 2
-        frames = data.audio_length // frame_bytes
+        fmt, data = layout.fmt, layout.data
+        assert fmt is not None and data is not None  # _pcm16_layout checked both
+        frame_bytes = fmt.frame_size
+        frames = layout.frame_count
         target = copy_path(original)
         partial = target.with_name(target.name + ".part")
         try:

@@ -6,7 +6,6 @@ bytes of a download say what it really is, whatever the URL or Content-Type clai
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from . import riff
 
 _CONTAINER_BOXES = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"udta"}
 _QUICKTIME_TOP = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
-_WAV_MAX_CHUNKS = 64  # a WAV file has a handful of chunks; more is not a sound file
 
 
 @dataclass(frozen=True)
@@ -202,17 +200,9 @@ def looks_like_text_page(head: bytes) -> str | None:
 
 
 def _wav_duration(stream: BinaryIO) -> float | None:
-    # Own RIFF walk (riff.py): the stdlib ``wave`` module rejects float and WAVE_FORMAT_EXTENSIBLE files.
-    byte_rate = 0
-    for chunk in riff.walk_chunks(stream):
-        if chunk.kind == b"fmt ":
-            fmt = riff.parse_format(riff.read_body(stream, chunk))
-            if fmt is None:
-                return None
-            byte_rate = fmt.byte_rate
-        elif chunk.kind == b"data":
-            return chunk.audio_length / byte_rate if byte_rate else None
-    return None
+    # riff.find_audio: the stdlib ``wave`` module rejects float and WAVE_FORMAT_EXTENSIBLE files.
+    layout = riff.find_audio(stream)
+    return layout.duration if layout.format_first else None
 
 
 def _flac_duration(stream: BinaryIO) -> float | None:
@@ -293,33 +283,29 @@ def audio_duration(path: str | Path, fmt: str) -> float | None:  # noqa: PLR0911
                 return _ogg_duration(stream)
             if fmt == "mp3":
                 return _mp3_duration(stream)
-    except (OSError, struct.error, ZeroDivisionError):
+    except (OSError, struct.error, ValueError, ZeroDivisionError):
         return None
     return None
 
 
 def _wav_problem(path: Path) -> str:  # noqa: PLR0911 - one sentence per defect
     with path.open("rb") as stream:
-        fmt: riff.WavFormat | None = None
-        walked = 0
-        for chunk in itertools.islice(riff.walk_chunks(stream), _WAV_MAX_CHUNKS):
-            walked += 1
-            if chunk.kind == b"fmt ":
-                body = riff.read_body(stream, chunk)
-                fmt = riff.parse_format(body)
-                if fmt is None:
-                    return f"its format chunk is cut short ({len(body)} of 16 bytes)"
-                if not fmt.sample_rate:
-                    return "its sample rate is 0"
-                if not fmt.channels or not fmt.block_align:
-                    return "it declares no channels"
-            elif chunk.kind == b"data":
-                if fmt is None:
-                    return "its audio data comes before any format chunk"
-                if chunk.audio_length < fmt.block_align:
-                    return "it holds no audio samples (a header only)"
-                return ""
-    if walked == _WAV_MAX_CHUNKS:
+        layout = riff.find_audio(stream)
+    fmt = layout.fmt
+    if layout.data is not None and not layout.format_first:
+        return "its audio data comes before any format chunk"
+    if layout.fmt_bytes is not None and fmt is None:
+        return f"its format chunk is cut short ({layout.fmt_bytes} of {riff.FORMAT_MIN_SIZE} bytes)"
+    if fmt is not None and not fmt.sample_rate:
+        return "its sample rate is 0"
+    if fmt is not None and (not fmt.channels or not fmt.block_align):
+        return "it declares no channels"
+    if layout.data is not None and layout.frame_count == 0:
+        return "it holds no audio samples (its data chunk is empty)" if layout.audio_bytes == 0 else \
+            "it holds no audio samples (less than one frame)"
+    if layout.data is not None:
+        return ""
+    if layout.chunks == riff.MAX_CHUNKS:
         return "it has too many chunks to be a sound file"
     return "it has no audio data chunk" if fmt is not None else "it has no format chunk"
 

@@ -79,7 +79,9 @@ Faults: ``emu.inject(vendor, fault, count=1, on=None, **params)``
 Kling's unknowns (attributes): ``kling_duplicate_ids`` "accept" (default, the unkind reading:
 a repeated external_task_id makes a second paid task) or "refuse" (400/1201);
 ``kling_page_size_cap`` serves list pages of at most that many tasks whatever ``pageSize`` asks.
-``tasks_created(vendor)`` counts the paid tasks the vendor's one test account made.
+``tasks_created(vendor)`` counts the paid tasks the vendor's one test account made;
+``wait_for_submits(vendor, count, timeout)`` blocks until that many were made (a slow
+submit's task lands after the client gave up) instead of a test sleeping and counting.
 
 Account limits (``devtools.emulator.accounts``)
     One key is one account: a task counts as running from its accepted submit until a

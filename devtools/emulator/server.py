@@ -226,6 +226,8 @@ class VendorEmulator:
         self.kling_page_size_cap: int | None = None
 
         self._lock = threading.RLock()
+        #: notified whenever a paid task is made (``wait_for_submits``)
+        self._task_made = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._tasks: dict[str, TaskRecord] = {}
@@ -358,6 +360,16 @@ class VendorEmulator:
         with self._lock:
             return self._submits.get(vendor, 0)
 
+    def wait_for_submits(self, vendor: str, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until ``vendor`` accepted at least ``count`` paid submits; False at ``timeout`` s.
+
+        For a test whose client stopped listening before a slow submit's task was made (the
+        task lands later, on the emulator's thread): it waits on that event, never sleeps
+        and counts.
+        """
+        with self._task_made:
+            return self._task_made.wait_for(lambda: self._submits.get(vendor, 0) >= count, timeout)
+
     # -- download counter (issue 11: two windows download each result once) ----------------
 
     def download_counts(self) -> dict[str, int]:
@@ -433,6 +445,7 @@ class VendorEmulator:
                 raise Rejection(refusal)  # over the account's tasks at once: nothing is made
             self._tasks[task_id] = task
             self._submits[vendor] += 1
+            self._task_made.notify_all()
         return task
 
     # -- per-account counts (accounts.py) --------------------------------------------------

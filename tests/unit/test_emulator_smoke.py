@@ -276,3 +276,19 @@ def test_faults_rate_limit_dropped_submit_truncation_and_failure(emu: VendorEmul
     assert status.json()["state"] == "failed" and status.json()["err_code"] == "AudioGenerationFailed"
     assert [r.kind for r in emu.requests] == ["submit", "submit", "poll", "download", "submit", "poll"]
     assert emu.pending_faults == []
+
+
+def test_wait_for_submits_wakes_when_a_slow_submit_makes_its_task(emu: VendorEmulator) -> None:
+    import threading
+
+    assert emu.wait_for_submits("vidu", 1, timeout=0.01) is False  # nothing sent: the timeout says so
+    emu.inject("vidu", "slow", on="submit", delay=0.2)
+    payload = {"model": "audio1.0", "prompt": "rain on a tin roof", "duration": 2, "seed": 0}
+    sender = threading.Thread(target=lambda: requests.post(
+        f"{emu.base_url('vidu')}/ent/v2/text2audio", headers=VIDU_AUTH, json=payload, timeout=5))
+    sender.start()
+    try:
+        assert emu.wait_for_submits("vidu", 1, timeout=5.0) is True
+        assert emu.submit_count("vidu") == 1 and emu.wait_for_submits("vidu", 2, timeout=0.01) is False
+    finally:
+        sender.join(timeout=5)

@@ -90,3 +90,22 @@ def test_the_strip_plays_the_recorded_copy_only_while_it_is_there(tmp_path: Path
     elsewhere.write_bytes(b"RIFF")
     # never a file of another folder
     assert playable_path(str(original), {PLAYBACK_KEY: str(elsewhere)}) == str(original)
+
+
+@pytest.mark.parametrize("placeholder", [0, 0xFFFFFFFF])
+def test_a_streamed_16_bit_wav_is_copied_whole_with_honest_sizes(tmp_path: Path, placeholder: int) -> None:
+    # a streaming writer's header: RIFF and data sizes left as the placeholder, the audio to the end
+    whole = synth_wav(0.5, sample_rate=8000, channels=2)
+    streamed = (b"RIFF" + struct.pack("<I", placeholder) + whole[8:40]
+                + struct.pack("<I", placeholder) + whole[44:])
+    original = tmp_path / "x.wav"
+    original.write_bytes(streamed)
+
+    copy = make_playback_copy(original)
+
+    assert copy is not None
+    played = read_wav(copy)
+    assert played.frame_count == 4000 and np.array_equal(played.samples, read_wav(original).samples)
+    header = copy.read_bytes()[:44]
+    assert struct.unpack_from("<I", header, 40)[0] == 4000 * 2 * 3  # the copy's data size is real
+    assert struct.unpack_from("<I", header, 4)[0] == len(copy.read_bytes()) - 8

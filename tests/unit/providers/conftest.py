@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from providers_testkit import FAST, make_mp4
+from providers_testkit import FAST, EngineRun, make_mp4
 
 from devtools.emulator import EmulatorKeys, VendorEmulator
 from vse_foley.providers import create_provider
@@ -62,3 +62,11 @@ def provider(emu: VendorEmulator) -> Iterator[ProviderFactory]:
     yield make
     for created in made:
         created.close()
+
+
+@pytest.fixture
+def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[EngineRun]:
+    """A real JobEngine on the emulator (``providers_testkit.EngineRun``), closed after the test."""
+    made = EngineRun(emu, tmp_path)
+    yield made
+    made.close()

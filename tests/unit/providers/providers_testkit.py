@@ -1,16 +1,27 @@
-"""Helpers shared by the provider contract tests: fast tuning, minimal MP4 clips, one-call generation."""
+"""Helpers shared by the provider contract tests: fast tuning, minimal MP4 clips, one-call generation,
+and a real JobEngine on the emulator (``EngineRun``)."""
 
 from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tests.unit.core.core_fakes import Changes, ObservedLedger
+from vse_foley.core.engine import JobEngine
+from vse_foley.core.jobs import Job
+from vse_foley.core.ledger import JobLedger
+from vse_foley.core.timeline import FrameRange
 from vse_foley.providers.base import AudioFile, GenerationRequest, Provider, TimedEvent
 from vse_foley.providers.one_shot import run_generation
 from vse_foley.providers.polling import PollSchedule
 from vse_foley.providers.settings import HttpTuning
+
+if TYPE_CHECKING:
+    from devtools.emulator import VendorEmulator
 
 #: Real waits shrunk so the whole suite runs in seconds; the logic is unchanged.
 FAST = HttpTuning(
@@ -122,6 +133,100 @@ class EngineClock:
         self.slept.append(seconds)
         self.now += seconds
         time.sleep(min(seconds, self.real))
+
+
+FIVE_SECONDS = FrameRange(1, 125)  # at 25 fps
+#: the engine's own poll schedule; with ``EngineClock`` its waits cost no real time
+ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0)
+
+
+class EngineRun:
+    """A JobEngine on a ledger file, the real providers pointed at the emulator (``environ``).
+
+    ``real`` is the clock's token real pause per sleep (``EngineClock``); ``ledger`` reopens
+    another run's ledger (a restarted or second Blender); ``environ`` replaces the emulator's
+    keys and URLs (a vendor left out, a dead port). Every ledger write wakes ``until``, so a
+    test waits for a job's state without polling.
+    """
+
+    def __init__(
+        self,
+        emu: VendorEmulator,
+        tmp: Path,
+        *,
+        environ: dict[str, str] | None = None,
+        ledger: Path | None = None,
+        real: float = 0.0005,
+        tuning: HttpTuning = FAST,
+    ) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.emu = emu
+        self.environ = environ or emu.environ()
+        self.clock = EngineClock(real)
+        self.ledger_path = ledger or tmp / "jobs.jsonl"
+        self.changes = Changes()
+        self.ledger: JobLedger = ObservedLedger(self.ledger_path, self.changes)
+        env = self.environ
+        from vse_foley.providers import create_provider, provider_info
+
+        self.engine = JobEngine(
+            self.ledger,
+            lambda pid: create_provider(pid, {}, env, tuning=tuning),
+            lambda job, abort: str(make_mp4(tmp / f"clip-{job.id}.mp4", float(job.seconds))),
+            lambda job: tmp / "library",
+            provider_info=provider_info,
+            poll_schedule=ENGINE_POLLS,
+            clock=self.clock.time,
+            monotonic=self.clock.time,
+            sleep=self.clock.sleep,
+        )
+
+    def ready(self, provider_id: str) -> bool:
+        from vse_foley.core.checks import provider_problem
+
+        return not provider_problem(provider_id, {}, self.environ)
+
+    def job(self, provider_id: str, frames: FrameRange = FIVE_SECONDS, *, any_host: bool = False,
+            **request: Any) -> Job:
+        """Enqueue a job of ``frames`` at 25 fps; ``any_host`` lets it move to the model's other hosts."""
+        from vse_foley.providers.model_hosts import usable_hosts
+
+        fps = Fraction(25)
+        asked = GenerationRequest(
+            provider_id, float(frames.seconds(fps)), prompt="footsteps on gravel", **request
+        )
+        hosts = list(usable_hosts(provider_id, self.ready)) if any_host else []
+        return self.engine.enqueue(
+            Job.create(asked, frames, fps, blend_path="/p/e.blend", scene_name="S", hosts=hosts)
+        )
+
+    def until(self, job: Job, reached: Callable[[Job], bool], timeout: float = 30.0) -> Job:
+        """The engine's copy of ``job`` once ``reached`` holds for it (checked after every ledger
+        write, which the engine makes for every change); AssertionError at ``timeout`` s."""
+
+        def seen() -> bool:
+            current = self.engine.get(job.id)
+            return current is not None and reached(current)
+
+        self.changes.wait_for(seen, timeout)
+        current = self.engine.get(job.id)
+        assert current is not None
+        return current
+
+    def finish(self, job: Job) -> Job:
+        assert self.engine.wait([job.id], timeout=60)
+        final = self.engine.get(job.id)
+        assert final is not None
+        return final
+
+    def close(self) -> None:
+        self.engine.shutdown(timeout=5)
+        self.ledger.close()
+
+
+def submits_sent(emu: VendorEmulator, vendor: str) -> int:
+    """Paid submits the client SENT to ``vendor``, answered or not (``emu.submit_count``: tasks made)."""
+    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
 
 
 def _emulated_provider_ids() -> tuple[str, ...]:

@@ -7,7 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from providers_testkit import EMULATED_PROVIDER_IDS, FAST, expected_format, generate, request_for
+from providers_testkit import (
+    EMULATED_PROVIDER_IDS,
+    FAST,
+    expected_format,
+    generate,
+    request_for,
+    submits_sent,
+)
 
 from vse_foley.providers import provider_info
 from vse_foley.providers.errors import (
@@ -44,10 +51,6 @@ def _run(provider_id, provider, clip, tmp_path: Path, progress=None, tuning=FAST
     )
 
 
-def _submits_sent(emu, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
-
-
 def _assert_sentence(error: FoleyError) -> None:
     text = str(error)
     assert text[:1].isupper() and text.rstrip().endswith("."), text
@@ -61,7 +64,7 @@ def test_server_errors_while_polling_are_retried(provider_id, status, provider, 
     emu.inject(vendor, "http_500", count=2, on="poll", status=status)
     audio = _run(provider_id, provider, clip, tmp_path)
     assert audio.format == expected_format(provider_id)
-    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1
+    assert emu.submit_count(vendor) == 1 and submits_sent(emu, vendor) == 1
 
 
 @pytest.mark.parametrize("provider_id", FAMILY)
@@ -108,7 +111,7 @@ def test_server_error_on_submit_is_uncertain_and_never_resent(
         _run(provider_id, provider, clip, tmp_path)
     _assert_sentence(caught.value)
     assert "paying twice" in str(caught.value)
-    assert _submits_sent(emu, vendor) == 1
+    assert submits_sent(emu, vendor) == 1
 
 
 @pytest.mark.parametrize(
@@ -127,14 +130,14 @@ def test_dropped_submit_answer_is_uncertain_and_never_resent(provider_id, provid
     with pytest.raises(SubmitUncertainError) as caught:
         _run(provider_id, provider, clip, tmp_path)
     _assert_sentence(caught.value)
-    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1
+    assert emu.submit_count(vendor) == 1 and submits_sent(emu, vendor) == 1
 
 
 def test_kling_finds_the_task_by_external_id_after_a_dropped_answer(provider, clip, emu, tmp_path):
     emu.inject("kling", "drop_submit_response")
     audio = _run("kling.video-to-audio", provider, clip, tmp_path)
     assert audio.format == "wav"
-    assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1
+    assert emu.submit_count("kling") == 1 and submits_sent(emu, "kling") == 1
     submit = next(r for r in emu.requests if r.vendor == "kling" and r.kind == "submit")
     external = submit.json["external_task_id"]
     assert any(r.path.endswith(f"/{external}") for r in emu.requests if r.kind == "poll")
@@ -148,7 +151,7 @@ def test_kling_server_error_on_submit_is_looked_up_and_never_resent(status, prov
         _run("kling.video-to-audio", provider, clip, tmp_path)
     _assert_sentence(caught.value)
     assert "may have been charged" in str(caught.value) and "not sent again" in str(caught.value)
-    assert _submits_sent(emu, "kling") == 1 and emu.submit_count("kling") == 0
+    assert submits_sent(emu, "kling") == 1 and emu.submit_count("kling") == 0
     external = next(r.json for r in emu.requests if r.kind == "submit")["external_task_id"]
     assert caught.value.external_task_id == external and external in str(caught.value)
     lookups = [r for r in emu.requests if r.kind == "poll" and r.path.endswith(f"/{external}")]
@@ -162,17 +165,15 @@ def test_kling_slow_submit_answer_is_recovered_not_resent(provider, clip, emu, t
     request = request_for("kling.video-to-audio", clip(5.0), 5.0)
     audio = generate(created, request, tmp_path / "take", sleep=time.sleep)  # real waits: it lands late
     assert audio.path.exists()
-    assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1  # found, never resent
+    assert emu.submit_count("kling") == 1 and submits_sent(emu, "kling") == 1  # found, never resent
 
 
 def test_slow_submit_answer_elsewhere_is_uncertain(provider, clip, emu, tmp_path):
     emu.inject("vidu", "slow", on="submit", delay=0.4)
     with pytest.raises(SubmitUncertainError):
         _run("vidu.text2audio", provider, clip, tmp_path, tuning=replace(FAST, read_timeout=0.15))
-    deadline = time.monotonic() + 2.0
-    while emu.submit_count("vidu") == 0 and time.monotonic() < deadline:  # the slow answer lands late
-        time.sleep(0.02)
-    assert emu.submit_count("vidu") == 1 and _submits_sent(emu, "vidu") == 1
+    assert emu.wait_for_submits("vidu", 1, timeout=2.0)  # the slow answer's task lands late
+    assert emu.submit_count("vidu") == 1 and submits_sent(emu, "vidu") == 1
 
 
 @pytest.mark.parametrize("provider_id", FAMILY)
@@ -202,7 +203,7 @@ def test_moderation_is_reported_as_such(provider_id, provider, clip, emu, tmp_pa
     with pytest.raises(ModerationError) as caught:
         _run(provider_id, provider, clip, tmp_path)
     _assert_sentence(caught.value)
-    assert _submits_sent(emu, vendor) == 1
+    assert submits_sent(emu, vendor) == 1
 
 
 @pytest.mark.parametrize("provider_id", FAMILY)
@@ -213,7 +214,7 @@ def test_no_credits_is_reported_as_such_and_not_retried(provider_id, provider, c
         _run(provider_id, provider, clip, tmp_path)
     _assert_sentence(caught.value)
     assert "top it up" in str(caught.value).lower()
-    assert _submits_sent(emu, vendor) == 1
+    assert submits_sent(emu, vendor) == 1
 
 
 @pytest.mark.parametrize("provider_id", FAMILY)

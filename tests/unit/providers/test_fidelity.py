@@ -13,19 +13,13 @@
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, EngineClock, generate, make_mp4, request_for
+from providers_testkit import EngineRun, generate, make_mp4, request_for
 
 from devtools.emulator import VendorEmulator
-from vse_foley.core.engine import JobEngine, PollSchedule
-from vse_foley.core.jobs import Job, JobState
-from vse_foley.core.ledger import JobLedger
-from vse_foley.core.timeline import FrameRange
-from vse_foley.providers import create_provider, provider_info
-from vse_foley.providers.base import GenerationRequest
+from vse_foley.core.jobs import JobState
 from vse_foley.providers.errors import AuthError, InputError, ModerationError, TaskGoneError
 from vse_foley.providers.kling import MAX_CLIP_BYTES
 
@@ -154,28 +148,11 @@ def test_a_404_on_a_known_task_says_the_vendor_no_longer_has_it_and_retry_is_fre
 ):
     provider_id = BY_VENDOR[vendor]
     emu.min_polls = 10**6  # the task keeps running until the test says otherwise
-    clip_path = make_mp4(tmp_path / "clip.mp4", 5.0)
-    clock = EngineClock()
-    ledger = JobLedger(tmp_path / "jobs.jsonl")
-    engine = JobEngine(
-        ledger,
-        lambda pid: create_provider(pid, {}, emu.environ(), tuning=FAST),
-        lambda job, abort: str(clip_path),
-        lambda job: tmp_path / "library",
-        provider_info=provider_info,
-        poll_schedule=PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0),
-        clock=clock.time,
-        monotonic=clock.time,
-        sleep=clock.sleep,
-    )
+    run = EngineRun(emu, tmp_path)
+    engine = run.engine
     try:
-        frames, fps = FrameRange(1, 125), Fraction(25)
-        request = GenerationRequest(provider_id, float(frames.seconds(fps)), prompt="footsteps")
-        job = engine.enqueue(Job.create(request, frames, fps, blend_path="/p/e.blend", scene_name="S"))
-        for _ in range(5000):  # bounded: until the vendor has the task
-            if emu.vendor_tasks(vendor):
-                break
-            engine.wait([job.id], timeout=0.01)
+        job = run.job(provider_id)  # 5 s at 25 fps
+        assert emu.wait_for_submits(vendor, 1, timeout=30)  # until the vendor has the task
         task = emu.vendor_tasks(vendor)[0]
         emu.forget_task(task.task_id)
         assert engine.wait([job.id], timeout=30)
@@ -190,5 +167,4 @@ def test_a_404_on_a_known_task_says_the_vendor_no_longer_has_it_and_retry_is_fre
         assert engine.wait([job.id], timeout=30)
         assert emu.submit_count(vendor) == 1 and sum(1 for r in emu.requests if r.kind == "submit") == 1
     finally:
-        engine.shutdown(timeout=5)
-        ledger.close()
+        run.close()

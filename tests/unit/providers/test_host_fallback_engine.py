@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, EngineClock, make_mp4
+from providers_testkit import FAST, EngineRun, submits_sent
 
-from devtools.emulator import VendorEmulator
-from vse_foley.core.engine import JobEngine, PollSchedule
 from vse_foley.core.host_fallback import host_sentence
 from vse_foley.core.jobs import Job, JobState
-from vse_foley.core.ledger import JobLedger
-from vse_foley.core.timeline import FrameRange
-from vse_foley.providers import create_provider, provider_info
-from vse_foley.providers.base import GenerationRequest
-from vse_foley.providers.model_hosts import usable_hosts
 
 S = JobState
-FIVE_SECONDS = FrameRange(1, 125)  # at 25 fps
-ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0)
 #: every attempt of one submit (the first and the client's re-sends of a refusal)
 ATTEMPTS = FAST.submit_retries + 1
 
@@ -42,76 +31,13 @@ def _dead_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Run:
-    """A JobEngine on a ledger file, the real providers pointed at the emulator (``environ``)."""
-
-    def __init__(self, emu: VendorEmulator, tmp: Path, environ: dict[str, str] | None = None,
-                 ledger: Path | None = None) -> None:
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.environ = environ or emu.environ()
-        self.clock = EngineClock()
-        self.ledger_path = ledger or tmp / "jobs.jsonl"
-        self.ledger = JobLedger(self.ledger_path)
-        env = self.environ
-        self.engine = JobEngine(
-            self.ledger,
-            lambda pid: create_provider(pid, {}, env, tuning=FAST),
-            lambda job, abort: str(make_mp4(tmp / f"clip-{job.id}.mp4", float(job.seconds))),
-            lambda job: tmp / "library",
-            provider_info=provider_info,
-            poll_schedule=ENGINE_POLLS,
-            clock=self.clock.time,
-            monotonic=self.clock.time,
-            sleep=self.clock.sleep,
-        )
-
-    def ready(self, provider_id: str) -> bool:
-        from vse_foley.core.checks import provider_problem
-
-        return not provider_problem(provider_id, {}, self.environ)
-
-    def job(self, provider_id: str, *, any_host: bool = True, **request: object) -> Job:
-        fps = Fraction(25)
-        asked = GenerationRequest(provider_id, float(FIVE_SECONDS.seconds(fps)), prompt="footsteps on gravel",
-                                  **request)  # type: ignore[arg-type]
-        hosts = list(usable_hosts(provider_id, self.ready)) if any_host else []
-        job = Job.create(asked, FIVE_SECONDS, fps, blend_path="/p/e.blend", scene_name="S", hosts=hosts)
-        return self.engine.enqueue(job)
-
-    def finish(self, job: Job) -> Job:
-        assert self.engine.wait([job.id], timeout=60)
-        final = self.engine.get(job.id)
-        assert final is not None
-        return final
-
-    def close(self) -> None:
-        self.engine.shutdown(timeout=5)
-        self.ledger.close()
-
-
-@pytest.fixture
-def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[Run]:
-    made = Run(emu, tmp_path)
-    yield made
-    made.close()
-
-
-def submits_sent(emu: VendorEmulator, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
-
-
 def ledger_lines(path: Path, job_id: str) -> list[dict[str, object]]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [row for row in rows if row.get("id") == job_id]
 
 
-def _until_accepted(run: Run, job: Job) -> Job:
-    for _ in range(20000):  # bounded: until a host accepted the task
-        seen = run.engine.get(job.id)
-        if seen is not None and seen.vendor_task:
-            return seen
-        run.engine.wait([job.id], timeout=0.01)
-    raise AssertionError("no host accepted the task")
+def _until_accepted(run: EngineRun, job: Job) -> Job:
+    return run.until(job, lambda seen: bool(seen.vendor_task))  # a host accepted the task
 
 
 # -- a proven refusal moves the job ---------------------------------------------------------------
@@ -119,7 +45,7 @@ def _until_accepted(run: Run, job: Job) -> Job:
 
 def test_wavespeed_unavailable_then_fal_makes_it_and_the_job_names_the_host(emu, run):
     emu.inject("wavespeed", "unavailable", count=ATTEMPTS)  # 503 + code 5003 on every re-send
-    job = run.job("wavespeed.mmaudio-v2")
+    job = run.job("wavespeed.mmaudio-v2", any_host=True)
     assert job.hosts == ["wavespeed.mmaudio-v2", "fal.mmaudio-v2"]
     final = run.finish(job)
     assert final.state is S.READY and Path(final.audio_path).is_file(), final.error
@@ -138,7 +64,7 @@ def test_wavespeed_unavailable_then_fal_makes_it_and_the_job_names_the_host(emu,
 
 def test_fal_storage_gets_the_clip_again_for_the_second_host(emu, run):
     emu.inject("wavespeed", "unavailable", count=ATTEMPTS)
-    final = run.finish(run.job("wavespeed.mmaudio-v2"))
+    final = run.finish(run.job("wavespeed.mmaudio-v2", any_host=True))
     assert final.state is S.READY, final.error
     uploads = {r.vendor for r in emu.requests if r.kind == "upload"}
     assert uploads == {"wavespeed", "fal"}  # each host's own upload; fal's model reads fal's copy
@@ -148,9 +74,9 @@ def test_fal_storage_gets_the_clip_again_for_the_second_host(emu, run):
 
 def test_a_connection_that_never_sent_moves_the_job_too(emu, tmp_path):
     environ = {**emu.environ(), "VSE_FOLEY_FAL_URL": f"http://127.0.0.1:{_dead_port()}"}  # storage stays
-    made = Run(emu, tmp_path, environ)
+    made = EngineRun(emu, tmp_path, environ=environ)
     try:
-        final = made.finish(made.job("fal.thinksound"))
+        final = made.finish(made.job("fal.thinksound", any_host=True))
         assert final.state is S.READY, final.error
         assert final.provider_id == "wavespeed.think-sound"
         assert "fal.ai was unavailable (it could not be reached: the request never left)" in final.host_note
@@ -161,11 +87,11 @@ def test_a_connection_that_never_sent_moves_the_job_too(emu, tmp_path):
 
 def test_a_host_that_cannot_take_the_values_is_skipped_with_a_note(emu, tmp_path):
     environ = {**emu.environ(), "VSE_FOLEY_FAL_URL": f"http://127.0.0.1:{_dead_port()}"}
-    made = Run(emu, tmp_path, environ)
+    made = EngineRun(emu, tmp_path, environ=environ)
     try:
         # fal's ThinkSound takes steps; WaveSpeed's has no such setting: sending without would
         # make another sound than asked for, so WaveSpeed is skipped and the job fails as today
-        final = made.finish(made.job("fal.thinksound", options={"num_inference_steps": 60}))
+        final = made.finish(made.job("fal.thinksound", options={"num_inference_steps": 60}, any_host=True))
         assert final.state is S.FAILED and final.error_kind == "NetworkError", final.error
         assert "nothing was sent or charged" in final.error
         assert "WaveSpeed was skipped" in final.host_note and "Steps" in final.host_note
@@ -188,7 +114,7 @@ def test_a_host_that_cannot_take_the_values_is_skipped_with_a_note(emu, tmp_path
 ])
 def test_an_uncertain_answer_never_falls_back(fault, status, emu, run):
     emu.inject("wavespeed", fault, on="submit", status=status)
-    final = run.finish(run.job("wavespeed.mmaudio-v2"))
+    final = run.finish(run.job("wavespeed.mmaudio-v2", any_host=True))
     assert final.state is S.FAILED and final.error_kind == "SubmitUncertainError", final.error
     assert "may have been charged" in final.error and "not sent again" in final.error
     assert final.provider_id == "wavespeed.mmaudio-v2" and not final.host_note
@@ -198,7 +124,7 @@ def test_an_uncertain_answer_never_falls_back(fault, status, emu, run):
 
 def test_a_busy_refusal_waits_on_the_same_host(emu, run):
     emu.inject("wavespeed", "http_429", count=ATTEMPTS, on="submit", retry_after=1)
-    final = run.finish(run.job("wavespeed.mmaudio-v2"))
+    final = run.finish(run.job("wavespeed.mmaudio-v2", any_host=True))
     assert final.state is S.READY, final.error
     assert final.provider_id == "wavespeed.mmaudio-v2" and not final.host_note
     assert emu.tasks_created("wavespeed") == 1 and submits_sent(emu, "fal") == 0
@@ -209,9 +135,9 @@ def test_a_busy_refusal_waits_on_the_same_host(emu, run):
 
 def test_without_a_usable_second_host_the_job_ends_as_today(emu, tmp_path):
     environ = {k: v for k, v in emu.environ().items() if k != "FAL_KEY"}
-    made = Run(emu, tmp_path, environ)
+    made = EngineRun(emu, tmp_path, environ=environ)
     try:
-        job = made.job("wavespeed.mmaudio-v2")
+        job = made.job("wavespeed.mmaudio-v2", any_host=True)
         assert job.hosts == ["wavespeed.mmaudio-v2"]  # fal has no key: not a host of this job
         emu.inject("wavespeed", "unavailable", count=ATTEMPTS)
         final = made.finish(job)
@@ -225,7 +151,7 @@ def test_without_a_usable_second_host_the_job_ends_as_today(emu, tmp_path):
 
 def test_any_host_off_never_falls_back(emu, run):
     emu.inject("wavespeed", "unavailable", count=ATTEMPTS)
-    final = run.finish(run.job("wavespeed.mmaudio-v2", any_host=False))
+    final = run.finish(run.job("wavespeed.mmaudio-v2"))
     assert final.state is S.FAILED and final.error_kind == "ServiceUnavailableError", final.error
     assert final.provider_id == "wavespeed.mmaudio-v2" and final.hosts == []
     assert submits_sent(emu, "fal") == 0 and emu.tasks_created("wavespeed") == 0
@@ -240,11 +166,11 @@ def test_the_old_accounts_slot_is_given_back_and_the_new_accounts_is_taken(emu, 
     run.engine.set_account_limits("wavespeed", AccountLimits("WaveSpeed", concurrency=1))
     emu.inject("wavespeed", "unavailable", count=ATTEMPTS)
     emu.min_polls = 10**6  # the moved job stays in progress on fal
-    moved = run.job("wavespeed.mmaudio-v2")
+    moved = run.job("wavespeed.mmaudio-v2", any_host=True)
     _until_accepted(run, moved)
     assert run.engine.peak_in_account("fal") == 1
     # WaveSpeed's only slot is free again: another WaveSpeed job is sent while the moved one works on fal
-    other = run.job("wavespeed.think-sound", any_host=False)
+    other = run.job("wavespeed.think-sound")
     _until_accepted(run, other)
     assert run.engine.get(moved.id).state is not S.READY  # type: ignore[union-attr]
     emu.min_polls = 1
@@ -255,12 +181,12 @@ def test_the_old_accounts_slot_is_given_back_and_the_new_accounts_is_taken(emu, 
 def test_resume_after_a_restart_keeps_the_host_the_job_reached(emu, tmp_path):
     emu.inject("wavespeed", "unavailable", count=ATTEMPTS)
     emu.min_polls = 10**6  # fal's task stays in progress while the first window closes
-    first = Run(emu, tmp_path)
-    job = first.job("wavespeed.mmaudio-v2")
+    first = EngineRun(emu, tmp_path)
+    job = first.job("wavespeed.mmaudio-v2", any_host=True)
     _until_accepted(first, job)
     first.close()  # Blender quits while fal works on it
     emu.min_polls = 1
-    second = Run(emu, tmp_path / "after", ledger=first.ledger_path)
+    second = EngineRun(emu, tmp_path / "after", ledger=first.ledger_path)
     try:
         assert [j.id for j in second.engine.resume_from_ledger()] == [job.id]
         final = second.finish(job)

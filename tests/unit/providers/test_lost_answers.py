@@ -11,21 +11,16 @@ the job ended with the result or with the *may have been charged* sentence.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from providers_testkit import FAST, EngineClock, make_mp4
+from providers_testkit import FAST, EngineRun, submits_sent
 
 from devtools.emulator import VendorEmulator
-from vse_foley.core.engine import JobEngine, PollSchedule
 from vse_foley.core.jobs import Job, JobState
-from vse_foley.core.ledger import JobLedger
 from vse_foley.core.timeline import FrameRange
-from vse_foley.providers import create_provider, provider_info
+from vse_foley.providers import provider_info
 from vse_foley.providers.base import GenerationRequest, VendorTask
 from vse_foley.providers.errors import (
     AuthError,
@@ -39,7 +34,6 @@ from vse_foley.providers.errors import (
     proves_no_task,
 )
 from vse_foley.providers.recovery import LookupSchedule, find_lost_task
-from vse_foley.providers.settings import HttpTuning
 
 S = JobState
 #: One provider per vendor account.
@@ -51,65 +45,6 @@ BY_VENDOR = {
 }
 #: lose_submit_answer statuses: 500, 502 (a gateway page), 504, and 0 = closed with no answer.
 LOST = {"http_500": 500, "http_502": 502, "http_504": 504, "closed": 0}
-FIVE_SECONDS = FrameRange(1, 125)  # at 25 fps
-ENGINE_POLLS = PollSchedule(initial=0.5, factor=1.5, maximum=2.0, deadline=600.0)
-
-
-class EngineRun:
-    """A JobEngine on a ledger file with the real providers pointed at the emulator."""
-
-    def __init__(
-        self,
-        emu: VendorEmulator,
-        tmp: Path,
-        *,
-        ledger: Path | None = None,
-        real: float = 0.0005,
-        tuning: HttpTuning = FAST,
-    ) -> None:
-        self.emu = emu
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.clip = make_mp4(tmp / "clip.mp4", 5.0)
-        self.clock = EngineClock(real)
-        self.ledger_path = ledger or tmp / "jobs.jsonl"
-        self.ledger = JobLedger(self.ledger_path)
-        self.engine = JobEngine(
-            self.ledger,
-            lambda pid: create_provider(pid, {}, emu.environ(), tuning=tuning),
-            lambda job, abort: str(make_mp4(tmp / f"clip-{job.id}.mp4", float(job.seconds))),
-            lambda job: tmp / "library",
-            provider_info=provider_info,
-            poll_schedule=ENGINE_POLLS,
-            clock=self.clock.time,
-            monotonic=self.clock.time,
-            sleep=self.clock.sleep,
-        )
-
-    def job(self, provider_id: str, frames: FrameRange = FIVE_SECONDS) -> Job:
-        fps = Fraction(25)
-        request = GenerationRequest(provider_id, float(frames.seconds(fps)), prompt="footsteps on gravel")
-        return self.engine.enqueue(Job.create(request, frames, fps, blend_path="/p/e.blend", scene_name="S"))
-
-    def finish(self, job: Job) -> Job:
-        assert self.engine.wait([job.id], timeout=60)
-        final = self.engine.get(job.id)
-        assert final is not None
-        return final
-
-    def close(self) -> None:
-        self.engine.shutdown(timeout=5)
-        self.ledger.close()
-
-
-@pytest.fixture
-def run(emu: VendorEmulator, tmp_path: Path) -> Iterator[EngineRun]:
-    made = EngineRun(emu, tmp_path)
-    yield made
-    made.close()
-
-
-def submits_sent(emu: VendorEmulator, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
 
 
 def assert_exactly_one_task(emu: VendorEmulator, vendor: str) -> None:
@@ -152,10 +87,7 @@ def test_a_read_timeout_on_submit_makes_exactly_one_task(vendor, emu, tmp_path):
     run = EngineRun(emu, tmp_path, real=0.05, tuning=replace(FAST, read_timeout=0.2, recover_delay=0.05))
     try:
         final = run.finish(run.job(BY_VENDOR[vendor]))
-        for _ in range(200):  # bounded: the slow answer's task lands after the client gave up
-            if emu.tasks_created(vendor):
-                break
-            time.sleep(0.01)
+        assert emu.wait_for_submits(vendor, 1, timeout=2.0)  # lands after the client gave up
         assert emu.tasks_created(vendor) == 1 and submits_sent(emu, vendor) == 1
         if vendor == "kling":
             assert final.state == S.READY, final.error
@@ -267,12 +199,7 @@ def test_retry_of_a_may_have_been_charged_kling_job_looks_again_and_never_sends(
 
 
 def _until_looking(run: EngineRun, job: Job) -> Job:
-    for _ in range(5000):  # bounded: until the worker reports a miss
-        looking = run.engine.get(job.id)
-        if looking is not None and "Still looking" in looking.note:
-            return looking
-        run.engine.wait([job.id], timeout=0.01)
-    raise AssertionError("the job never reported that it is looking")
+    return run.until(job, lambda seen: "Still looking" in seen.note)  # the worker reported a miss
 
 
 def test_cancel_while_looking_still_fetches_the_paid_result_and_keeps_its_note(emu, run):

@@ -1,4 +1,4 @@
-"""The one RIFF/WAVE chunk walker (issue 12 item 5) and what its three callers make of the same bytes."""
+"""The one RIFF/WAVE chunk walker (issue 12 item 5) and what its callers make of the same bytes."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_a_chunk_cut_short_reports_what_the_file_holds_and_ends_the_walk(tmp_pat
     chunks = walk(data)
     assert [c.kind for c in chunks] == [b"fmt ", b"data"]
     assert (chunks[1].size, chunks[1].present, chunks[1].to_end) == (4000, 16, 16)
-    assert chunks[1].audio_length == 16
+    assert riff.audio_bytes(io.BytesIO(data), chunks[1]) == 16
     path = tmp_path / "cut.wav"
     path.write_bytes(data)
     assert read_wav(path).frame_count == 8  # a truncated download keeps what it has
@@ -132,15 +132,85 @@ def test_extensible_format_reads_its_sub_format_tag(tmp_path: Path):
     assert check_decodable(path, "wav") == ""
 
 
+def streamed(fmt: bytes, samples: bytes, placeholder: int) -> bytes:
+    """A WAV as a streaming writer leaves it: RIFF and data sizes are the placeholder, never patched."""
+    size = struct.pack("<I", placeholder)
+    return b"RIFF" + size + b"WAVE" + fmt + b"data" + size + samples
+
+
+def agreed_length(path: Path) -> tuple[int, float | None, str]:
+    """What the decoder, the length and the download check each make of one file."""
+    return read_wav(path).frame_count, audio_duration(path, "wav"), check_decodable(path, "wav")
+
+
 @pytest.mark.parametrize("placeholder", [0, 0xFFFFFFFF])
-def test_a_placeholder_data_size_means_to_the_end_for_length_and_checks(tmp_path: Path, placeholder: int):
-    data = riff_file(chunk(b"fmt ", fmt_body())) + b"data" + struct.pack("<I", placeholder) + b"\1\0" * 80
+def test_a_placeholder_data_size_means_to_the_end_for_decoding_length_and_checks(tmp_path: Path,
+                                                                                  placeholder: int):
+    samples = struct.pack("<80h", *range(-40, 40))
+    data = streamed(chunk(b"fmt ", fmt_body()), samples, placeholder)
     (only_data,) = [c for c in walk(data) if c.kind == b"data"]
-    assert only_data.audio_length == 160
+    assert riff.audio_bytes(io.BytesIO(data), only_data) == 160
     path = tmp_path / "stream.wav"
     path.write_bytes(data)
-    assert audio_duration(path, "wav") == pytest.approx(80 / 8000)
-    assert check_decodable(path, "wav") == ""
+    assert agreed_length(path) == (80, pytest.approx(80 / 8000), "")
+    assert read_wav(path).samples[:, 0].tolist() == [v / 32768 for v in range(-40, 40)]
+
+
+@pytest.mark.parametrize("placeholder", [0, 0xFFFFFFFF])
+def test_a_streamed_stereo_24_bit_file_cut_mid_frame_keeps_its_whole_frames(tmp_path: Path, placeholder: int):
+    # 24-bit stereo: 6 bytes a frame; 100 frames and 4 bytes of the next, where the stream was cut
+    path = tmp_path / "stream24.wav"
+    fmt = chunk(b"fmt ", fmt_body(channels=2, rate=48000, bits=24))
+    path.write_bytes(streamed(fmt, b"\x11" * 604, placeholder))
+    assert agreed_length(path) == (100, pytest.approx(100 / 48000), "")
+
+
+def test_a_streamed_file_of_digital_silence_is_audio_not_chunks(tmp_path: Path):
+    # zero bytes after a 0 size read as an (empty) chunk id would end the audio; they are samples
+    path = tmp_path / "silence.wav"
+    path.write_bytes(streamed(chunk(b"fmt ", fmt_body()), bytes(8000 * 2), 0))
+    assert agreed_length(path) == (8000, pytest.approx(1.0), "")
+
+
+def test_an_honest_empty_data_chunk_is_no_audio_everywhere(tmp_path: Path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(riff_file(chunk(b"fmt ", fmt_body()), chunk(b"data", b"")))
+    with pytest.raises(AudioFormatError, match="holds no audio samples"):
+        read_wav(path)
+    assert audio_duration(path, "wav") == 0.0
+    assert check_decodable(path, "wav") == "it holds no audio samples (its data chunk is empty)"
+
+
+def test_an_empty_data_chunk_followed_by_tags_is_no_audio_not_the_tags_played(tmp_path: Path):
+    # size 0 then whole chunks (a LIST of tags, odd-sized and padded): honest, not a placeholder
+    tags = chunk(b"LIST", b"INFOISFT" + struct.pack("<I", 5) + b"Lavf\0") + chunk(b"id3 ", b"ID3\3\0")
+    data = riff_file(chunk(b"fmt ", fmt_body()), chunk(b"data", b""), tags)
+    (only_data,) = [c for c in walk(data) if c.kind == b"data"]
+    assert riff.audio_bytes(io.BytesIO(data), only_data) == 0
+    path = tmp_path / "empty-tagged.wav"
+    path.write_bytes(data)
+    with pytest.raises(AudioFormatError, match="holds no audio samples"):
+        read_wav(path)
+    assert check_decodable(path, "wav") == "it holds no audio samples (its data chunk is empty)"
+    # the same tags with one stray byte after them are no longer whole chunks: the audio runs to the end
+    path.write_bytes(data + b"\x7f")
+    assert agreed_length(path) == ((len(tags) + 1) // 2, pytest.approx((len(tags) + 1) // 2 / 8000), "")
+
+
+def test_less_than_one_frame_is_no_audio(tmp_path: Path):
+    path = tmp_path / "crumb.wav"
+    path.write_bytes(riff_file(chunk(b"fmt ", fmt_body(channels=2)), chunk(b"data", b"\1\0\2")))
+    with pytest.raises(AudioFormatError, match="holds no audio samples"):
+        read_wav(path)
+    assert check_decodable(path, "wav") == "it holds no audio samples (less than one frame)"
+
+
+def test_a_truncated_file_keeps_its_whole_frames_in_every_reader(tmp_path: Path):
+    # an honest size of 4000 bytes, the download cut after 7 frames and one byte of the eighth
+    path = tmp_path / "truncated.wav"
+    whole = riff_file(chunk(b"fmt ", fmt_body()), chunk(b"data", b"\1\0" * 8, declared=4000))
+    path.write_bytes(whole[:-1])
+    assert agreed_length(path) == (7, pytest.approx(7 / 8000), "")
 
 
 def test_the_walk_is_bounded_by_the_file_and_the_check_by_a_chunk_count(tmp_path: Path):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from providers_testkit import FAST, generate, make_mp4, request_for
+from providers_testkit import FAST, generate, make_mp4, request_for, submits_sent
 
 from vse_foley.core.engine import JobEngine, PollSchedule
 from vse_foley.core.jobs import Job, JobState
@@ -39,10 +39,6 @@ def _generate(provider_id: str, provider, clip, tmp_path: Path):
     return generate(provider(provider_id), request, tmp_path / "take")
 
 
-def _submits_sent(emu, vendor: str) -> int:
-    return sum(1 for r in emu.requests if r.vendor == vendor and r.kind == "submit")
-
-
 # -- a bare 503: the unkind reading ---------------------------------------------------------------
 
 
@@ -50,7 +46,7 @@ def test_kling_bare_503_after_the_create_is_looked_up_and_found(provider, clip, 
     emu.inject("kling", "lose_submit_answer", on="submit", status=503)
     audio = _generate("kling.video-to-audio", provider, clip, tmp_path)
     assert audio.path.exists()
-    assert emu.submit_count("kling") == 1 and _submits_sent(emu, "kling") == 1
+    assert emu.submit_count("kling") == 1 and submits_sent(emu, "kling") == 1
     external = next(r.json for r in emu.requests if r.kind == "submit")["external_task_id"]
     assert any(r.path.endswith(f"/{external}") for r in emu.requests if r.kind == "poll")  # looked up
 
@@ -66,7 +62,7 @@ def test_a_bare_503_after_the_create_is_never_resent_and_may_have_been_charged(
     text = str(caught.value)
     assert "may have been charged" in text and "not sent again" in text
     assert not proves_no_task(caught.value)
-    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 1  # exactly one task
+    assert emu.submit_count(vendor) == 1 and submits_sent(emu, vendor) == 1  # exactly one task
 
 
 @pytest.mark.parametrize("provider_id", ["vidu.text2audio", "flexstack.audiogen"])
@@ -78,7 +74,7 @@ def test_a_503_without_a_documented_vendor_code_is_not_a_refusal(provider_id, pr
     with pytest.raises(SubmitUncertainError) as caught:
         _generate(provider_id, provider, clip, tmp_path)
     assert "may have been charged" in str(caught.value)
-    assert _submits_sent(emu, vendor) == 1 and emu.submit_count(vendor) == 0
+    assert submits_sent(emu, vendor) == 1 and emu.submit_count(vendor) == 0
 
 
 @pytest.mark.parametrize("provider_id", ["wavespeed.think-sound", "kling.video-to-audio"])
@@ -88,7 +84,7 @@ def test_the_vendors_own_unavailable_code_is_a_refusal_and_is_resent(
     vendor = provider_info(provider_id).vendor
     emu.inject(vendor, "http_500", count=1, on="submit", status=503)  # WaveSpeed 5003, Kling 5001
     assert _generate(provider_id, provider, clip, tmp_path).path.exists()
-    assert emu.submit_count(vendor) == 1 and _submits_sent(emu, vendor) == 2
+    assert emu.submit_count(vendor) == 1 and submits_sent(emu, vendor) == 2
 
 
 @pytest.mark.parametrize("provider_id", ["wavespeed.think-sound", "kling.video-to-audio"])
@@ -103,7 +99,7 @@ def test_the_vendors_own_unavailable_code_ends_as_a_refusal_when_it_lasts(provid
     with pytest.raises(ServiceUnavailableError) as caught:
         created.submit(request, created.upload_clip(request))
     assert proves_no_task(caught.value) and "nothing was created" in str(caught.value)
-    assert emu.submit_count(vendor) == 0 and _submits_sent(emu, vendor) == attempts
+    assert emu.submit_count(vendor) == 0 and submits_sent(emu, vendor) == attempts
 
 
 # -- Cancel and shutdown end the wait between re-sends -------------------------------------------
@@ -163,7 +159,7 @@ def test_cancel_during_the_wait_before_a_resend_ends_the_job_at_once(provider_id
         final = engine.get(job.id)
         assert final is not None and final.state is JobState.CANCELLED
         assert "nothing was charged" in final.note and not final.keep_result and not final.submit_attempted
-        assert _submits_sent(emu, vendor) == 1 and emu.submit_count(vendor) == 0  # never sent again
+        assert submits_sent(emu, vendor) == 1 and emu.submit_count(vendor) == 0  # never sent again
     finally:
         engine.shutdown()
 
@@ -178,4 +174,4 @@ def test_shutdown_during_the_wait_before_a_resend_queues_the_job_again(tmp_path,
     with JobLedger(tmp_path / "ledger.jsonl") as ledger:
         recorded = ledger.get(job.id)
     assert recorded is not None and recorded.state is JobState.QUEUED and not recorded.submit_attempted
-    assert _submits_sent(emu, "wavespeed") == 1 and emu.submit_count("wavespeed") == 0
+    assert submits_sent(emu, "wavespeed") == 1 and emu.submit_count("wavespeed") == 0
