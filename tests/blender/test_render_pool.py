@@ -146,3 +146,57 @@ def test_a_render_process_and_all_its_threads_run_below_the_editors_blender(edit
         pool.close()
     assert len(threads) > 1  # a render runs threads: each must have been started lowered
     assert set(threads) == {min(19, ours + priority.NICE_INCREMENT)}
+
+
+def render_processes() -> set[int]:
+    """Live render processes of this test run: in its process group (an orphan stays in it, a child
+    of a wrapper too) with a command that runs ``render_process``."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == os.getpgrp() and b"render_process" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def is_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"  # reaped soon
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads processes in /proc")
+def test_a_cancel_mid_render_ends_the_blender_that_renders(edit_copy: Any, tmp_path: Path) -> None:
+    """The render runs under ``nice``, which becomes the render process (same pid): killing the pid
+    the pool holds must end the Blender that renders, not leave it rendering as an orphan."""
+    edit, blend = edit_copy
+    errors = importlib.import_module(MODULE + ".providers.errors")
+    pool = importlib.import_module(MODULE + ".blender.render_pool").RenderPool("", size=1)
+    try:
+        pool.render(_spec(tmp_path, blend, edit.scene_name, "warm", 1, 5))  # a process is up
+        [renderer] = render_processes()
+        cancel, outcome = threading.Event(), []
+
+        def long_render() -> None:
+            try:
+                pool.render(_spec(tmp_path, blend, edit.scene_name, "long", 1, 75), cancel)
+            except errors.CancelledError as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=long_render)
+        thread.start()
+        with pool._changed:  # the render has taken the process (it is writing or rendering)
+            assert pool._changed.wait_for(lambda: pool._busy == 1, 10)
+        cancel.set()
+        thread.join(10)
+        assert outcome, "the cancelled render was not stopped"
+        assert pool.wait_until_no_processes(10)
+        assert is_gone(renderer)  # the Blender itself ended, not only a wrapper around it
+        assert render_processes() == set()
+    finally:
+        pool.close()
