@@ -55,12 +55,18 @@ class RenderAheadMixin(EngineParts):
             return False
 
     def _clip_ready(self, job_ids: list[str]) -> dict[str, bool]:
-        """For ``start_order``: False for queued jobs that would still have to render their clip."""
+        """For ``start_order``: False for queued jobs whose clip is still to come from a render ahead.
+
+        A job whose render ahead failed is not waited for: it gets no second render ahead, so
+        behind every ready job it would start last in the batch; in queue order it renders in its
+        slot and reports what went wrong while the editor still looks at the batch.
+        """
         if not self._render_budget:
             return {}
         return {job_id: False for job_id in job_ids
                 if (job := self._jobs.get(job_id)) is not None and not job.files.get("clip")
-                and self._needs_clip(job.provider_id)}
+                and self._needs_clip(job.provider_id)
+                and (job_id not in self._ahead_tried or job_id in self._ahead)}
 
     def _render_ahead_now(self) -> None:
         """Under the lock: start renders ahead the policy chooses for jobs still waiting for a slot."""

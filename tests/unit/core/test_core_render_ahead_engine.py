@@ -129,3 +129,33 @@ def test_a_render_ahead_still_stops_at_cancel_after_its_job_was_scheduled_again(
     gate.set()
     assert h.wait(timeout=10)
     assert state_of(h, first.id) is JobState.INSERTED
+
+
+def test_a_job_whose_render_ahead_failed_keeps_its_place_in_the_queue(tmp_path: Path):
+    """Its render ahead failed (e.g. the machine was out of memory): it is not tried ahead again,
+    and it must not wait behind every later job whose clip is ready; it starts in queue order and
+    renders in its slot."""
+    vendor = FakeVendor(polls_until_done=1)
+    gate, reached = threading.Event(), threading.Event()
+    vendor.hooks["submit"] = gate_hook(gate, reached)
+    h = harness(tmp_path, vendor, slots=1, budget=2)
+    failed_once: set[str] = set()
+    first = h.engine.enqueue(new_job("fake.video"))
+    assert reached.wait(5)  # the first holds the one slot
+
+    def fail_the_first_ahead(job):
+        if job.id == unlucky.id and job.id not in failed_once:
+            failed_once.add(job.id)
+            raise RuntimeError("out of memory")
+
+    h.renderer.on_render = fail_the_first_ahead
+    unlucky = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
+    later = h.engine.enqueue(new_job("fake.video", frames=(301, 400)))
+    h.wait_for(lambda: h.engine.get(later.id).files.get("clip"))  # the later one is ready ahead
+    assert failed_once == {unlucky.id} and not h.engine.get(unlucky.id).files.get("clip")
+    gate.set()
+    assert h.wait(timeout=10)
+    assert [state_of(h, job.id) for job in (first, unlucky, later)] == [JobState.INSERTED] * 3
+    started = {job.id: h.engine.get(job.id).timings["submitted"] for job in (unlucky, later)}
+    assert started[unlucky.id] < started[later.id]  # queue order, not behind the ready one
+    assert "rendering" in h.states(unlucky.id)  # it rendered in its slot
