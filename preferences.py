@@ -4,8 +4,6 @@ in a .blend), regions, the upload host and how jobs run.
 Empty key fields fall back to the environment variables named in each tooltip.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -10,7 +10,7 @@ from .. import preferences, properties
 from ..operators import classes as operator_classes
 from ..panels import classes as panel_classes
 from ..panels import menus
-from . import handlers, keymaps, previews, runtime
+from . import handlers, keymaps, runtime
 
 
 def register() -> None:
@@ -40,4 +40,6 @@ def unregister() -> None:
     for cls in (*preferences.classes, *operator_classes, *panel_classes)[::-1]:
         bpy.utils.unregister_class(cls)
     properties.unregister()
+    from . import previews  # loaded by the first job row drawn, not at registration
+
     previews.unregister()

@@ -33,7 +33,6 @@ import bpy
 from .. import preferences
 from ..providers import create_provider, provider_info
 from ..providers.catalog import implementation_modules
-from ..providers.errors import FoleyError
 from .job_view import JobView
 from .logs import log
 
@@ -195,6 +194,7 @@ class Session:
         with self._ledger_guard:
             if self._ledger is None:
                 from ..core.ledger import JobLedger, write_problem_sentence
+                from ..providers.errors import FoleyError
 
                 try:
                     self._ledger = JobLedger(self.user_dir() / "jobs.jsonl")
@@ -498,6 +498,8 @@ def check_ledger_writable() -> None:
     ledger = job_ledger()
     problem = ledger.check_writable()
     if problem:
+        from ..providers.errors import FoleyError
+
         raise FoleyError(f"VSE Foley cannot record jobs in {ledger.path}: {problem}. Nothing was sent.")
 
 

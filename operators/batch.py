@@ -1,7 +1,5 @@
 """Actions on a batch of the job list (one sound per strip): open it, cancel all, retry the failed."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 import bpy
@@ -13,7 +11,7 @@ if TYPE_CHECKING:
     from ..core.jobs import Job
 
 
-def batch_jobs(batch_id: str) -> list[Job]:
+def batch_jobs(batch_id: str) -> "list[Job]":
     """The batch's top-level jobs, newest attempts only (a long strip's chunks are run by their parent)."""
     from ..panels.jobs_list import current_attempts
 
@@ -83,7 +81,7 @@ class FOLEY_OT_retry_batch(_BatchOperator, bpy.types.Operator):
                     "the dialog sets this when you confirm, a script must set it itself",
         options={"HIDDEN", "SKIP_SAVE"})
 
-    def failed(self) -> list[Job]:
+    def failed(self) -> "list[Job]":
         from ..core.jobs import JobState
 
         return [job for job in batch_jobs(self.batch_id) if job.state is JobState.FAILED]

@@ -3,8 +3,6 @@
 The class is all that loads at registration; the work is in ``blender.generation``.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 import bpy

@@ -1,7 +1,5 @@
 """Actions on one job of the list: cancel, retry, insert (and retry insert), dismiss, reveal, copy task id."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
     from ..core.jobs import Job
 
 
-def _job(operator: Any) -> Job | None:
+def _job(operator: Any) -> "Job | None":
     job = runtime.find_job(operator.job_id)
     if job is None:
         operator.report({"ERROR"}, f"No job {operator.job_id} in this session; it may have been cleared.")
@@ -100,7 +98,7 @@ class FOLEY_OT_retry(_JobOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _insertion_target(context: bpy.types.Context, job: Job) -> tuple[Any, str]:
+def _insertion_target(context: bpy.types.Context, job: "Job") -> tuple[Any, str]:
     """The scene to insert ``job`` into, or None and the sentence that says why not."""
     from .. import compat
     from ..blender.edit_identity import scene_of_job

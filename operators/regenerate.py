@@ -1,7 +1,5 @@
 """foley.regenerate: make a strip's sound again from its stored metadata."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import bpy

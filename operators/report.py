@@ -1,7 +1,5 @@
 """Show a sentence in the status bar from a timer (reports need an operator)."""
 
-from __future__ import annotations
-
 import bpy
 
 from ..compat import OperatorResult

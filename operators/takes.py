@@ -1,7 +1,5 @@
 """Audition and choose between takes of one range."""
 
-from __future__ import annotations
-
 import bpy
 
 from .. import compat

@@ -3,8 +3,6 @@
 The vendor choices come from the registered vendor specs (``providers/vendor_spec.py``).
 """
 
-from __future__ import annotations
-
 import threading
 from typing import Any
 
@@ -13,7 +11,6 @@ import bpy
 from .. import preferences
 from ..blender import runtime
 from ..compat import OperatorResult
-from ..providers.errors import FoleyError
 
 #: The last enum items handed to Blender: it keeps pointers to these strings, so Python must too
 #: (bpy.props.EnumProperty: "a reference to the strings returned by the callback" must be kept).
@@ -32,6 +29,7 @@ def vendor_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str
 
 def _check_in_background(vendor: str, prefs: dict[str, str]) -> None:
     from ..providers.connection_test import check_connection
+    from ..providers.errors import FoleyError
 
     try:
         runtime.post_message("INFO", f"Foley: {check_connection(vendor, prefs)}")

@@ -1,7 +1,5 @@
 """foley.wait: block a script until every known job has ended (background mode)."""
 
-from __future__ import annotations
-
 import bpy
 
 from ..blender import runtime

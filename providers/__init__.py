@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from .capabilities import ProviderInfo
 from .catalog import IMPLEMENTATIONS, INFOS, PROVIDER_IDS, register_vendor, unregister_vendor
-from .errors import ConfigError
 from .vendor_spec import VENDOR_SPECS, Credential, Region, VendorSpec, vendor_spec
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ def provider_info(provider_id: str) -> ProviderInfo:
     try:
         return INFOS[provider_id]
     except KeyError:
+        from .errors import ConfigError  # not at registration, which imports this package
+
         raise ConfigError(
             f"Unknown provider '{provider_id}'. Choose one of: {', '.join(PROVIDER_IDS)}."
         ) from None
@@ -76,6 +77,8 @@ def create_provider(
     try:
         module = importlib.import_module(f".{module_name}", __name__)
     except ImportError as error:
+        from .errors import ConfigError
+
         # Extensions share one site-packages: another one may ship an incompatible pydantic.
         raise ConfigError(
             f"VSE Foley could not load its bundled libraries ({error}). Another extension may bundle an "
