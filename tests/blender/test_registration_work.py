@@ -48,7 +48,8 @@ def test_the_pump_timer_s_first_interval_is_the_pump_s_idle_interval(installed_e
 LATER = ("blender.pump", "providers.errors", "blender.previews")
 
 
-def test_a_fresh_enable_leaves_the_pump_the_errors_and_the_previews_to_first_use(installed_extension: str) -> None:
+def test_a_fresh_enable_leaves_the_pump_the_errors_and_the_previews_to_first_use(
+        installed_extension: str) -> None:
     for name in LATER:  # real module names: the assertion below could fail
         assert importlib.util.find_spec(f"{MODULE}.{name}") is not None
     found = _fresh_enable()
