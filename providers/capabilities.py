@@ -7,9 +7,13 @@ Stdlib only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen dataclasses, made without compiling code at the first enable
+    from .records import dataclass
 
 
 class FieldKind(str, Enum):
@@ -78,6 +82,8 @@ class AccountLimits:
 
 @dataclass(frozen=True)
 class ProviderInfo:
+    """One provider (a model on one vendor): what it takes, its limits, its price and account."""
+
     id: str
     label: str
     vendor: str  # credential group: "wavespeed", "kling", "vidu", "flexstack"

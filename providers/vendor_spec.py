@@ -25,9 +25,14 @@ filled when ``vse_foley.providers`` is imported (importing this module does that
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .capabilities import AccountLimits
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same frozen dataclasses, made without compiling code at the first enable
+    from .records import dataclass
 
 #: Where the add-on preferences are, for sentences.
 PREFS_PATH = "Edit ▸ Preferences ▸ Add-ons ▸ VSE Foley"
