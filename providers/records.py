@@ -55,26 +55,30 @@ def _make_frozen(cls: T) -> T:
 
 
 def _init_for(class_name: str, names: tuple[str, ...], defaults: dict[str, Any]) -> Callable[..., None]:
-    required = len(names) - len(defaults)
+    template = {name: defaults.get(name) for name in names}  # field order, defaults filled in
+    known = frozenset(names)
+    required = known - defaults.keys()
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the method's own name
-        if len(args) > len(names):  # Python's own sentences, as a generated __init__ gives them
-            takes = f"from {required + 1} to {len(names) + 1}" if defaults else str(len(names) + 1)
-            given = f"{len(args) + 1} {'was' if not args else 'were'} given"
-            raise TypeError(f"{class_name}.__init__() takes {takes} positional arguments but {given}")
-        values = dict(zip(names, args, strict=False))
-        for name, value in kwargs.items():
-            if name not in names:
-                raise TypeError(f"{class_name}.__init__() got an unexpected keyword argument '{name}'")
-            if name in values:
-                raise TypeError(f"{class_name}.__init__() got multiple values for argument '{name}'")
-            values[name] = value
-        missing = [name for name in names if name not in values and name not in defaults]
-        if missing:
+        if args:  # Python's own sentences for bad calls, as a generated __init__ gives them
+            if len(args) > len(names):
+                takes = f"from {len(required) + 1} to {len(names) + 1}" if defaults else str(len(names) + 1)
+                raise TypeError(f"{class_name}.__init__() takes {takes} positional arguments "
+                                f"but {len(args) + 1} were given")
+            for name, value in zip(names, args, strict=False):
+                if name in kwargs:
+                    raise TypeError(f"{class_name}.__init__() got multiple values for argument '{name}'")
+                kwargs[name] = value  # a fresh dict of this call's own
+        if not kwargs.keys() <= known:
+            unknown = next(name for name in kwargs if name not in known)
+            raise TypeError(f"{class_name}.__init__() got an unexpected keyword argument '{unknown}'")
+        if not required <= kwargs.keys():
+            missing = [name for name in names if name in required and name not in kwargs]
             raise TypeError(f"{class_name}.__init__() missing {len(missing)} required positional "
                             f"argument{'s' if len(missing) > 1 else ''}: {_listed(missing)}")
-        # in field order, as a generated __init__ sets them; not through __setattr__: frozen
-        self.__dict__.update({name: values[name] if name in values else defaults[name] for name in names})
+        state = template.copy()  # updating keeps the template's (field) order
+        state.update(kwargs)
+        object.__setattr__(self, "__dict__", state)  # not through our __setattr__: the record is frozen
 
     __init__.__qualname__ = f"{class_name}.__init__"
     return __init__
