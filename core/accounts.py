@@ -10,6 +10,7 @@ driven by an injectable clock so the tests run in milliseconds.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -17,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from ..providers.base import AccountLimits
+
+log = logging.getLogger(__name__)
 
 #: A ``Retry-After`` longer than this is capped: the job says when it tries again, never hangs.
 MAX_RETRY_AFTER_S = 300.0
@@ -84,6 +87,7 @@ class _Account:
     polls: TokenBucket
     running: int = 0
     peak: int = 0
+    over_released: int = 0  # releases of a slot not taken: always a bug, counted so tests see it
     not_before: float = 0.0  # after a 429 on a poll: nothing is sent before this time
     poll_backoff: float = 0.0
 
@@ -146,9 +150,20 @@ class AccountBook:
             return True
 
     def release(self, account: str) -> None:
+        """Give a slot back. One given back twice would let a job too many start later, and the
+        count cannot show it (it never goes below zero), so such a release is counted and logged."""
         with self._lock:
             state = self._state(account)
-            state.running = max(0, state.running - 1)
+            if state.running <= 0:
+                state.over_released += 1
+                log.error("A slot of the %s account was given back without being taken.", account)
+                return
+            state.running -= 1
+
+    def over_released(self) -> int:
+        """Releases of slots never taken, over every account (tests: always 0)."""
+        with self._lock:
+            return sum(state.over_released for state in self._accounts.values())
 
     def running(self, account: str) -> int:
         with self._lock:

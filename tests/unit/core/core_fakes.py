@@ -382,4 +382,6 @@ class Harness:
 
     def close(self) -> None:
         self.engine.shutdown(timeout=2.0)
+        # every engine test doubles as a check that no vendor slot was given back twice
+        assert self.engine._accounts.over_released() == 0, "a vendor slot was given back twice"
         self.ledger.close()

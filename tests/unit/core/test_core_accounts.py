@@ -132,3 +132,13 @@ def test_preferences_raise_an_accounts_limits_and_zero_keeps_the_default():
     assert (limits["wavespeed"].concurrency, limits["wavespeed"].submits_per_minute) == (10, 60)
     assert limits["vidu"] == ACCOUNT_LIMITS["vidu"] and limits["kling"] == ACCOUNT_LIMITS["kling"]
     assert account_limits({"kling_tasks_at_once": "lots"})["kling"] == ACCOUNT_LIMITS["kling"]
+
+
+def test_a_slot_given_back_without_being_taken_is_counted_not_hidden():
+    book = accounts.AccountBook({"acct": AccountLimits("Acct", 1)})
+    assert book.try_take("acct")
+    book.release("acct")
+    assert book.over_released() == 0
+    book.release("acct")  # a second give-back of the same slot
+    assert book.over_released() == 1 and book.running("acct") == 0
+    assert book.try_take("acct") and not book.try_take("acct")  # the limit still holds after it
