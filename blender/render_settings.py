@@ -107,7 +107,7 @@ def clip_settings(scene: Any, frame_start: int, frame_end: int, size: ClipSize,
     ]
 
 
-def view_settings_for(scene: Any, colour: str) -> list[tuple[str, Any]]:
+def view_settings_for(colour: str) -> list[tuple[str, Any]]:
     """The view settings a clip of ``colour`` (``clip_cache.CLIP_COLOURS``) changes.
 
     STANDARD: the Standard view transform and no look. A movie or image strip's pixels are then
@@ -150,8 +150,9 @@ def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: Cli
         if before != "" or owner.bl_rna.properties[attr].type != "ENUM":
             saved.append((owner, attr, before))
         targets.append((owner, attr, value))
-    view_targets = [(*_path_get(scene, path), value) for path, value in view_settings_for(scene, colour)]
-    saved += [(owner, attr, getattr(owner, attr)) for owner, attr, _value in view_targets]
+    view_targets = [(*_path_get(scene, path), value) for path, value in view_settings_for(colour)]
+    view_saved = [(owner, attr, getattr(owner, attr)) for owner, attr, _value in view_targets]
+    saved += view_saved
     try:
         compat.use_ffmpeg_output(render)
         settings.color_mode = "RGB"
@@ -163,7 +164,7 @@ def clip_render_settings(scene: Any, frame_start: int, frame_end: int, size: Cli
         except TypeError:
             # A studio's own OCIO config may have no Standard view (the views are the config's): the
             # clip then keeps the scene's view and look, the slow but faithful choice.
-            for owner, attr, value in reversed(saved[-len(view_targets):]):
+            for owner, attr, value in reversed(view_saved):
                 setattr(owner, attr, value)
         yield
     finally:

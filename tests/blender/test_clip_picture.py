@@ -165,7 +165,7 @@ def test_without_a_standard_view_the_clip_keeps_the_scenes_view_and_look(
     chosen = view.look
     assert chosen != "None"  # else the test could not see a look lost
     missing = [("view_settings.view_transform", "A view not in this config"), ("view_settings.look", "None")]
-    monkeypatch.setattr(settings, "view_settings_for", lambda _scene, _colour: missing)
+    monkeypatch.setattr(settings, "view_settings_for", lambda _colour: missing)
     with settings.clip_render_settings(scene, 1, 10, settings.even_clip_size(320, 180, 90), "/tmp/c_",
                                        "STANDARD"):
         assert (view.view_transform, view.look) == ("AgX", chosen)
