@@ -123,13 +123,15 @@ def test_a_warmed_process_renders_the_first_clip(edit_copy: Any, tmp_path: Path)
     assert pool.wait_until_no_processes(30)
 
 
+def stat_fields(stat: Path) -> list[str]:
+    """A /proc ``stat`` file's fields after "(comm)", which may hold spaces: [0] is field 3 of
+    proc(5) (the state), [2] field 5 (the process group), [16] field 19 (the nice value)."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def thread_nice_values(pid: int) -> list[int]:
     """The nice value of every thread of process ``pid`` (Linux keeps one per thread)."""
-    values = []
-    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
-        fields = stat.read_text().rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
-        values.append(int(fields[16]))  # field 19 of proc(5); fields[0] is field 3
-    return values
+    return [int(stat_fields(stat)[16]) for stat in Path(f"/proc/{pid}/task").glob("*/stat")]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread priorities in /proc")
@@ -154,7 +156,7 @@ def render_processes() -> set[int]:
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(stat)
             command = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue  # ended while we looked
@@ -165,7 +167,7 @@ def render_processes() -> set[int]:
 
 def is_gone(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"  # reaped soon
+        return stat_fields(Path(f"/proc/{pid}/stat"))[0] == "Z"  # a zombie: ended, reaped soon
     except OSError:
         return True
 
