@@ -19,11 +19,16 @@ def harness(tmp_path: Path, vendor: FakeVendor, *, slots: int, budget: int) -> H
                    render_ahead=budget)
 
 
-def test_a_queued_jobs_clip_is_ready_when_the_slot_frees(tmp_path: Path):
+def held_at_submit(tmp_path: Path, *, budget: int) -> tuple[Harness, threading.Event, threading.Event]:
+    """One slot, and a vendor that holds each submit until ``gate`` is set (``reached``: one came)."""
     vendor = FakeVendor(polls_until_done=1)
     gate, reached = threading.Event(), threading.Event()
     vendor.hooks["submit"] = gate_hook(gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=2)
+    return harness(tmp_path, vendor, slots=1, budget=budget), gate, reached
+
+
+def test_a_queued_jobs_clip_is_ready_when_the_slot_frees(tmp_path: Path):
+    h, gate, reached = held_at_submit(tmp_path, budget=2)
     rendered: list[str] = []
     h.renderer.on_render = lambda job: rendered.append(job.id)
     first, second, third = (h.engine.enqueue(new_job("fake.video", frames=(1 + 100 * i, 100 + 100 * i)))
@@ -47,10 +52,7 @@ def test_the_next_clip_renders_as_soon_as_a_slots_own_render_ends(tmp_path: Path
     the vendor. Nothing else happens in the engine, yet the second job's clip must render now, not
     when the slot frees: the renderer would otherwise sit idle for a whole vendor latency (seen
     in the batch bench: 1.75 s idle after the first wave's renders)."""
-    vendor = FakeVendor(polls_until_done=1)
-    gate, reached = threading.Event(), threading.Event()
-    vendor.hooks["submit"] = gate_hook(gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=1)
+    h, gate, reached = held_at_submit(tmp_path, budget=1)
     order: list[str] = []
     h.renderer.on_render = lambda job: order.append(job.id)
     first = h.engine.enqueue(new_job("fake.video"))
@@ -68,10 +70,7 @@ def test_the_next_clip_renders_as_soon_as_a_slots_own_render_ends(tmp_path: Path
 
 
 def test_a_job_that_starts_during_its_render_ahead_waits_for_it(tmp_path: Path):
-    vendor = FakeVendor(polls_until_done=1)
-    submit_gate, reached = threading.Event(), threading.Event()
-    vendor.hooks["submit"] = gate_hook(submit_gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=2)
+    h, submit_gate, reached = held_at_submit(tmp_path, budget=2)
     render_gate = threading.Event()
     second_started = threading.Event()
     first = h.engine.enqueue(new_job("fake.video"))
@@ -94,10 +93,7 @@ def test_a_job_that_starts_during_its_render_ahead_waits_for_it(tmp_path: Path):
 
 
 def test_without_a_budget_clips_render_inside_their_slot_as_before(tmp_path: Path):
-    vendor = FakeVendor(polls_until_done=1)
-    gate, reached = threading.Event(), threading.Event()
-    vendor.hooks["submit"] = gate_hook(gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=0)
+    h, gate, reached = held_at_submit(tmp_path, budget=0)
     first = h.engine.enqueue(new_job("fake.video"))
     second = h.engine.enqueue(new_job("fake.video", frames=(201, 300)))
     assert reached.wait(5)
@@ -110,10 +106,7 @@ def test_without_a_budget_clips_render_inside_their_slot_as_before(tmp_path: Pat
 def test_a_render_ahead_still_stops_at_cancel_after_its_job_was_scheduled_again(tmp_path: Path):
     """A held chunk that is released is scheduled again while its clip may be rendering ahead;
     that render must keep the job's abort event, or a Cancel would not reach it."""
-    vendor = FakeVendor(polls_until_done=1)
-    gate, reached = threading.Event(), threading.Event()
-    vendor.hooks["submit"] = gate_hook(gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=2)
+    h, gate, reached = held_at_submit(tmp_path, budget=2)
     first = h.engine.enqueue(new_job("fake.video"))
     assert reached.wait(5)  # the first holds the one slot
     h.renderer.gate = threading.Event()  # renders from now on are held until released or aborted
@@ -135,10 +128,7 @@ def test_a_job_whose_render_ahead_failed_keeps_its_place_in_the_queue(tmp_path: 
     """Its render ahead failed (e.g. the machine was out of memory): it is not tried ahead again,
     and it must not wait behind every later job whose clip is ready; it starts in queue order and
     renders in its slot."""
-    vendor = FakeVendor(polls_until_done=1)
-    gate, reached = threading.Event(), threading.Event()
-    vendor.hooks["submit"] = gate_hook(gate, reached)
-    h = harness(tmp_path, vendor, slots=1, budget=2)
+    h, gate, reached = held_at_submit(tmp_path, budget=2)
     failed_once: set[str] = set()
     first = h.engine.enqueue(new_job("fake.video"))
     assert reached.wait(5)  # the first holds the one slot
